@@ -1,0 +1,297 @@
+//! One tool module: its `Args` type, the request builder and the static descriptor.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::model::{ArgIr, ArgType, Location, PathPiece, ToolIr};
+
+const RT: &str = "::gumloop_mcp_runtime";
+
+/// One `#[doc]` per line with a leading space, so prettyplease prints tidy `///` comments.
+pub fn doc_attrs(text: &str, inner: bool) -> TokenStream {
+    let lines = text.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {l}") });
+    if inner { quote! { #(#![doc = #lines])* } } else { quote! { #(#[doc = #lines])* } }
+}
+
+fn rt() -> TokenStream {
+    RT.parse().expect("path tokens")
+}
+
+fn ident(s: &str) -> Ident {
+    match s.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(s, Span::call_site()),
+    }
+}
+
+/// The whole module body of one tool.
+pub fn emit_tool(t: &ToolIr) -> TokenStream {
+    let doc = format!(
+        "`{}`: sends `{} {}` to the {} host.",
+        t.name, t.http_method, t.path_template, if t.base == "ws" { "streaming" } else { "REST" }
+    );
+    let args = emit_args(t);
+    let into_request = emit_into_request(t);
+    let descriptor = emit_descriptor(t);
+    let rt = rt();
+    let doc = doc_attrs(&doc, true);
+    quote! {
+        #doc
+
+        #args
+        #into_request
+
+        /// Deserialises JSON arguments (already checked against the input schema) and builds the request.
+        pub fn build(args: ::serde_json::Value, ctx: &#rt::Context) -> ::core::result::Result<#rt::UpstreamRequest, #rt::ArgsError> {
+            #rt::from_args::<Args>(args)?.into_request(ctx)
+        }
+
+        #descriptor
+    }
+}
+
+fn rust_type(ty: &ArgType) -> TokenStream {
+    let rt = rt();
+    match ty {
+        ArgType::String => quote! { ::std::string::String },
+        ArgType::Integer => quote! { i64 },
+        ArgType::Number => quote! { f64 },
+        ArgType::Boolean => quote! { bool },
+        ArgType::Array(inner) => {
+            let inner = rust_type(inner);
+            quote! { ::std::vec::Vec<#inner> }
+        }
+        ArgType::File => quote! { #rt::FileArg },
+        ArgType::Json => quote! { ::serde_json::Value },
+    }
+}
+
+/// Whether the field is an `Option`: everything the input schema does not require.
+fn optional(a: &ArgIr) -> bool {
+    !a.required
+}
+
+fn emit_args(t: &ToolIr) -> TokenStream {
+    let fields = t.args.iter().map(|a| {
+        let name = ident(&a.ident);
+        let ty = rust_type(&a.ty);
+        let ty = if optional(a) { quote! { ::core::option::Option<#ty> } } else { ty };
+        let mut doc = a.description.clone().unwrap_or_else(|| format!("`{}`", a.name));
+        let place = match a.location {
+            Location::Path => "path segment",
+            Location::Query => "query parameter",
+            Location::Body if t.body_format == "multipart" => "multipart part",
+            Location::Body => "body field",
+            Location::Both => "query parameter and body field",
+        };
+        doc.push_str(&format!("\n\nSent as {place} `{}`.", a.upstream));
+        let doc = doc_attrs(&doc, false);
+        let rename = a.rename.as_ref().map(|r| quote! { #[serde(rename = #r)] });
+        let default = optional(a).then(|| quote! { #[serde(default)] });
+        quote! {
+            #doc
+            #rename
+            #default
+            pub #name: #ty,
+        }
+    });
+    let doc = doc_attrs(&format!("The arguments of `{}`.", t.name), false);
+    let float = t.args.iter().any(|a| contains_number(&a.ty));
+    let eq = (!float).then(|| quote! { , Eq });
+    quote! {
+        #doc
+        #[derive(Debug, Clone, PartialEq #eq, ::serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Args {
+            #(#fields)*
+        }
+    }
+}
+
+fn contains_number(ty: &ArgType) -> bool {
+    match ty {
+        ArgType::Number | ArgType::Json => true,
+        ArgType::Array(inner) => contains_number(inner),
+        _ => false,
+    }
+}
+
+fn emit_into_request(t: &ToolIr) -> TokenStream {
+    let rt = rt();
+    let names: Vec<Ident> = t.args.iter().map(|a| ident(&a.ident)).collect();
+    let context = t.args.iter().filter(|a| a.context.is_some()).map(|a| {
+        let name = ident(&a.ident);
+        let key = a.context.as_deref().unwrap();
+        let required = a.context_required;
+        quote! { let #name = #rt::fill_context(#name, ctx, #key, #required)?; }
+    });
+    let uses_ctx = t.args.iter().any(|a| a.context.is_some());
+    let ctx_name = if uses_ctx { quote! { ctx } } else { quote! { _ctx } };
+
+    let path_pushes = t.path.iter().map(|p| match p {
+        PathPiece::Literal(s) => quote! { path.push_str(#s); },
+        PathPiece::Param(i) => {
+            let a = &t.args[*i];
+            let name = ident(&a.ident);
+            match a.ty {
+                ArgType::String => quote! { path.push_str(&#rt::encode_segment(&#name)); },
+                _ => quote! { path.push_str(&#rt::encode_segment(&#name.to_string())); },
+            }
+        }
+    });
+
+    let query_args: Vec<&ArgIr> = t.args.iter().filter(|a| matches!(a.location, Location::Query | Location::Both)).collect();
+    let query = if query_args.is_empty() {
+        quote! { let query = ::std::vec::Vec::new(); }
+    } else {
+        let pushes = query_args.iter().map(|a| {
+            let name = ident(&a.ident);
+            let up = &a.upstream;
+            quote! { #rt::push_query(&mut query, #up, &#rt::to_json(&#name)); }
+        });
+        quote! {
+            let mut query = ::std::vec::Vec::new();
+            #(#pushes)*
+        }
+    };
+
+    let body_args: Vec<&ArgIr> = t.args.iter().filter(|a| matches!(a.location, Location::Body | Location::Both)).collect();
+    let body = match t.body_format.as_str() {
+        "multipart" => {
+            let pushes = body_args.iter().map(|a| emit_part(a));
+            quote! {
+                let mut parts = ::std::vec::Vec::new();
+                #(#pushes)*
+                let body = #rt::Body::Multipart(parts);
+            }
+        }
+        "json" => {
+            let inserts = body_args.iter().map(|a| {
+                let name = ident(&a.ident);
+                let up = &a.upstream;
+                quote! { #rt::insert_body(&mut body, #up, #rt::to_json(&#name)); }
+            });
+            quote! {
+                let mut body = ::serde_json::Map::new();
+                #(#inserts)*
+                let body = #rt::Body::Json(::serde_json::Value::Object(body));
+            }
+        }
+        _ => quote! { let body = #rt::Body::Empty; },
+    };
+
+    let method = format_ident!("{}", capitalize(&t.http_method.to_ascii_lowercase()));
+    let base = format_ident!("{}", capitalize(&t.base));
+    let doc = doc_attrs(&format!("Builds the upstream `{} {}` request.", t.http_method, t.path_template), false);
+    quote! {
+        impl Args {
+            #doc
+            pub fn into_request(self, #ctx_name: &#rt::Context) -> ::core::result::Result<#rt::UpstreamRequest, #rt::ArgsError> {
+                let Args { #(#names),* } = self;
+                #(#context)*
+                let mut path = ::std::string::String::new();
+                #(#path_pushes)*
+                #query
+                #body
+                ::core::result::Result::Ok(#rt::UpstreamRequest {
+                    method: #rt::HttpMethod::#method,
+                    base: #rt::Base::#base,
+                    path,
+                    query,
+                    body,
+                })
+            }
+        }
+    }
+}
+
+fn emit_part(a: &ArgIr) -> TokenStream {
+    let rt = rt();
+    let name = ident(&a.ident);
+    let up = &a.upstream;
+    let pointer = format!("/{}", a.name);
+    match (&a.ty, optional(a)) {
+        (ArgType::File, false) => quote! { parts.push(#name.to_part(#up, #pointer)?); },
+        (ArgType::File, true) => quote! {
+            if let ::core::option::Option::Some(file) = &#name {
+                parts.push(file.to_part(#up, #pointer)?);
+            }
+        },
+        (ArgType::Array(inner), opt) if **inner == ArgType::File => {
+            let iter = if opt { quote! { #name.iter().flatten() } } else { quote! { #name.iter() } };
+            let fmt = format!("{pointer}/{{}}");
+            quote! {
+                for (i, file) in #iter.enumerate() {
+                    parts.push(file.to_part(#up, &::std::format!(#fmt, i))?);
+                }
+            }
+        }
+        _ => quote! { #rt::push_text_parts(&mut parts, #up, &#rt::to_json(&#name)); },
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+}
+
+fn emit_descriptor(t: &ToolIr) -> TokenStream {
+    let rt = rt();
+    let (name, resource, method, description, template) = (&t.name, &t.resource, &t.method, &t.description, &t.path_template);
+    let kind = format_ident!("{}", capitalize(&t.kind));
+    let tags = &t.tags;
+    let input = serde_json::to_string(&t.input_schema).expect("schema serialises");
+    let output = match &t.output_schema {
+        Some(s) => {
+            let s = serde_json::to_string(s).expect("schema serialises");
+            quote! { ::core::option::Option::Some(#s) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
+    let a = t.annotations;
+    let (ro, de, id, ow) = (a.read_only, a.destructive, a.idempotent, a.open_world);
+    let http = format_ident!("{}", capitalize(&t.http_method.to_ascii_lowercase()));
+    let base = format_ident!("{}", capitalize(&t.base));
+    let pagination = format_ident!("{}", capitalize(&t.pagination));
+    let response = format_ident!("{}", capitalize(&t.response));
+    let async_spec = match &t.async_spec {
+        Some(s) => {
+            let (tool, idp, sp, terminal) = (&s.status_tool, &s.id_pointer, &s.state_pointer, &s.terminal);
+            quote! {
+                ::core::option::Option::Some(#rt::AsyncSpec {
+                    status_tool: #tool,
+                    id_pointer: #idp,
+                    state_pointer: #sp,
+                    terminal: &[#(#terminal),*],
+                })
+            }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
+    quote! {
+        /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
+        pub static DESCRIPTOR: #rt::ToolDescriptor = #rt::ToolDescriptor {
+            name: #name,
+            resource: #resource,
+            method: #method,
+            kind: #rt::MethodKind::#kind,
+            tags: &[#(#tags),*],
+            description: #description,
+            input_schema: #input,
+            output_schema: #output,
+            annotations: #rt::Annotations {
+                read_only: #ro,
+                destructive: #de,
+                idempotent: #id,
+                open_world: #ow,
+            },
+            http_method: #rt::HttpMethod::#http,
+            base: #rt::Base::#base,
+            path_template: #template,
+            pagination: #rt::Pagination::#pagination,
+            response: #rt::ResponseFormat::#response,
+            async_spec: #async_spec,
+            build,
+        };
+    }
+}

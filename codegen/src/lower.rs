@@ -1,0 +1,357 @@
+//! Stage 3: lower the validated spec into the IR of [`crate::model`].
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{Diagnostic, Error, Result};
+use crate::model::*;
+use crate::naming;
+use crate::schema;
+use crate::spec::{DocRecord, Method, Resource, Spec};
+use crate::validate::{kind_of, parse_http, path_params, tool_name};
+
+const CURSOR_HINT: &str = "Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.";
+const CONTEXT_HINT: &str = "Filled from the server's Gumloop credential when omitted.";
+
+/// Lowers a spec that [`crate::validate::validate`] accepted.
+pub fn lower(spec: &Spec) -> Result<Model> {
+    let i = &spec.integration.value;
+    let integration = IntegrationIr {
+        name: i.name.clone(),
+        title: i.title.clone(),
+        api_base_url: i.base_urls.api.clone(),
+        ws_base_url: i.base_urls.ws.clone().unwrap_or_else(|| i.base_urls.api.clone()),
+        bearer: i.auth.bearer,
+        user_header: i.auth.user_header.clone(),
+        team_query: i.auth.team_query.clone(),
+        file: spec.integration.file.clone(),
+    };
+    let mut warnings = Vec::new();
+    let mut resources = Vec::new();
+    let mut resources_sorted: Vec<_> = spec.resources.iter().collect();
+    resources_sorted.sort_by(|a, b| a.value.resource.cmp(&b.value.resource));
+    for res in resources_sorted {
+        let docs = spec.docs.get(&res.value.resource);
+        let mut tools = Vec::new();
+        for (key, method) in &res.value.methods {
+            match docs.and_then(|d| d.value.get(key).map(|r| (d.file.as_str(), r))) {
+                Some((doc_file, record)) => tools.push(lower_tool(spec, &res.file, &res.value, key, method, doc_file, record)?),
+                None => warnings.push(format!(
+                    "{}: method `{key}` has no documentation record in {}/docs/{}.yaml, so it is skipped (no tool `{}`)",
+                    res.file,
+                    spec.integration.file.rsplit_once('/').map_or("spec", |(d, _)| d),
+                    res.value.resource,
+                    tool_name(spec, &res.value, key, method)
+                )),
+            }
+        }
+        if tools.is_empty() {
+            continue;
+        }
+        tools.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut sources = vec![res.file.clone()];
+        sources.extend(docs.map(|d| d.file.clone()));
+        resources.push(ResourceIr { module: naming::module_name(&res.value.resource), name: res.value.resource.clone(), sources, tools });
+    }
+    Ok(Model { integration, resources, warnings })
+}
+
+fn internal(file: &str, key: &str, msg: String) -> Error {
+    Error::Spec(vec![Diagnostic::new(file, key, msg)])
+}
+
+fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, doc_file: &str, r: &DocRecord) -> Result<ToolIr> {
+    let inline = |s: &Option<Value>, what: &str| -> Result<Option<Value>> {
+        s.as_ref()
+            .map(|s| schema::inline_refs(s, &spec.definitions).map_err(|(at, msg)| internal(doc_file, &format!("{key}.{what}{at}"), msg)))
+            .transpose()
+    };
+    let path_s = inline(&r.path_schema, "path_schema")?;
+    let query_s = inline(&r.query_schema, "query_schema")?;
+    let body_s = inline(&r.body_schema, "body_schema")?;
+    let response_s = inline(&r.response_schema, "response_schema")?;
+
+    let kind = kind_of(key, m);
+    let (verb, template) = parse_http(&m.http).ok_or_else(|| internal(file, key, "bad http".into()))?;
+    let params = path_params(template).map_err(|e| internal(file, key, e))?;
+    let pagination = m.pagination.clone().unwrap_or_else(|| "none".into());
+    let multipart = m.body_format.as_deref() == Some("multipart");
+
+    // Collect (name, schema, location, required-by-schema) in input order: path, query, body.
+    let mut entries: Vec<(String, Value, Location, bool)> = Vec::new();
+    for p in &params {
+        let s = path_s.as_ref().and_then(|s| s.pointer(&format!("/properties/{}", escape_ptr(p)))).cloned().unwrap_or(json!({"type": "string"}));
+        entries.push((p.clone(), s, Location::Path, true));
+    }
+    let query_props: Vec<(String, Value, bool)> = query_s.as_ref().map(props_of).unwrap_or_default();
+    let body_props: Vec<(String, Value, bool)> = body_s.as_ref().map(props_of).unwrap_or_default();
+    let in_query = |n: &str| query_props.iter().any(|(k, _, _)| k == n);
+    let in_body = |n: &str| body_props.iter().any(|(k, _, _)| k == n);
+    let rule_in = |n: &str| m.args.get(n).and_then(|a| a.in_.as_deref());
+    for (name, s, req) in &query_props {
+        let loc = match rule_in(name) {
+            Some("body") => continue,
+            Some("both") => Location::Both,
+            _ => Location::Query,
+        };
+        entries.push((name.clone(), s.clone(), loc, *req));
+    }
+    for (name, s, req) in &body_props {
+        if in_query(name) && rule_in(name) != Some("body") {
+            continue;
+        }
+        entries.push((name.clone(), s.clone(), Location::Body, *req));
+    }
+    let _ = in_body;
+
+    // Pagination arguments, added when the record does not declare them.
+    match pagination.as_str() {
+        "cursor" => {
+            ensure_query(&mut entries, "cursor", json!({"type": "string", "description": CURSOR_HINT}));
+            ensure_query(&mut entries, "page_size", json!({"type": "integer", "minimum": 1, "maximum": 100, "description": "Items per page (1-100)."}));
+            if let Some(e) = entries.iter_mut().find(|e| e.0 == "cursor") {
+                append_description(&mut e.1, CURSOR_HINT);
+            }
+        }
+        "page" => {
+            ensure_query(&mut entries, "page", json!({"type": "integer", "minimum": 1, "description": "The page to read, starting at 1. Read `total_pages` from the response to know when to stop."}));
+            ensure_query(&mut entries, "page_size", json!({"type": "integer", "minimum": 1, "description": "Items per page."}));
+        }
+        _ => {}
+    }
+
+    let mut taken = Vec::new();
+    let mut args = Vec::new();
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for (name, mut s, location, schema_required) in entries {
+        let is_file = m.files.contains(&name);
+        if is_file {
+            s = file_schema(&s);
+        }
+        let context = m.context.contains(&name).then(|| name.clone());
+        if context.is_some() {
+            append_description(&mut s, CONTEXT_HINT);
+        }
+        let required_here = location == Location::Path || (schema_required && context.is_none());
+        if required_here {
+            required.push(Value::String(name.clone()));
+        }
+        let ty = if is_file { file_type(&s) } else { arg_type(&s) };
+        let field = naming::field_name(&name, &mut taken);
+        args.push(ArgIr {
+            upstream: m.args.get(&name).and_then(|a| a.as_.clone()).unwrap_or_else(|| name.clone()),
+            description: s.get("description").and_then(Value::as_str).map(str::to_owned),
+            name: name.clone(),
+            ident: field.ident,
+            rename: field.rename,
+            location,
+            ty,
+            required: required_here,
+            context_required: context.is_some() && schema_required,
+            context,
+        });
+        properties.insert(name, s);
+    }
+    let mut input = Map::new();
+    input.insert("type".into(), json!("object"));
+    input.insert("properties".into(), Value::Object(properties));
+    if !required.is_empty() {
+        input.insert("required".into(), Value::Array(required));
+    }
+    input.insert("additionalProperties".into(), json!(false));
+
+    let mut path: Vec<PathPiece> = Vec::new();
+    for seg in template.split('/').skip(1) {
+        push_literal(&mut path, "/");
+        match seg.strip_prefix('{').and_then(|b| b.strip_suffix('}')) {
+            Some(p) => path.push(PathPiece::Param(args.iter().position(|a| a.name == p).expect("validated path parameter"))),
+            None => push_literal(&mut path, seg),
+        }
+    }
+
+    let response = m.response.clone().unwrap_or_else(|| "json".into());
+    let output_schema = match (&response_s, response.as_str()) {
+        (Some(s), "json") => {
+            let mut s = s.clone();
+            if let Value::Object(o) = &mut s {
+                o.entry("type").or_insert(json!("object"));
+            }
+            Some(s)
+        }
+        _ => None,
+    };
+
+    let required_names: Vec<&str> = args.iter().filter(|a| a.required).map(|a| a.name.as_str()).collect();
+    let mut description = r.description.trim().to_owned();
+    description.push_str("\n\nReturns: ");
+    match (&output_schema, response.as_str()) {
+        (_, "binary") => description.push_str("the file's bytes as an embedded resource with its media type."),
+        (Some(s), _) if !schema::properties(s).is_empty() => {
+            let names: Vec<&str> = schema::properties(s).into_iter().map(|(k, _)| k.as_str()).collect();
+            description.push_str(&names.join(", "));
+            description.push('.');
+        }
+        _ => description.push_str("the upstream JSON response."),
+    }
+    if !required_names.is_empty() {
+        description.push_str("\nRequired: ");
+        description.push_str(&required_names.join(", "));
+        description.push('.');
+    }
+
+    let mut tags: Vec<String> = res.tags.iter().chain(&m.tags).cloned().collect();
+    tags.sort();
+    tags.dedup();
+
+    let body_format = if multipart {
+        "multipart"
+    } else if args.iter().any(|a| matches!(a.location, Location::Body | Location::Both)) {
+        "json"
+    } else {
+        "none"
+    };
+
+    Ok(ToolIr {
+        name: tool_name(spec, res, key, m),
+        resource: res.resource.clone(),
+        method: key.to_owned(),
+        annotations: annotations(&kind, verb, m),
+        kind,
+        tags,
+        description,
+        input_schema: Value::Object(input),
+        output_schema,
+        http_method: verb.to_owned(),
+        base: m.base.clone().unwrap_or_else(|| "api".into()),
+        path_template: template.to_owned(),
+        path,
+        pagination,
+        response,
+        body_format: body_format.to_owned(),
+        async_spec: m.async_.as_ref().map(|a| AsyncIr {
+            status_tool: a.status_tool.clone(),
+            id_pointer: a.id_pointer.clone(),
+            state_pointer: a.state_pointer.clone(),
+            terminal: a.terminal.clone(),
+        }),
+        args,
+        sources: vec![file.to_owned(), doc_file.to_owned()],
+    })
+}
+
+fn push_literal(path: &mut Vec<PathPiece>, text: &str) {
+    match path.last_mut() {
+        Some(PathPiece::Literal(prev)) => prev.push_str(text),
+        _ => path.push(PathPiece::Literal(text.to_owned())),
+    }
+}
+
+fn props_of(s: &Value) -> Vec<(String, Value, bool)> {
+    let req = schema::required(s);
+    schema::properties(s).into_iter().map(|(k, v)| (k.clone(), v.clone(), req.contains(&k.as_str()))).collect()
+}
+
+fn ensure_query(entries: &mut Vec<(String, Value, Location, bool)>, name: &str, s: Value) {
+    if !entries.iter().any(|e| e.0 == name) {
+        entries.push((name.to_owned(), s, Location::Query, false));
+    }
+}
+
+fn append_description(s: &mut Value, extra: &str) {
+    if let Value::Object(o) = s {
+        let text = match o.get("description").and_then(Value::as_str) {
+            Some(d) if d.contains(extra) => return,
+            Some(d) => format!("{} {extra}", d.trim_end()),
+            None => extra.to_owned(),
+        };
+        o.insert("description".into(), Value::String(text));
+    }
+}
+
+fn escape_ptr(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+/// The schema of a file argument; arrays of files stay arrays. The record's description is kept.
+fn file_schema(declared: &Value) -> Value {
+    let one = json!({
+        "type": "object",
+        "properties": {
+            "filename": {"type": "string", "description": "File name, e.g. SKILL.md or bundle.zip."},
+            "content": {"type": "string", "description": "The file's text (for text files such as SKILL.md)."},
+            "content_base64": {"type": "string", "description": "The file's bytes, base64-encoded (for binary files such as .zip)."},
+            "media_type": {"type": "string", "description": "Content type; guessed from the extension when omitted."}
+        },
+        "required": ["filename"],
+        "additionalProperties": false
+    });
+    let is_array = declared.get("type").and_then(Value::as_str) == Some("array");
+    let mut out = if is_array {
+        let mut a = json!({"type": "array", "items": one});
+        for k in ["minItems", "maxItems"] {
+            if let Some(v) = declared.get(k) {
+                a[k] = v.clone();
+            }
+        }
+        a
+    } else {
+        one
+    };
+    if let Some(d) = declared.get("description") {
+        out["description"] = d.clone();
+    }
+    out
+}
+
+fn file_type(s: &Value) -> ArgType {
+    if s.get("type").and_then(Value::as_str) == Some("array") { ArgType::Array(Box::new(ArgType::File)) } else { ArgType::File }
+}
+
+/// The Rust type of a schema: one clear JSON type maps to a Rust type, anything else is JSON.
+fn arg_type(s: &Value) -> ArgType {
+    let ty = match s.get("type") {
+        Some(Value::String(t)) => Some(t.as_str()),
+        Some(Value::Array(ts)) => {
+            let non_null: Vec<&str> = ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect();
+            if non_null.len() == 1 { Some(non_null[0]) } else { None }
+        }
+        _ => None,
+    };
+    match ty {
+        Some("string") => ArgType::String,
+        Some("integer") => ArgType::Integer,
+        Some("number") => ArgType::Number,
+        Some("boolean") => ArgType::Boolean,
+        Some("array") => ArgType::Array(Box::new(s.get("items").map_or(ArgType::Json, arg_type))),
+        _ => ArgType::Json,
+    }
+}
+
+fn annotations(kind: &str, verb: &str, m: &Method) -> AnnotationsIr {
+    let effective = match (kind, verb) {
+        ("custom", "GET") => "get",
+        ("custom", "DELETE") => "delete",
+        ("custom", "PUT") => "update",
+        ("custom", _) => "create",
+        (k, _) => k,
+    };
+    let (read_only, destructive, idempotent) = match effective {
+        "list" | "get" => (true, false, true),
+        "update" | "delete" => (false, true, true),
+        _ => (false, false, false),
+    };
+    let o = &m.annotations;
+    AnnotationsIr {
+        read_only: o.read_only.unwrap_or(read_only),
+        destructive: o.destructive.unwrap_or(destructive),
+        idempotent: o.idempotent.unwrap_or(idempotent),
+        open_world: o.open_world.unwrap_or(true),
+    }
+}
+
+/// Tools by name, for emitters that need to look one up.
+pub fn tools_by_name(model: &Model) -> BTreeMap<&str, &ToolIr> {
+    model.resources.iter().flat_map(|r| &r.tools).map(|t| (t.name.as_str(), t)).collect()
+}

@@ -1,0 +1,1 @@
+//! Synthetic specs for benchmarks (filled in later).

@@ -1,0 +1,380 @@
+//! Stage 2: cross-reference checks. Every problem is collected, so one run lists them all.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::error::{Diagnostic, Error, Result};
+use crate::naming;
+use crate::schema;
+use crate::spec::{DocRecord, Method, Resource, Spec};
+
+/// The standard method kinds, plus `custom`.
+pub const KINDS: &[&str] = &["list", "get", "create", "update", "delete", "custom"];
+const VERBS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+const CONTEXT_VALUES: &[&str] = &["user_id", "team_id", "project_id"];
+const SCHEMAS: &[&str] = &["path_schema", "query_schema", "body_schema", "response_schema"];
+
+/// Checks the whole spec; `Err` lists every problem found.
+pub fn validate(spec: &Spec) -> Result<()> {
+    let mut v = Validator { spec, diags: Vec::new() };
+    v.integration();
+    v.definitions();
+    let mut names: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for res in &spec.resources {
+        v.resource(&res.file, &res.value, &mut names);
+    }
+    v.docs_match_methods();
+    v.async_targets(&names);
+    if v.diags.is_empty() { Ok(()) } else { Err(Error::Spec(v.diags)) }
+}
+
+/// Splits `VERB /path` into its verb and path.
+pub fn parse_http(http: &str) -> Option<(&str, &str)> {
+    let (verb, path) = http.trim().split_once(' ')?;
+    Some((verb, path.trim()))
+}
+
+/// The `{param}` names of a path template, or a message saying what is malformed.
+pub fn path_params(path: &str) -> Result<Vec<String>, String> {
+    if !path.starts_with('/') {
+        return Err(format!("path `{path}` must start with `/`"));
+    }
+    if path.contains('?') {
+        return Err(format!("path `{path}` has a query string; declare query arguments in query_schema (and use `args.<name>.as` to rename)"));
+    }
+    let mut out = Vec::new();
+    for seg in path.split('/') {
+        if seg.contains('{') || seg.contains('}') {
+            let inner = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
+            match inner {
+                Some(name) if !name.is_empty() && !name.contains(['{', '}']) => out.push(name.to_owned()),
+                _ => return Err(format!("segment `{seg}` of `{path}`: a parameter must be a whole segment, like `{{id}}`")),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The kind a method has: its explicit `kind`, else its key if standard, else `custom`.
+pub fn kind_of(key: &str, method: &Method) -> String {
+    match &method.kind {
+        Some(k) => k.clone(),
+        None if KINDS.contains(&key) && key != "custom" => key.to_owned(),
+        None => "custom".to_owned(),
+    }
+}
+
+/// The tool name a method gets: its override, else the naming rule.
+pub fn tool_name(spec: &Spec, res: &Resource, key: &str, method: &Method) -> String {
+    if let Some(name) = &method.tool_name {
+        return name.clone();
+    }
+    let integration = &spec.integration.value.name;
+    let singular = res.singular.clone().unwrap_or_else(|| naming::singular(&res.resource));
+    let kind = kind_of(key, method);
+    if key == kind {
+        if let Some(name) = naming::standard_tool_name(&kind, integration, &res.resource, &singular) {
+            return name;
+        }
+    }
+    naming::custom_tool_name(key, integration, &singular)
+}
+
+struct Validator<'a> {
+    spec: &'a Spec,
+    diags: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn err(&mut self, file: &str, key: impl Into<String>, msg: impl Into<String>, help: impl Into<String>) {
+        self.diags.push(Diagnostic::new(file, key, msg).help(help));
+    }
+
+    fn integration(&mut self) {
+        let f = &self.spec.integration.file;
+        let i = &self.spec.integration.value;
+        if !i.name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) || !i.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+            self.err(f, "name", format!("`{}` is not a lowercase word", i.name), "use lowercase letters and digits, e.g. `gumloop`");
+        }
+        let urls = [("base_urls.api", Some(&i.base_urls.api)), ("base_urls.ws", i.base_urls.ws.as_ref())];
+        for (key, url) in urls {
+            if let Some(url) = url {
+                if !(url.starts_with("https://") || url.starts_with("http://")) || url.ends_with('/') {
+                    self.err(f, key, format!("`{url}` is not an absolute http(s) URL without a trailing `/`"), "write it like `https://api.example.com/api/v1`");
+                }
+            }
+        }
+        for name in i.context.keys() {
+            if !CONTEXT_VALUES.contains(&name.as_str()) {
+                self.err(f, format!("context.{name}"), format!("unknown context value `{name}`"), format!("context values are {}", CONTEXT_VALUES.join(", ")));
+            }
+        }
+        for tag in i.tags.keys() {
+            if !naming::is_snake_key(tag) {
+                self.err(f, format!("tags.{tag}"), format!("tag `{tag}` is not snake_case"), "use lowercase letters, digits and single underscores");
+            }
+        }
+    }
+
+    fn definitions(&mut self) {
+        let f = self.spec.definitions_file.clone();
+        for (name, def) in &self.spec.definitions {
+            match schema::inline_refs(def, &self.spec.definitions) {
+                Err((at, msg)) => self.err(&f, format!("$defs.{name}{}", dotted(&at)), msg, "define the target in definitions.yaml `$defs`, or fix the name"),
+                Ok(inlined) => {
+                    if let Err(msg) = schema::meta_check(&inlined) {
+                        self.err(&f, format!("$defs.{name}"), format!("not a valid JSON Schema: {msg}"), "fix the schema (JSON Schema draft 2020-12)");
+                    }
+                }
+            }
+        }
+    }
+
+    fn resource(&mut self, file: &str, res: &Resource, names: &mut BTreeMap<String, (String, String)>) {
+        let stem = file.rsplit('/').next().unwrap_or(file).trim_end_matches(".yaml");
+        if res.resource != stem {
+            self.err(file, "resource", format!("resource `{}` is defined in `{stem}.yaml`", res.resource), format!("rename the file to `{}.yaml` or set `resource: {stem}`", res.resource));
+        }
+        if !naming::is_snake_key(&res.resource) {
+            self.err(file, "resource", format!("`{}` is not a snake_case plural name", res.resource), "use lowercase letters, digits and single underscores");
+        }
+        if let Some(s) = &res.singular {
+            if !naming::is_snake_key(s) {
+                self.err(file, "singular", format!("`{s}` is not snake_case"), "use lowercase letters, digits and single underscores");
+            }
+        }
+        self.tags(file, "tags", &res.tags);
+        if res.methods.is_empty() {
+            self.err(file, "methods", "the resource has no methods", "add at least one method, e.g. `list: { http: GET /things }`");
+        }
+        let record_file = self.spec.docs.get(&res.resource).map(|d| d.file.clone());
+        for (key, method) in &res.methods {
+            let at = format!("methods.{key}");
+            let record = self.spec.docs.get(&res.resource).and_then(|d| d.value.get(key));
+            self.method(file, &at, res, key, method, record.map(|r| (record_file.as_deref().unwrap(), r)));
+            let name = tool_name(self.spec, res, key, method);
+            let name_at = if method.tool_name.is_some() { format!("{at}.tool_name") } else { at.clone() };
+            if let Some(problem) = naming::tool_name_problem(&name) {
+                self.err(file, &name_at, format!("tool name `{name}` {problem}"), "set a shorter `tool_name:` (clients cap names at 64 characters, some at 60)");
+            }
+            if record.is_some() {
+                if let Some((other_file, other_at)) = names.get(&name) {
+                    self.err(file, &name_at, format!("tool name `{name}` is also produced by {other_file} `{other_at}`"), "give one of them a distinct `tool_name:`");
+                } else {
+                    names.insert(name, (file.to_owned(), at.clone()));
+                }
+            }
+        }
+    }
+
+    fn tags(&mut self, file: &str, at: &str, tags: &[String]) {
+        for (i, tag) in tags.iter().enumerate() {
+            if !self.spec.integration.value.tags.contains_key(tag) {
+                let known: Vec<&str> = self.spec.integration.value.tags.keys().map(String::as_str).collect();
+                self.err(file, format!("{at}[{i}]"), format!("unknown tag `{tag}`"), format!("declare it under `tags:` in integration.yaml, or use one of: {}", known.join(", ")));
+            }
+        }
+    }
+
+    fn method(&mut self, file: &str, at: &str, res: &Resource, key: &str, m: &Method, record: Option<(&str, &DocRecord)>) {
+        if !naming::is_snake_key(key) {
+            self.err(file, at, format!("method key `{key}` is not snake_case"), "use lowercase letters, digits and single underscores");
+        }
+        let kind = kind_of(key, m);
+        if !KINDS.contains(&kind.as_str()) {
+            self.err(file, format!("{at}.kind"), format!("unknown method kind `{kind}`"), format!("use one of: {}", KINDS.join(", ")));
+        }
+        let Some((verb, path)) = parse_http(&m.http) else {
+            self.err(file, format!("{at}.http"), format!("`{}` is not `VERB /path`", m.http), "write it like `GET /agents/{id}`");
+            return;
+        };
+        if !VERBS.contains(&verb) {
+            self.err(file, format!("{at}.http"), format!("unknown HTTP verb `{verb}`"), format!("use one of: {}", VERBS.join(", ")));
+        }
+        let params = match path_params(path) {
+            Ok(p) => p,
+            Err(msg) => {
+                self.err(file, format!("{at}.http"), msg, "see spec/README.md, `http`");
+                Vec::new()
+            }
+        };
+        let choice = |v: &Option<String>, allowed: &[&str]| v.as_deref().is_none_or(|v| allowed.contains(&v));
+        if !choice(&m.base, &["api", "ws"]) {
+            self.err(file, format!("{at}.base"), format!("unknown base `{}`", m.base.as_deref().unwrap_or_default()), "use `api` or `ws`");
+        }
+        if m.base.as_deref() == Some("ws") && self.spec.integration.value.base_urls.ws.is_none() {
+            self.err(file, format!("{at}.base"), "`base: ws` but integration.yaml has no `base_urls.ws`", "add `base_urls.ws` to integration.yaml");
+        }
+        if !choice(&m.body_format, &["json", "multipart"]) {
+            self.err(file, format!("{at}.body_format"), format!("unknown body format `{}`", m.body_format.as_deref().unwrap_or_default()), "use `json` or `multipart`");
+        }
+        if !choice(&m.pagination, &["none", "cursor", "page"]) {
+            self.err(file, format!("{at}.pagination"), format!("unknown pagination `{}`", m.pagination.as_deref().unwrap_or_default()), "use `none`, `cursor` or `page`");
+        } else if m.pagination.as_deref().is_some_and(|p| p != "none") && kind != "list" {
+            self.err(file, format!("{at}.pagination"), format!("pagination on a `{kind}` method"), "only `list` methods page; remove `pagination`");
+        }
+        if !choice(&m.response, &["json", "binary"]) {
+            self.err(file, format!("{at}.response"), format!("unknown response format `{}`", m.response.as_deref().unwrap_or_default()), "use `json` or `binary`");
+        }
+        self.tags(file, &format!("{at}.tags"), &m.tags);
+        for (i, c) in m.context.iter().enumerate() {
+            if !self.spec.integration.value.context.contains_key(c) {
+                self.err(file, format!("{at}.context[{i}]"), format!("`{c}` is not a context value of integration.yaml"), "declare it under `context:` in integration.yaml");
+            }
+        }
+        if let Some(a) = &m.async_ {
+            for (k, p) in [("id_pointer", &a.id_pointer), ("state_pointer", &a.state_pointer)] {
+                if !p.starts_with('/') {
+                    self.err(file, format!("{at}.async.{k}"), format!("`{p}` is not a JSON pointer"), "write it like `/session/state`");
+                }
+            }
+            if a.terminal.is_empty() {
+                self.err(file, format!("{at}.async.terminal"), "no terminal states", "list the states that end the operation, e.g. [completed, failed]");
+            }
+        }
+        if let Some((doc_file, record)) = record {
+            self.record(file, at, doc_file, key, &kind, verb, &params, m, record);
+        } else {
+            let _ = res;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(&mut self, file: &str, at: &str, doc_file: &str, key: &str, kind: &str, verb: &str, params: &[String], m: &Method, r: &DocRecord) {
+        if r.description.trim().is_empty() {
+            self.err(doc_file, format!("{key}.description"), "the description is empty", "say what the tool does and when to use it");
+        }
+        let mut inlined: BTreeMap<&str, Value> = BTreeMap::new();
+        for (name, s) in SCHEMAS.iter().zip([&r.path_schema, &r.query_schema, &r.body_schema, &r.response_schema]) {
+            let Some(s) = s else { continue };
+            let key_at = format!("{key}.{name}");
+            match schema::inline_refs(s, &self.spec.definitions) {
+                Err((ptr, msg)) => self.err(doc_file, format!("{key_at}{}", dotted(&ptr)), msg, "define the target in definitions.yaml `$defs`, or fix the name"),
+                Ok(s) => {
+                    if let Err(msg) = schema::meta_check(&s) {
+                        self.err(doc_file, &key_at, format!("not a valid JSON Schema: {msg}"), "fix the schema (JSON Schema draft 2020-12)");
+                    } else if !schema::is_object_schema(&s) {
+                        self.err(doc_file, &key_at, "the schema's root is not `type: object`", "wrap the fields in `type: object` / `properties:`");
+                    } else {
+                        inlined.insert(name, s);
+                    }
+                }
+            }
+        }
+        let props = |name: &str| -> BTreeSet<String> {
+            inlined.get(name).map(|s| schema::properties(s).into_iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default()
+        };
+        let (path_p, query_p, body_p) = (props("path_schema"), props("query_schema"), props("body_schema"));
+
+        if r.body_schema.is_some() && (verb == "GET" || verb == "DELETE") {
+            self.err(doc_file, format!("{key}.body_schema"), format!("a body on a {verb} method ({file} `{at}.http`)"), "move the fields to query_schema, or change the verb");
+        }
+        for p in params {
+            if !path_p.contains(p) {
+                self.err(doc_file, format!("{key}.path_schema"), format!("path parameter `{p}` of `{}` is not declared", m.http), format!("add `{p}` to path_schema.properties"));
+            }
+        }
+        for p in &path_p {
+            if !params.contains(p) {
+                self.err(doc_file, format!("{key}.path_schema.properties.{p}"), format!("`{p}` is not a parameter of `{}`", m.http), "remove it, or add `{…}` to the path template");
+            }
+            if query_p.contains(p) || body_p.contains(p) {
+                self.err(doc_file, format!("{key}.path_schema.properties.{p}"), format!("`{p}` is both a path parameter and a query or body property"), "rename one of them");
+            }
+        }
+        for p in query_p.intersection(&body_p) {
+            let rule = m.args.get(p).and_then(|a| a.in_.as_deref());
+            if !matches!(rule, Some("query" | "body" | "both")) {
+                self.err(file, format!("{at}.args"), format!("`{p}` is declared in both query_schema and body_schema with no rule"), format!("add `args: {{ {p}: {{ in: query }} }}` (or `body`, or `both`)"));
+            }
+        }
+        let all: BTreeSet<&String> = path_p.iter().chain(&query_p).chain(&body_p).collect();
+        for (name, rule) in &m.args {
+            if !all.contains(name) {
+                self.err(file, format!("{at}.args.{name}"), format!("`{name}` is not declared in any schema of the documentation record"), "declare it in path_schema, query_schema or body_schema, or remove the rule");
+                continue;
+            }
+            if let Some(place) = rule.in_.as_deref() {
+                let ok = match place {
+                    "path" => path_p.contains(name),
+                    "query" => query_p.contains(name),
+                    "body" => body_p.contains(name),
+                    "both" => query_p.contains(name) && body_p.contains(name),
+                    _ => {
+                        self.err(file, format!("{at}.args.{name}.in"), format!("unknown placement `{place}`"), "use path, query, body or both");
+                        true
+                    }
+                };
+                if !ok {
+                    self.err(file, format!("{at}.args.{name}.in"), format!("`in: {place}` but `{name}` is not declared in that schema"), "declare it there, or change `in`");
+                }
+            }
+            if rule.in_.as_deref() == Some("path") || path_p.contains(name) {
+                if rule.as_.is_some() {
+                    self.err(file, format!("{at}.args.{name}.as"), "a path parameter cannot be renamed", "rename the parameter in the path template instead");
+                }
+            }
+        }
+        let multipart = m.body_format.as_deref() == Some("multipart");
+        if !m.files.is_empty() && !multipart {
+            self.err(file, format!("{at}.files"), "file parts need `body_format: multipart`", "add `body_format: multipart`");
+        }
+        if multipart && r.body_schema.is_none() {
+            self.err(doc_file, format!("{key}.body_schema"), "`body_format: multipart` but the record has no body_schema", "declare the parts in body_schema");
+        }
+        for (i, f) in m.files.iter().enumerate() {
+            if !body_p.contains(f) {
+                self.err(file, format!("{at}.files[{i}]"), format!("file part `{f}` is not declared in body_schema"), "declare it in body_schema.properties");
+            }
+        }
+        for (i, c) in m.context.iter().enumerate() {
+            if !all.contains(c) {
+                self.err(file, format!("{at}.context[{i}]"), format!("context value `{c}` is not declared in any schema"), format!("declare `{c}` in query_schema or body_schema"));
+            }
+        }
+        if matches!(kind, "get" | "update" | "delete") && !all.iter().any(|p| *p == "id") {
+            self.err(doc_file, key, format!("a `{kind}` method must take an `id` argument"), "declare `id` (path_schema for `{id}` paths; query_schema or body_schema with `args: { id: { as: upstream_name } }` otherwise)");
+        }
+        if let Some(resp) = inlined.get("response_schema") {
+            if m.response.as_deref() == Some("binary") {
+                self.err(doc_file, format!("{key}.response_schema"), "a `response: binary` method has no JSON response schema", "remove response_schema, or the `response: binary` line");
+            } else if resp.get("type").is_none() {
+                // fine: is_object_schema accepted it via `properties`
+            }
+        }
+    }
+
+    fn docs_match_methods(&mut self) {
+        let resources: BTreeMap<&str, &Resource> = self.spec.resources.iter().map(|r| (r.value.resource.as_str(), &r.value)).collect();
+        for (stem, docs) in &self.spec.docs {
+            let Some(res) = resources.get(stem.as_str()) else {
+                self.err(&docs.file, "", format!("documentation for resource `{stem}`, which has no definition"), format!("add resources/{stem}.yaml or remove this file"));
+                continue;
+            };
+            for key in docs.value.keys() {
+                if !res.methods.contains_key(key) {
+                    let known: Vec<&str> = res.methods.keys().map(String::as_str).collect();
+                    self.err(&docs.file, key, format!("documentation record for method `{key}`, which resource `{stem}` does not define"), format!("add `methods.{key}` to resources/{stem}.yaml, or fix the key (defined: {})", known.join(", ")));
+                }
+            }
+        }
+    }
+
+    fn async_targets(&mut self, names: &BTreeMap<String, (String, String)>) {
+        for res in &self.spec.resources {
+            for (key, m) in &res.value.methods {
+                if let Some(a) = &m.async_ {
+                    if !names.contains_key(&a.status_tool) {
+                        self.err(&res.file, format!("methods.{key}.async.status_tool"), format!("no documented tool is named `{}`", a.status_tool), "name an existing tool, e.g. the resource's `get_single_…_by_id`");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `/a/b/0` → `.a.b[0]`, for appending a JSON pointer to a dotted key path.
+fn dotted(ptr: &str) -> String {
+    ptr.split('/').filter(|s| !s.is_empty()).map(|s| if s.parse::<usize>().is_ok() { format!("[{s}]") } else { format!(".{s}") }).collect()
+}

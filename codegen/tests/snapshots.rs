@@ -1,0 +1,70 @@
+//! Snapshot tests: each fixture spec under `tests/fixtures/` is generated and compared
+//! with `tests/output/<fixture>.rs` and `<fixture>.tools.json`.
+//! Run with `EXPECTORATE=overwrite` to accept changes. `tests/compile.rs` compiles the
+//! `.rs` snapshots, so a snapshot that does not build fails the test suite.
+
+use std::path::Path;
+
+use gumloop_mcp_codegen::{SpecFiles, emit, generate, load, lower, validate};
+
+fn fixture(name: &str) -> SpecFiles {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    SpecFiles::read_dir(&dir, "spec").unwrap()
+}
+
+fn check(name: &str) {
+    let files = fixture(name);
+    let spec = load::load(&files).unwrap();
+    validate::validate(&spec).unwrap();
+    let model = lower::lower(&spec).unwrap();
+    let rust = emit::single_file(&model).unwrap();
+    expectorate::assert_contents(format!("tests/output/{name}.rs"), &rust);
+
+    // tools.json is compared as parsed JSON, so formatting alone never fails it.
+    let out = generate(&files).unwrap();
+    let json = &out.files.iter().find(|f| f.path == "mcp/tools.json").unwrap().contents;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/output/{name}.tools.json"));
+    let actual: serde_json::Value = serde_json::from_str(json).unwrap();
+    if std::env::var("EXPECTORATE").as_deref() == Ok("overwrite") {
+        std::fs::write(&path, json).unwrap();
+    }
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("snapshot exists; run with EXPECTORATE=overwrite"))
+            .unwrap();
+    assert_eq!(actual, expected, "tools.json of fixture `{name}` changed; run with EXPECTORATE=overwrite to accept");
+}
+
+#[test]
+fn basic() {
+    check("basic");
+}
+
+#[test]
+fn multipart() {
+    check("multipart");
+}
+
+#[test]
+fn generation_is_deterministic() {
+    let a = generate(&fixture("basic")).unwrap().files;
+    let b = generate(&fixture("basic")).unwrap().files;
+    assert_eq!(a, b);
+}
+
+#[test]
+fn undocumented_method_is_skipped_with_a_warning() {
+    let out = generate(&fixture("basic")).unwrap();
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert!(out.warnings[0].contains("method `undocumented` has no documentation record"), "{}", out.warnings[0]);
+    assert!(out.files.iter().all(|f| !f.contents.contains("undocumented_acme_widget")));
+}
+
+#[test]
+fn every_generated_file_has_the_header() {
+    for f in generate(&fixture("basic")).unwrap().files {
+        if f.path.ends_with(".rs") {
+            assert!(f.contents.starts_with(emit::MARKER), "{} lacks the header", f.path);
+            assert!(f.contents.contains("run `cargo xtask codegen`"), "{}", f.path);
+        }
+    }
+}

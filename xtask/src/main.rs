@@ -1,0 +1,34 @@
+//! Project automation, run as `cargo xtask <command>`.
+//!
+//! - `codegen [--check]`: regenerate `generated/` from `spec/` (or check it is fresh)
+//! - `import-openapi FILE --resource-map MAP [--out DIR]`: draft spec files from OpenAPI 3.0
+//! - `synth-spec N --out DIR`: write a synthetic spec of N operations (for benchmarks)
+//! - `bench-codegen`: time the generator on the full spec and on a synthetic one
+
+mod bench;
+mod codegen;
+mod import;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["codegen"] => codegen::run(codegen::Mode::Write),
+        ["codegen", "--check"] => codegen::run(codegen::Mode::Check),
+        ["import-openapi", rest @ ..] => import::run(rest),
+        ["synth-spec", rest @ ..] => bench::synth_cmd(rest),
+        ["bench-codegen", rest @ ..] => bench::bench_codegen(rest),
+        _ => bail!(
+            "usage:\n  cargo xtask codegen [--check]\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR]\n  cargo xtask synth-spec N --out DIR\n  cargo xtask bench-codegen [--ops N]"
+        ),
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
+}
