@@ -131,16 +131,18 @@ fn parse<T: DeserializeOwned>(file: &str, text: &str, diags: &mut Vec<Diagnostic
                 Some(i) => raw[..i].to_owned(),
                 None => raw,
             };
-            let key_path = if key_path == "." { String::new() } else { key_path };
+            // serde_path_to_error marks positions it cannot name with `?`.
+            let key_path = key_path.split('.').filter(|s| *s != "?" && !s.is_empty()).collect::<Vec<_>>().join(".");
             let help = if message.starts_with("unknown field") {
-                Some("remove the key or fix its spelling; spec/README.md lists every key")
+                "remove the key or fix its spelling; spec/README.md lists every key"
             } else if message.starts_with("missing field") {
-                Some("add the key; spec/README.md says what it holds")
-            } else if location.is_some() && key_path.is_empty() {
-                Some("fix the YAML syntax at that position")
+                "add the key; spec/README.md says what it holds"
+            } else if message.starts_with("invalid type") || message.starts_with("invalid value") || message.starts_with("unknown variant") {
+                "give the key a value of the kind spec/README.md describes"
             } else {
-                None
+                "fix the YAML syntax at that position (check brackets, quotes and indentation)"
             };
+            let help = Some(help);
             let mut d = Diagnostic::new(file, key_path, message);
             d.location = location;
             d.help = help.map(str::to_owned);

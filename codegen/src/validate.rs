@@ -262,8 +262,19 @@ impl Validator<'_> {
                 }
             }
         }
+        // A schema that failed its own checks still names its properties, so one mistake
+        // does not cascade into "undeclared" errors elsewhere.
+        let raw: BTreeMap<&str, &Value> = SCHEMAS
+            .iter()
+            .zip([&r.path_schema, &r.query_schema, &r.body_schema, &r.response_schema])
+            .filter_map(|(n, s)| s.as_ref().map(|s| (*n, s)))
+            .collect();
         let props = |name: &str| -> BTreeSet<String> {
-            inlined.get(name).map(|s| schema::properties(s).into_iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default()
+            inlined
+                .get(name)
+                .or_else(|| raw.get(name).copied())
+                .map(|s| schema::properties(s).into_iter().map(|(k, _)| k.clone()).collect())
+                .unwrap_or_default()
         };
         let (path_p, query_p, body_p) = (props("path_schema"), props("query_schema"), props("body_schema"));
 
