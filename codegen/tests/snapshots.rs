@@ -68,3 +68,19 @@ fn every_generated_file_has_the_header() {
         }
     }
 }
+
+#[test]
+fn editing_one_record_changes_only_that_tools_files() {
+    let files = fixture("basic");
+    let before = generate(&files).unwrap().files;
+    let docs = files.files["spec/docs/widgets.yaml"].replace("Read one widget.", "Read one widget by its id.");
+    let after = generate(&files.clone().with("docs/widgets.yaml", docs)).unwrap().files;
+    let changed: Vec<&str> =
+        before.iter().zip(&after).filter(|(a, b)| a != b).map(|(a, _)| a.path.as_str()).collect();
+    assert_eq!(before.len(), after.len());
+    assert_eq!(changed, ["mcp/tools.json", "src/resources/widgets/get_single_acme_widget_by_id.rs"]);
+    let old: Vec<serde_json::Value> = serde_json::from_str(&before[0].contents).unwrap();
+    let new: Vec<serde_json::Value> = serde_json::from_str(&after[0].contents).unwrap();
+    let differing: Vec<&str> = old.iter().zip(&new).filter(|(a, b)| a != b).map(|(a, _)| a["name"].as_str().unwrap()).collect();
+    assert_eq!(differing, ["get_single_acme_widget_by_id"]);
+}
