@@ -73,11 +73,10 @@ pub fn tool_name(spec: &Spec, res: &Resource, key: &str, method: &Method) -> Str
     let integration = &spec.integration.value.name;
     let singular = res.singular.clone().unwrap_or_else(|| naming::singular(&res.resource));
     let kind = kind_of(key, method);
-    if key == kind {
-        if let Some(name) = naming::standard_tool_name(&kind, integration, &res.resource, &singular) {
+    if key == kind
+        && let Some(name) = naming::standard_tool_name(&kind, integration, &res.resource, &singular) {
             return name;
         }
-    }
     naming::custom_tool_name(key, integration, &singular)
 }
 
@@ -99,11 +98,10 @@ impl Validator<'_> {
         }
         let urls = [("base_urls.api", Some(&i.base_urls.api)), ("base_urls.ws", i.base_urls.ws.as_ref())];
         for (key, url) in urls {
-            if let Some(url) = url {
-                if !(url.starts_with("https://") || url.starts_with("http://")) || url.ends_with('/') {
+            if let Some(url) = url
+                && (!(url.starts_with("https://") || url.starts_with("http://")) || url.ends_with('/')) {
                     self.err(f, key, format!("`{url}` is not an absolute http(s) URL without a trailing `/`"), "write it like `https://api.example.com/api/v1`");
                 }
-            }
         }
         for name in i.context.keys() {
             if !CONTEXT_VALUES.contains(&name.as_str()) {
@@ -139,11 +137,10 @@ impl Validator<'_> {
         if !naming::is_snake_key(&res.resource) {
             self.err(file, "resource", format!("`{}` is not a snake_case plural name", res.resource), "use lowercase letters, digits and single underscores");
         }
-        if let Some(s) = &res.singular {
-            if !naming::is_snake_key(s) {
+        if let Some(s) = &res.singular
+            && !naming::is_snake_key(s) {
                 self.err(file, "singular", format!("`{s}` is not snake_case"), "use lowercase letters, digits and single underscores");
             }
-        }
         self.tags(file, "tags", &res.tags);
         if res.methods.is_empty() {
             self.err(file, "methods", "the resource has no methods", "add at least one method, e.g. `list: { http: GET /things }`");
@@ -152,7 +149,7 @@ impl Validator<'_> {
         for (key, method) in &res.methods {
             let at = format!("methods.{key}");
             let record = self.spec.docs.get(&res.resource).and_then(|d| d.value.get(key));
-            self.method(file, &at, res, key, method, record.map(|r| (record_file.as_deref().unwrap(), r)));
+            self.method(file, &at, key, method, record.map(|r| (record_file.as_deref().unwrap(), r)));
             let name = tool_name(self.spec, res, key, method);
             let name_at = if method.tool_name.is_some() { format!("{at}.tool_name") } else { at.clone() };
             if let Some(problem) = naming::tool_name_problem(&name) {
@@ -177,7 +174,7 @@ impl Validator<'_> {
         }
     }
 
-    fn method(&mut self, file: &str, at: &str, res: &Resource, key: &str, m: &Method, record: Option<(&str, &DocRecord)>) {
+    fn method(&mut self, file: &str, at: &str, key: &str, m: &Method, record: Option<(&str, &DocRecord)>) {
         if !naming::is_snake_key(key) {
             self.err(file, at, format!("method key `{key}` is not snake_case"), "use lowercase letters, digits and single underscores");
         }
@@ -235,8 +232,6 @@ impl Validator<'_> {
         }
         if let Some((doc_file, record)) = record {
             self.record(file, at, doc_file, key, &kind, verb, &params, m, record);
-        } else {
-            let _ = res;
         }
     }
 
@@ -321,11 +316,10 @@ impl Validator<'_> {
                     self.err(file, format!("{at}.args.{name}.in"), format!("`in: {place}` but `{name}` is not declared in that schema"), "declare it there, or change `in`");
                 }
             }
-            if rule.in_.as_deref() == Some("path") || path_p.contains(name) {
-                if rule.as_.is_some() {
+            if (rule.in_.as_deref() == Some("path") || path_p.contains(name))
+                && rule.as_.is_some() {
                     self.err(file, format!("{at}.args.{name}.as"), "a path parameter cannot be renamed", "rename the parameter in the path template instead");
                 }
-            }
         }
         let multipart = m.body_format.as_deref() == Some("multipart");
         if !m.files.is_empty() && !multipart {
@@ -347,12 +341,8 @@ impl Validator<'_> {
         if matches!(kind, "get" | "update" | "delete") && !all.iter().any(|p| *p == "id") {
             self.err(doc_file, key, format!("a `{kind}` method must take an `id` argument"), "declare `id` (path_schema for `{id}` paths; query_schema or body_schema with `args: { id: { as: upstream_name } }` otherwise)");
         }
-        if let Some(resp) = inlined.get("response_schema") {
-            if m.response.as_deref() == Some("binary") {
-                self.err(doc_file, format!("{key}.response_schema"), "a `response: binary` method has no JSON response schema", "remove response_schema, or the `response: binary` line");
-            } else if resp.get("type").is_none() {
-                // fine: is_object_schema accepted it via `properties`
-            }
+        if r.response_schema.is_some() && m.response.as_deref() == Some("binary") {
+            self.err(doc_file, format!("{key}.response_schema"), "a `response: binary` method has no JSON response schema", "remove response_schema, or the `response: binary` line");
         }
     }
 
@@ -375,11 +365,10 @@ impl Validator<'_> {
     fn async_targets(&mut self, names: &BTreeMap<String, (String, String)>) {
         for res in &self.spec.resources {
             for (key, m) in &res.value.methods {
-                if let Some(a) = &m.async_ {
-                    if !names.contains_key(&a.status_tool) {
+                if let Some(a) = &m.async_
+                    && !names.contains_key(&a.status_tool) {
                         self.err(&res.file, format!("methods.{key}.async.status_tool"), format!("no documented tool is named `{}`", a.status_tool), "name an existing tool, e.g. the resource's `get_single_…_by_id`");
                     }
-                }
             }
         }
     }
