@@ -46,7 +46,9 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<(Duration, T
 }
 
 pub fn bench_codegen(args: &[&str]) -> Result<()> {
-    let ops = match args {
+    let compile = args.contains(&"--compile");
+    let rest: Vec<&str> = args.iter().copied().filter(|a| *a != "--compile").collect();
+    let ops = match rest.as_slice() {
         [] => 2000,
         ["--ops", n] => n.parse()?,
         _ => bail!("usage: cargo xtask bench-codegen [--ops N] [--compile]"),
@@ -67,7 +69,7 @@ pub fn bench_codegen(args: &[&str]) -> Result<()> {
     write_scratch_crate(&scratch)?;
     let (syn_sync, _) = time(1, || sync(&scratch.join("spec"), &scratch.join("generated"), Mode::Write))?;
     println!("synthetic spec: cargo xtask codegen equivalent (read + generate + write) = {:.1} ms", ms(syn_sync));
-    if std::env::args().any(|a| a == "--compile") || std::env::var_os("BENCH_COMPILE").is_some() {
+    if compile {
         let start = Instant::now();
         let status = std::process::Command::new(env!("CARGO"))
             .args(["build", "--quiet", "--manifest-path"])
