@@ -50,9 +50,10 @@ fn path_parameters_are_single_segments() {
 
 #[test]
 fn caller_value_beats_context_and_both_placement_duplicates() {
-    let r = call("create_a_acme_widget", json!({"name": "w", "user_id": "u_me", "team_id": "t1", "size": 1.5})).unwrap();
+    let r = call("create_a_acme_widget", json!({"name": "w", "user_id": "u_me", "team_id": "t1", "size": 1.5, "query": "q", "path": "p"})).unwrap();
     assert_eq!(r.query, vec![("team_id".into(), "t1".into())]);
-    assert_eq!(r.body, Body::Json(json!({"team_id": "t1", "name": "w", "user_id": "u_me", "size": 1.5})));
+    assert_eq!(r.path, "/widgets");
+    assert_eq!(r.body, Body::Json(json!({"team_id": "t1", "name": "w", "user_id": "u_me", "size": 1.5, "query": "q", "path": "p"})));
 }
 
 #[test]

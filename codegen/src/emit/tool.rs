@@ -118,15 +118,15 @@ fn contains_number(ty: &ArgType) -> bool {
 
 fn emit_into_request(t: &ToolIr) -> TokenStream {
     let rt = rt();
-    let names: Vec<Ident> = t.args.iter().map(|a| ident(&a.ident)).collect();
     let context = t.args.iter().filter(|a| a.context.is_some()).map(|a| {
         let name = ident(&a.ident);
         let key = a.context.as_deref().unwrap();
         let required = a.context_required;
-        quote! { let #name = #rt::fill_context(#name, ctx, #key, #required)?; }
+        quote! { self.#name = #rt::fill_context(self.#name.take(), ctx, #key, #required)?; }
     });
     let uses_ctx = t.args.iter().any(|a| a.context.is_some());
     let ctx_name = if uses_ctx { quote! { ctx } } else { quote! { _ctx } };
+    let self_mut = if uses_ctx { quote! { mut self } } else { quote! { self } };
 
     let path_pushes = t.path.iter().map(|p| match p {
         PathPiece::Literal(s) => quote! { path.push_str(#s); },
@@ -134,8 +134,8 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
             let a = &t.args[*i];
             let name = ident(&a.ident);
             match a.ty {
-                ArgType::String => quote! { path.push_str(&#rt::encode_segment(&#name)); },
-                _ => quote! { path.push_str(&#rt::encode_segment(&#name.to_string())); },
+                ArgType::String => quote! { path.push_str(&#rt::encode_segment(&self.#name)); },
+                _ => quote! { path.push_str(&#rt::encode_segment(&self.#name.to_string())); },
             }
         }
     });
@@ -147,7 +147,7 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
         let pushes = query_args.iter().map(|a| {
             let name = ident(&a.ident);
             let up = &a.upstream;
-            quote! { #rt::push_query(&mut query, #up, &#rt::to_json(&#name)); }
+            quote! { #rt::push_query(&mut query, #up, &#rt::to_json(&self.#name)); }
         });
         quote! {
             let mut query = ::std::vec::Vec::new();
@@ -169,7 +169,7 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
             let inserts = body_args.iter().map(|a| {
                 let name = ident(&a.ident);
                 let up = &a.upstream;
-                quote! { #rt::insert_body(&mut body, #up, #rt::to_json(&#name)); }
+                quote! { #rt::insert_body(&mut body, #up, #rt::to_json(&self.#name)); }
             });
             quote! {
                 let mut body = ::serde_json::Map::new();
@@ -186,8 +186,7 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
     quote! {
         impl Args {
             #doc
-            pub fn into_request(self, #ctx_name: &#rt::Context) -> ::core::result::Result<#rt::UpstreamRequest, #rt::ArgsError> {
-                let Args { #(#names),* } = self;
+            pub fn into_request(#self_mut, #ctx_name: &#rt::Context) -> ::core::result::Result<#rt::UpstreamRequest, #rt::ArgsError> {
                 #(#context)*
                 let mut path = ::std::string::String::new();
                 #(#path_pushes)*
@@ -211,14 +210,14 @@ fn emit_part(a: &ArgIr) -> TokenStream {
     let up = &a.upstream;
     let pointer = format!("/{}", a.name);
     match (&a.ty, optional(a)) {
-        (ArgType::File, false) => quote! { parts.push(#name.to_part(#up, #pointer)?); },
+        (ArgType::File, false) => quote! { parts.push(self.#name.to_part(#up, #pointer)?); },
         (ArgType::File, true) => quote! {
-            if let ::core::option::Option::Some(file) = &#name {
+            if let ::core::option::Option::Some(file) = &self.#name {
                 parts.push(file.to_part(#up, #pointer)?);
             }
         },
         (ArgType::Array(inner), opt) if **inner == ArgType::File => {
-            let iter = if opt { quote! { #name.iter().flatten() } } else { quote! { #name.iter() } };
+            let iter = if opt { quote! { self.#name.iter().flatten() } } else { quote! { self.#name.iter() } };
             let fmt = format!("{pointer}/{{}}");
             quote! {
                 for (i, file) in #iter.enumerate() {
@@ -226,7 +225,7 @@ fn emit_part(a: &ArgIr) -> TokenStream {
                 }
             }
         }
-        _ => quote! { #rt::push_text_parts(&mut parts, #up, &#rt::to_json(&#name)); },
+        _ => quote! { #rt::push_text_parts(&mut parts, #up, &#rt::to_json(&self.#name)); },
     }
 }
 

@@ -69,19 +69,28 @@ pub mod resources {
                 /// Sent as body field `meta`.
                 #[serde(default)]
                 pub meta: ::core::option::Option<::serde_json::Value>,
+                /// An argument whose name matches a generated local
+                ///
+                /// Sent as body field `query`.
+                #[serde(default)]
+                pub query: ::core::option::Option<::std::string::String>,
+                /// `path`
+                ///
+                /// Sent as body field `path`.
+                #[serde(default)]
+                pub path: ::core::option::Option<::std::string::String>,
             }
             impl Args {
                 /// Builds the upstream `POST /widgets` request.
                 pub fn into_request(
-                    self,
+                    mut self,
                     ctx: &::gumloop_mcp_runtime::Context,
                 ) -> ::core::result::Result<
                     ::gumloop_mcp_runtime::UpstreamRequest,
                     ::gumloop_mcp_runtime::ArgsError,
                 > {
-                    let Args { team_id, name, user_id, size, count, enabled, meta } = self;
-                    let user_id = ::gumloop_mcp_runtime::fill_context(
-                        user_id,
+                    self.user_id = ::gumloop_mcp_runtime::fill_context(
+                        self.user_id.take(),
                         ctx,
                         "user_id",
                         true,
@@ -92,43 +101,53 @@ pub mod resources {
                     ::gumloop_mcp_runtime::push_query(
                         &mut query,
                         "team_id",
-                        &::gumloop_mcp_runtime::to_json(&team_id),
+                        &::gumloop_mcp_runtime::to_json(&self.team_id),
                     );
                     let mut body = ::serde_json::Map::new();
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "team_id",
-                        ::gumloop_mcp_runtime::to_json(&team_id),
+                        ::gumloop_mcp_runtime::to_json(&self.team_id),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "name",
-                        ::gumloop_mcp_runtime::to_json(&name),
+                        ::gumloop_mcp_runtime::to_json(&self.name),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "user_id",
-                        ::gumloop_mcp_runtime::to_json(&user_id),
+                        ::gumloop_mcp_runtime::to_json(&self.user_id),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "size",
-                        ::gumloop_mcp_runtime::to_json(&size),
+                        ::gumloop_mcp_runtime::to_json(&self.size),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "count",
-                        ::gumloop_mcp_runtime::to_json(&count),
+                        ::gumloop_mcp_runtime::to_json(&self.count),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "enabled",
-                        ::gumloop_mcp_runtime::to_json(&enabled),
+                        ::gumloop_mcp_runtime::to_json(&self.enabled),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "meta",
-                        ::gumloop_mcp_runtime::to_json(&meta),
+                        ::gumloop_mcp_runtime::to_json(&self.meta),
+                    );
+                    ::gumloop_mcp_runtime::insert_body(
+                        &mut body,
+                        "query",
+                        ::gumloop_mcp_runtime::to_json(&self.query),
+                    );
+                    ::gumloop_mcp_runtime::insert_body(
+                        &mut body,
+                        "path",
+                        ::gumloop_mcp_runtime::to_json(&self.path),
                     );
                     let body = ::gumloop_mcp_runtime::Body::Json(
                         ::serde_json::Value::Object(body),
@@ -160,7 +179,7 @@ pub mod resources {
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
                 tags: &["widgets"],
                 description: "Make a widget.\n\nReturns: id, name.\nRequired: name.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"team_id\":{\"type\":\"string\",\"description\":\"Team to create it in\"},\"name\":{\"type\":\"string\",\"description\":\"Display name\"},\"user_id\":{\"type\":\"string\",\"description\":\"Filled from the server's Gumloop credential when omitted.\"},\"size\":{\"type\":\"number\",\"description\":\"Size in cm\"},\"count\":{\"type\":\"integer\"},\"enabled\":{\"type\":\"boolean\"},\"meta\":{\"type\":\"object\",\"description\":\"Free-form metadata\"}},\"required\":[\"name\"],\"additionalProperties\":false}",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"team_id\":{\"type\":\"string\",\"description\":\"Team to create it in\"},\"name\":{\"type\":\"string\",\"description\":\"Display name\"},\"user_id\":{\"type\":\"string\",\"description\":\"Filled from the server's Gumloop credential when omitted.\"},\"size\":{\"type\":\"number\",\"description\":\"Size in cm\"},\"count\":{\"type\":\"integer\"},\"enabled\":{\"type\":\"boolean\"},\"meta\":{\"type\":\"object\",\"description\":\"Free-form metadata\"},\"query\":{\"type\":\"string\",\"description\":\"An argument whose name matches a generated local\"},\"path\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"},\"name\":{\"type\":[\"string\",\"null\"]}}}",
                 ),
@@ -199,7 +218,6 @@ pub mod resources {
                     ::gumloop_mcp_runtime::UpstreamRequest,
                     ::gumloop_mcp_runtime::ArgsError,
                 > {
-                    let Args { id } = self;
                     let mut path = ::std::string::String::new();
                     path.push_str("/destroy_widget");
                     let query = ::std::vec::Vec::new();
@@ -207,7 +225,7 @@ pub mod resources {
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "widget_id",
-                        ::gumloop_mcp_runtime::to_json(&id),
+                        ::gumloop_mcp_runtime::to_json(&self.id),
                     );
                     let body = ::gumloop_mcp_runtime::Body::Json(
                         ::serde_json::Value::Object(body),
@@ -276,10 +294,9 @@ pub mod resources {
                     ::gumloop_mcp_runtime::UpstreamRequest,
                     ::gumloop_mcp_runtime::ArgsError,
                 > {
-                    let Args { id } = self;
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets/");
-                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&id));
+                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
                     path.push_str("/export");
                     let query = ::std::vec::Vec::new();
                     let body = ::gumloop_mcp_runtime::Body::Empty;
@@ -347,10 +364,9 @@ pub mod resources {
                     ::gumloop_mcp_runtime::UpstreamRequest,
                     ::gumloop_mcp_runtime::ArgsError,
                 > {
-                    let Args { id } = self;
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets/");
-                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&id));
+                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
                     let query = ::std::vec::Vec::new();
                     let body = ::gumloop_mcp_runtime::Body::Empty;
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
@@ -438,48 +454,47 @@ pub mod resources {
             impl Args {
                 /// Builds the upstream `GET /teams/{team}/widgets` request.
                 pub fn into_request(
-                    self,
+                    mut self,
                     ctx: &::gumloop_mcp_runtime::Context,
                 ) -> ::core::result::Result<
                     ::gumloop_mcp_runtime::UpstreamRequest,
                     ::gumloop_mcp_runtime::ArgsError,
                 > {
-                    let Args { team, user_id, r#type, tags, cursor, page_size } = self;
-                    let user_id = ::gumloop_mcp_runtime::fill_context(
-                        user_id,
+                    self.user_id = ::gumloop_mcp_runtime::fill_context(
+                        self.user_id.take(),
                         ctx,
                         "user_id",
                         false,
                     )?;
                     let mut path = ::std::string::String::new();
                     path.push_str("/teams/");
-                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&team));
+                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.team));
                     path.push_str("/widgets");
                     let mut query = ::std::vec::Vec::new();
                     ::gumloop_mcp_runtime::push_query(
                         &mut query,
                         "user_id",
-                        &::gumloop_mcp_runtime::to_json(&user_id),
+                        &::gumloop_mcp_runtime::to_json(&self.user_id),
                     );
                     ::gumloop_mcp_runtime::push_query(
                         &mut query,
                         "type",
-                        &::gumloop_mcp_runtime::to_json(&r#type),
+                        &::gumloop_mcp_runtime::to_json(&self.r#type),
                     );
                     ::gumloop_mcp_runtime::push_query(
                         &mut query,
                         "tags",
-                        &::gumloop_mcp_runtime::to_json(&tags),
+                        &::gumloop_mcp_runtime::to_json(&self.tags),
                     );
                     ::gumloop_mcp_runtime::push_query(
                         &mut query,
                         "cursor",
-                        &::gumloop_mcp_runtime::to_json(&cursor),
+                        &::gumloop_mcp_runtime::to_json(&self.cursor),
                     );
                     ::gumloop_mcp_runtime::push_query(
                         &mut query,
                         "page_size",
-                        &::gumloop_mcp_runtime::to_json(&page_size),
+                        &::gumloop_mcp_runtime::to_json(&self.page_size),
                     );
                     let body = ::gumloop_mcp_runtime::Body::Empty;
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
@@ -548,11 +563,10 @@ pub mod resources {
                     ::gumloop_mcp_runtime::UpstreamRequest,
                     ::gumloop_mcp_runtime::ArgsError,
                 > {
-                    let Args { id } = self;
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets/");
                     path.push_str(
-                        &::gumloop_mcp_runtime::encode_segment(&id.to_string()),
+                        &::gumloop_mcp_runtime::encode_segment(&self.id.to_string()),
                     );
                     path.push_str("/spin");
                     let query = ::std::vec::Vec::new();

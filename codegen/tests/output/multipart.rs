@@ -62,29 +62,28 @@ pub mod resources {
                     ::gumloop_mcp_runtime::UpstreamRequest,
                     ::gumloop_mcp_runtime::ArgsError,
                 > {
-                    let Args { files, cover, label, flags } = self;
                     let mut path = ::std::string::String::new();
                     path.push_str("/attachments");
                     let query = ::std::vec::Vec::new();
                     let mut parts = ::std::vec::Vec::new();
-                    for (i, file) in files.iter().enumerate() {
+                    for (i, file) in self.files.iter().enumerate() {
                         parts
                             .push(
                                 file.to_part("files", &::std::format!("/files/{}", i))?,
                             );
                     }
-                    if let ::core::option::Option::Some(file) = &cover {
+                    if let ::core::option::Option::Some(file) = &self.cover {
                         parts.push(file.to_part("cover", "/cover")?);
                     }
                     ::gumloop_mcp_runtime::push_text_parts(
                         &mut parts,
                         "label",
-                        &::gumloop_mcp_runtime::to_json(&label),
+                        &::gumloop_mcp_runtime::to_json(&self.label),
                     );
                     ::gumloop_mcp_runtime::push_text_parts(
                         &mut parts,
                         "flags",
-                        &::gumloop_mcp_runtime::to_json(&flags),
+                        &::gumloop_mcp_runtime::to_json(&self.flags),
                     );
                     let body = ::gumloop_mcp_runtime::Body::Multipart(parts);
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
@@ -157,13 +156,12 @@ pub mod resources {
                     ::gumloop_mcp_runtime::UpstreamRequest,
                     ::gumloop_mcp_runtime::ArgsError,
                 > {
-                    let Args { id, files } = self;
                     let mut path = ::std::string::String::new();
                     path.push_str("/attachments/");
-                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&id));
+                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
                     let query = ::std::vec::Vec::new();
                     let mut parts = ::std::vec::Vec::new();
-                    for (i, file) in files.iter().enumerate() {
+                    for (i, file) in self.files.iter().enumerate() {
                         parts
                             .push(
                                 file.to_part("files", &::std::format!("/files/{}", i))?,

@@ -35,27 +35,26 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { id, enabled, criteria, sample_rate } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&id));
+        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
         path.push_str("/evaluation-config");
         let query = ::std::vec::Vec::new();
         let mut body = ::serde_json::Map::new();
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "enabled",
-            ::gumloop_mcp_runtime::to_json(&enabled),
+            ::gumloop_mcp_runtime::to_json(&self.enabled),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "criteria",
-            ::gumloop_mcp_runtime::to_json(&criteria),
+            ::gumloop_mcp_runtime::to_json(&self.criteria),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "sample_rate",
-            ::gumloop_mcp_runtime::to_json(&sample_rate),
+            ::gumloop_mcp_runtime::to_json(&self.sample_rate),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

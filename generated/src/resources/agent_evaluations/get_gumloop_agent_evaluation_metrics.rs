@@ -25,16 +25,15 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { agent_id, days } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&agent_id));
+        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.agent_id));
         path.push_str("/evaluations/metrics");
         let mut query = ::std::vec::Vec::new();
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "days",
-            &::gumloop_mcp_runtime::to_json(&days),
+            &::gumloop_mcp_runtime::to_json(&self.days),
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

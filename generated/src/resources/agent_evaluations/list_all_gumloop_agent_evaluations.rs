@@ -35,26 +35,25 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { agent_id, grade, cursor, page_size } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&agent_id));
+        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.agent_id));
         path.push_str("/evaluations");
         let mut query = ::std::vec::Vec::new();
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "grade",
-            &::gumloop_mcp_runtime::to_json(&grade),
+            &::gumloop_mcp_runtime::to_json(&self.grade),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "cursor",
-            &::gumloop_mcp_runtime::to_json(&cursor),
+            &::gumloop_mcp_runtime::to_json(&self.cursor),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "page_size",
-            &::gumloop_mcp_runtime::to_json(&page_size),
+            &::gumloop_mcp_runtime::to_json(&self.page_size),
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

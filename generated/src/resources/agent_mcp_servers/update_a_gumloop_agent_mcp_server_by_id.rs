@@ -34,23 +34,22 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { agent_id, id, tools, config } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&agent_id));
+        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.agent_id));
         path.push_str("/mcp-servers/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&id));
+        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
         let query = ::std::vec::Vec::new();
         let mut body = ::serde_json::Map::new();
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "tools",
-            ::gumloop_mcp_runtime::to_json(&tools),
+            ::gumloop_mcp_runtime::to_json(&self.tools),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "config",
-            ::gumloop_mcp_runtime::to_json(&config),
+            ::gumloop_mcp_runtime::to_json(&self.config),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

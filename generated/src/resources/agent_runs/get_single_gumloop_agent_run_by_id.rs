@@ -24,38 +24,37 @@ pub struct Args {
 impl Args {
     /// Builds the upstream `GET /agent_status/{id}` request.
     pub fn into_request(
-        self,
+        mut self,
         ctx: &::gumloop_mcp_runtime::Context,
     ) -> ::core::result::Result<
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { id, user_id, project_id } = self;
-        let user_id = ::gumloop_mcp_runtime::fill_context(
-            user_id,
+        self.user_id = ::gumloop_mcp_runtime::fill_context(
+            self.user_id.take(),
             ctx,
             "user_id",
             false,
         )?;
-        let project_id = ::gumloop_mcp_runtime::fill_context(
-            project_id,
+        self.project_id = ::gumloop_mcp_runtime::fill_context(
+            self.project_id.take(),
             ctx,
             "project_id",
             false,
         )?;
         let mut path = ::std::string::String::new();
         path.push_str("/agent_status/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&id));
+        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
         let mut query = ::std::vec::Vec::new();
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "user_id",
-            &::gumloop_mcp_runtime::to_json(&user_id),
+            &::gumloop_mcp_runtime::to_json(&self.user_id),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "project_id",
-            &::gumloop_mcp_runtime::to_json(&project_id),
+            &::gumloop_mcp_runtime::to_json(&self.project_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

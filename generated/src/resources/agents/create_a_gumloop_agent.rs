@@ -74,20 +74,6 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args {
-            name,
-            model_name,
-            description,
-            system_prompt,
-            tools,
-            resources,
-            skill_ids,
-            metadata,
-            folder_id,
-            is_active,
-            agent_id,
-            team_id,
-        } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/agents");
         let query = ::std::vec::Vec::new();
@@ -95,62 +81,62 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "name",
-            ::gumloop_mcp_runtime::to_json(&name),
+            ::gumloop_mcp_runtime::to_json(&self.name),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "model_name",
-            ::gumloop_mcp_runtime::to_json(&model_name),
+            ::gumloop_mcp_runtime::to_json(&self.model_name),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "description",
-            ::gumloop_mcp_runtime::to_json(&description),
+            ::gumloop_mcp_runtime::to_json(&self.description),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "system_prompt",
-            ::gumloop_mcp_runtime::to_json(&system_prompt),
+            ::gumloop_mcp_runtime::to_json(&self.system_prompt),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "tools",
-            ::gumloop_mcp_runtime::to_json(&tools),
+            ::gumloop_mcp_runtime::to_json(&self.tools),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "resources",
-            ::gumloop_mcp_runtime::to_json(&resources),
+            ::gumloop_mcp_runtime::to_json(&self.resources),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "skill_ids",
-            ::gumloop_mcp_runtime::to_json(&skill_ids),
+            ::gumloop_mcp_runtime::to_json(&self.skill_ids),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "metadata",
-            ::gumloop_mcp_runtime::to_json(&metadata),
+            ::gumloop_mcp_runtime::to_json(&self.metadata),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "folder_id",
-            ::gumloop_mcp_runtime::to_json(&folder_id),
+            ::gumloop_mcp_runtime::to_json(&self.folder_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "is_active",
-            ::gumloop_mcp_runtime::to_json(&is_active),
+            ::gumloop_mcp_runtime::to_json(&self.is_active),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "agent_id",
-            ::gumloop_mcp_runtime::to_json(&agent_id),
+            ::gumloop_mcp_runtime::to_json(&self.agent_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "team_id",
-            ::gumloop_mcp_runtime::to_json(&team_id),
+            ::gumloop_mcp_runtime::to_json(&self.team_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

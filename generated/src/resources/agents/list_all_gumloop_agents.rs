@@ -46,39 +46,38 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { team_id, search, creator, has_triggers, tool, flow } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/agents");
         let mut query = ::std::vec::Vec::new();
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "team_id",
-            &::gumloop_mcp_runtime::to_json(&team_id),
+            &::gumloop_mcp_runtime::to_json(&self.team_id),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "search",
-            &::gumloop_mcp_runtime::to_json(&search),
+            &::gumloop_mcp_runtime::to_json(&self.search),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "creator",
-            &::gumloop_mcp_runtime::to_json(&creator),
+            &::gumloop_mcp_runtime::to_json(&self.creator),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "has_triggers",
-            &::gumloop_mcp_runtime::to_json(&has_triggers),
+            &::gumloop_mcp_runtime::to_json(&self.has_triggers),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "tool",
-            &::gumloop_mcp_runtime::to_json(&tool),
+            &::gumloop_mcp_runtime::to_json(&self.tool),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "flow",
-            &::gumloop_mcp_runtime::to_json(&flow),
+            &::gumloop_mcp_runtime::to_json(&self.flow),
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

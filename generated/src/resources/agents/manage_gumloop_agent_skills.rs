@@ -30,22 +30,21 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { id, attach, detach } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&id));
+        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
         path.push_str("/skills");
         let query = ::std::vec::Vec::new();
         let mut body = ::serde_json::Map::new();
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "attach",
-            ::gumloop_mcp_runtime::to_json(&attach),
+            ::gumloop_mcp_runtime::to_json(&self.attach),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "detach",
-            ::gumloop_mcp_runtime::to_json(&detach),
+            ::gumloop_mcp_runtime::to_json(&self.detach),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -65,67 +65,55 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args {
-            id,
-            name,
-            model_name,
-            description,
-            system_prompt,
-            tools,
-            resources,
-            metadata,
-            is_active,
-            team_id,
-        } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&id));
+        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
         let query = ::std::vec::Vec::new();
         let mut body = ::serde_json::Map::new();
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "name",
-            ::gumloop_mcp_runtime::to_json(&name),
+            ::gumloop_mcp_runtime::to_json(&self.name),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "model_name",
-            ::gumloop_mcp_runtime::to_json(&model_name),
+            ::gumloop_mcp_runtime::to_json(&self.model_name),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "description",
-            ::gumloop_mcp_runtime::to_json(&description),
+            ::gumloop_mcp_runtime::to_json(&self.description),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "system_prompt",
-            ::gumloop_mcp_runtime::to_json(&system_prompt),
+            ::gumloop_mcp_runtime::to_json(&self.system_prompt),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "tools",
-            ::gumloop_mcp_runtime::to_json(&tools),
+            ::gumloop_mcp_runtime::to_json(&self.tools),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "resources",
-            ::gumloop_mcp_runtime::to_json(&resources),
+            ::gumloop_mcp_runtime::to_json(&self.resources),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "metadata",
-            ::gumloop_mcp_runtime::to_json(&metadata),
+            ::gumloop_mcp_runtime::to_json(&self.metadata),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "is_active",
-            ::gumloop_mcp_runtime::to_json(&is_active),
+            ::gumloop_mcp_runtime::to_json(&self.is_active),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "team_id",
-            ::gumloop_mcp_runtime::to_json(&team_id),
+            ::gumloop_mcp_runtime::to_json(&self.team_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -45,36 +45,35 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { agent_id, session_id, search_query, sort_order, cursor, page_size } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&agent_id));
+        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.agent_id));
         path.push_str("/artifacts");
         let mut query = ::std::vec::Vec::new();
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "session_id",
-            &::gumloop_mcp_runtime::to_json(&session_id),
+            &::gumloop_mcp_runtime::to_json(&self.session_id),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "search_query",
-            &::gumloop_mcp_runtime::to_json(&search_query),
+            &::gumloop_mcp_runtime::to_json(&self.search_query),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "sort_order",
-            &::gumloop_mcp_runtime::to_json(&sort_order),
+            &::gumloop_mcp_runtime::to_json(&self.sort_order),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "cursor",
-            &::gumloop_mcp_runtime::to_json(&cursor),
+            &::gumloop_mcp_runtime::to_json(&self.cursor),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "page_size",
-            &::gumloop_mcp_runtime::to_json(&page_size),
+            &::gumloop_mcp_runtime::to_json(&self.page_size),
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -37,15 +37,14 @@ pub struct Args {
 impl Args {
     /// Builds the upstream `GET /get_audit_logs` request.
     pub fn into_request(
-        self,
+        mut self,
         ctx: &::gumloop_mcp_runtime::Context,
     ) -> ::core::result::Result<
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { organization_id, user_id, start_time, end_time, page, page_size } = self;
-        let user_id = ::gumloop_mcp_runtime::fill_context(
-            user_id,
+        self.user_id = ::gumloop_mcp_runtime::fill_context(
+            self.user_id.take(),
             ctx,
             "user_id",
             true,
@@ -56,32 +55,32 @@ impl Args {
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "organization_id",
-            &::gumloop_mcp_runtime::to_json(&organization_id),
+            &::gumloop_mcp_runtime::to_json(&self.organization_id),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "user_id",
-            &::gumloop_mcp_runtime::to_json(&user_id),
+            &::gumloop_mcp_runtime::to_json(&self.user_id),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "start_time",
-            &::gumloop_mcp_runtime::to_json(&start_time),
+            &::gumloop_mcp_runtime::to_json(&self.start_time),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "end_time",
-            &::gumloop_mcp_runtime::to_json(&end_time),
+            &::gumloop_mcp_runtime::to_json(&self.end_time),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "page",
-            &::gumloop_mcp_runtime::to_json(&page),
+            &::gumloop_mcp_runtime::to_json(&self.page),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "page_size",
-            &::gumloop_mcp_runtime::to_json(&page_size),
+            &::gumloop_mcp_runtime::to_json(&self.page_size),
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

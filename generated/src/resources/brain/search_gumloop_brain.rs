@@ -30,7 +30,6 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { query, limit, source_type } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/brain/search");
         let query = ::std::vec::Vec::new();
@@ -38,17 +37,17 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "query",
-            ::gumloop_mcp_runtime::to_json(&query),
+            ::gumloop_mcp_runtime::to_json(&self.query),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "limit",
-            ::gumloop_mcp_runtime::to_json(&limit),
+            ::gumloop_mcp_runtime::to_json(&self.limit),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "source_type",
-            ::gumloop_mcp_runtime::to_json(&source_type),
+            ::gumloop_mcp_runtime::to_json(&self.source_type),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

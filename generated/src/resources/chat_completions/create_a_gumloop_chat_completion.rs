@@ -64,18 +64,6 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args {
-            model,
-            messages,
-            temperature,
-            max_completion_tokens,
-            modalities,
-            image_config,
-            response_format,
-            tools,
-            tool_choice,
-            provider,
-        } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/chat/completions");
         let query = ::std::vec::Vec::new();
@@ -83,52 +71,52 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "model",
-            ::gumloop_mcp_runtime::to_json(&model),
+            ::gumloop_mcp_runtime::to_json(&self.model),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "messages",
-            ::gumloop_mcp_runtime::to_json(&messages),
+            ::gumloop_mcp_runtime::to_json(&self.messages),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "temperature",
-            ::gumloop_mcp_runtime::to_json(&temperature),
+            ::gumloop_mcp_runtime::to_json(&self.temperature),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "max_completion_tokens",
-            ::gumloop_mcp_runtime::to_json(&max_completion_tokens),
+            ::gumloop_mcp_runtime::to_json(&self.max_completion_tokens),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "modalities",
-            ::gumloop_mcp_runtime::to_json(&modalities),
+            ::gumloop_mcp_runtime::to_json(&self.modalities),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "image_config",
-            ::gumloop_mcp_runtime::to_json(&image_config),
+            ::gumloop_mcp_runtime::to_json(&self.image_config),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "response_format",
-            ::gumloop_mcp_runtime::to_json(&response_format),
+            ::gumloop_mcp_runtime::to_json(&self.response_format),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "tools",
-            ::gumloop_mcp_runtime::to_json(&tools),
+            ::gumloop_mcp_runtime::to_json(&self.tools),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "tool_choice",
-            ::gumloop_mcp_runtime::to_json(&tool_choice),
+            ::gumloop_mcp_runtime::to_json(&self.tool_choice),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "provider",
-            ::gumloop_mcp_runtime::to_json(&provider),
+            ::gumloop_mcp_runtime::to_json(&self.provider),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -62,27 +62,14 @@ pub struct Args {
 impl Args {
     /// Builds the upstream `POST /export_data` request.
     pub fn into_request(
-        self,
+        mut self,
         ctx: &::gumloop_mcp_runtime::Context,
     ) -> ::core::result::Result<
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args {
-            user_id,
-            export_fields,
-            start_date,
-            end_date,
-            data_type,
-            category_filter,
-            export_level,
-            include_all_workspaces,
-            include_personal_workspaces,
-            workspace_ids,
-            entity_ids,
-        } = self;
-        let user_id = ::gumloop_mcp_runtime::fill_context(
-            user_id,
+        self.user_id = ::gumloop_mcp_runtime::fill_context(
+            self.user_id.take(),
             ctx,
             "user_id",
             true,
@@ -94,57 +81,57 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "user_id",
-            ::gumloop_mcp_runtime::to_json(&user_id),
+            ::gumloop_mcp_runtime::to_json(&self.user_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "export_fields",
-            ::gumloop_mcp_runtime::to_json(&export_fields),
+            ::gumloop_mcp_runtime::to_json(&self.export_fields),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "start_date",
-            ::gumloop_mcp_runtime::to_json(&start_date),
+            ::gumloop_mcp_runtime::to_json(&self.start_date),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "end_date",
-            ::gumloop_mcp_runtime::to_json(&end_date),
+            ::gumloop_mcp_runtime::to_json(&self.end_date),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "data_type",
-            ::gumloop_mcp_runtime::to_json(&data_type),
+            ::gumloop_mcp_runtime::to_json(&self.data_type),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "category_filter",
-            ::gumloop_mcp_runtime::to_json(&category_filter),
+            ::gumloop_mcp_runtime::to_json(&self.category_filter),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "export_level",
-            ::gumloop_mcp_runtime::to_json(&export_level),
+            ::gumloop_mcp_runtime::to_json(&self.export_level),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "include_all_workspaces",
-            ::gumloop_mcp_runtime::to_json(&include_all_workspaces),
+            ::gumloop_mcp_runtime::to_json(&self.include_all_workspaces),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "include_personal_workspaces",
-            ::gumloop_mcp_runtime::to_json(&include_personal_workspaces),
+            ::gumloop_mcp_runtime::to_json(&self.include_personal_workspaces),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "workspace_ids",
-            ::gumloop_mcp_runtime::to_json(&workspace_ids),
+            ::gumloop_mcp_runtime::to_json(&self.workspace_ids),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "entity_ids",
-            ::gumloop_mcp_runtime::to_json(&entity_ids),
+            ::gumloop_mcp_runtime::to_json(&self.entity_ids),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

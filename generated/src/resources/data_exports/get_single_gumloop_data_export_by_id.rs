@@ -19,15 +19,14 @@ pub struct Args {
 impl Args {
     /// Builds the upstream `GET /export_status` request.
     pub fn into_request(
-        self,
+        mut self,
         ctx: &::gumloop_mcp_runtime::Context,
     ) -> ::core::result::Result<
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { id, user_id } = self;
-        let user_id = ::gumloop_mcp_runtime::fill_context(
-            user_id,
+        self.user_id = ::gumloop_mcp_runtime::fill_context(
+            self.user_id.take(),
             ctx,
             "user_id",
             true,
@@ -38,12 +37,12 @@ impl Args {
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "data_export_id",
-            &::gumloop_mcp_runtime::to_json(&id),
+            &::gumloop_mcp_runtime::to_json(&self.id),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "user_id",
-            &::gumloop_mcp_runtime::to_json(&user_id),
+            &::gumloop_mcp_runtime::to_json(&self.user_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

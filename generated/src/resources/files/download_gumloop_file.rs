@@ -32,21 +32,20 @@ pub struct Args {
 impl Args {
     /// Builds the upstream `POST /download_file` request.
     pub fn into_request(
-        self,
+        mut self,
         ctx: &::gumloop_mcp_runtime::Context,
     ) -> ::core::result::Result<
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { file_name, run_id, saved_item_id, user_id, project_id } = self;
-        let user_id = ::gumloop_mcp_runtime::fill_context(
-            user_id,
+        self.user_id = ::gumloop_mcp_runtime::fill_context(
+            self.user_id.take(),
             ctx,
             "user_id",
             false,
         )?;
-        let project_id = ::gumloop_mcp_runtime::fill_context(
-            project_id,
+        self.project_id = ::gumloop_mcp_runtime::fill_context(
+            self.project_id.take(),
             ctx,
             "project_id",
             false,
@@ -58,27 +57,27 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "file_name",
-            ::gumloop_mcp_runtime::to_json(&file_name),
+            ::gumloop_mcp_runtime::to_json(&self.file_name),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "run_id",
-            ::gumloop_mcp_runtime::to_json(&run_id),
+            ::gumloop_mcp_runtime::to_json(&self.run_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "saved_item_id",
-            ::gumloop_mcp_runtime::to_json(&saved_item_id),
+            ::gumloop_mcp_runtime::to_json(&self.saved_item_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "user_id",
-            ::gumloop_mcp_runtime::to_json(&user_id),
+            ::gumloop_mcp_runtime::to_json(&self.user_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "project_id",
-            ::gumloop_mcp_runtime::to_json(&project_id),
+            ::gumloop_mcp_runtime::to_json(&self.project_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -24,21 +24,20 @@ pub struct Args {
 impl Args {
     /// Builds the upstream `POST /upload_files` request.
     pub fn into_request(
-        self,
+        mut self,
         ctx: &::gumloop_mcp_runtime::Context,
     ) -> ::core::result::Result<
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { files, user_id, project_id } = self;
-        let user_id = ::gumloop_mcp_runtime::fill_context(
-            user_id,
+        self.user_id = ::gumloop_mcp_runtime::fill_context(
+            self.user_id.take(),
             ctx,
             "user_id",
             false,
         )?;
-        let project_id = ::gumloop_mcp_runtime::fill_context(
-            project_id,
+        self.project_id = ::gumloop_mcp_runtime::fill_context(
+            self.project_id.take(),
             ctx,
             "project_id",
             false,
@@ -50,17 +49,17 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "files",
-            ::gumloop_mcp_runtime::to_json(&files),
+            ::gumloop_mcp_runtime::to_json(&self.files),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "user_id",
-            ::gumloop_mcp_runtime::to_json(&user_id),
+            ::gumloop_mcp_runtime::to_json(&self.user_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "project_id",
-            ::gumloop_mcp_runtime::to_json(&project_id),
+            ::gumloop_mcp_runtime::to_json(&self.project_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -29,21 +29,20 @@ pub struct Args {
 impl Args {
     /// Builds the upstream `POST /start_pipeline` request.
     pub fn into_request(
-        self,
+        mut self,
         ctx: &::gumloop_mcp_runtime::Context,
     ) -> ::core::result::Result<
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { saved_item_id, pipeline_inputs, user_id, project_id } = self;
-        let user_id = ::gumloop_mcp_runtime::fill_context(
-            user_id,
+        self.user_id = ::gumloop_mcp_runtime::fill_context(
+            self.user_id.take(),
             ctx,
             "user_id",
             true,
         )?;
-        let project_id = ::gumloop_mcp_runtime::fill_context(
-            project_id,
+        self.project_id = ::gumloop_mcp_runtime::fill_context(
+            self.project_id.take(),
             ctx,
             "project_id",
             false,
@@ -55,22 +54,22 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "saved_item_id",
-            ::gumloop_mcp_runtime::to_json(&saved_item_id),
+            ::gumloop_mcp_runtime::to_json(&self.saved_item_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "pipeline_inputs",
-            ::gumloop_mcp_runtime::to_json(&pipeline_inputs),
+            ::gumloop_mcp_runtime::to_json(&self.pipeline_inputs),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "user_id",
-            ::gumloop_mcp_runtime::to_json(&user_id),
+            ::gumloop_mcp_runtime::to_json(&self.user_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "project_id",
-            ::gumloop_mcp_runtime::to_json(&project_id),
+            ::gumloop_mcp_runtime::to_json(&self.project_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -25,7 +25,6 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { calls, team_id } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/mcp/tools/call");
         let query = ::std::vec::Vec::new();
@@ -33,12 +32,12 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "calls",
-            ::gumloop_mcp_runtime::to_json(&calls),
+            ::gumloop_mcp_runtime::to_json(&self.calls),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "team_id",
-            ::gumloop_mcp_runtime::to_json(&team_id),
+            ::gumloop_mcp_runtime::to_json(&self.team_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -21,14 +21,13 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { team_id } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/models");
         let mut query = ::std::vec::Vec::new();
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "team_id",
-            &::gumloop_mcp_runtime::to_json(&team_id),
+            &::gumloop_mcp_runtime::to_json(&self.team_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

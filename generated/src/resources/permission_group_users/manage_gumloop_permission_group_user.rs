@@ -31,15 +31,14 @@ pub struct Args {
 impl Args {
     /// Builds the upstream `POST /manage_permission_group_users` request.
     pub fn into_request(
-        self,
+        mut self,
         ctx: &::gumloop_mcp_runtime::Context,
     ) -> ::core::result::Result<
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { organization_id, user_id, group_id, action, user_email } = self;
-        let user_id = ::gumloop_mcp_runtime::fill_context(
-            user_id,
+        self.user_id = ::gumloop_mcp_runtime::fill_context(
+            self.user_id.take(),
             ctx,
             "user_id",
             true,
@@ -51,27 +50,27 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "organization_id",
-            ::gumloop_mcp_runtime::to_json(&organization_id),
+            ::gumloop_mcp_runtime::to_json(&self.organization_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "user_id",
-            ::gumloop_mcp_runtime::to_json(&user_id),
+            ::gumloop_mcp_runtime::to_json(&self.user_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "group_id",
-            ::gumloop_mcp_runtime::to_json(&group_id),
+            ::gumloop_mcp_runtime::to_json(&self.group_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "action",
-            ::gumloop_mcp_runtime::to_json(&action),
+            ::gumloop_mcp_runtime::to_json(&self.action),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "user_email",
-            ::gumloop_mcp_runtime::to_json(&user_email),
+            ::gumloop_mcp_runtime::to_json(&self.user_email),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -35,27 +35,26 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { agent_id, input, session_id, metadata } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&agent_id));
+        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.agent_id));
         path.push_str("/sessions");
         let query = ::std::vec::Vec::new();
         let mut body = ::serde_json::Map::new();
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "input",
-            ::gumloop_mcp_runtime::to_json(&input),
+            ::gumloop_mcp_runtime::to_json(&self.input),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "session_id",
-            ::gumloop_mcp_runtime::to_json(&session_id),
+            ::gumloop_mcp_runtime::to_json(&self.session_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "metadata",
-            ::gumloop_mcp_runtime::to_json(&metadata),
+            ::gumloop_mcp_runtime::to_json(&self.metadata),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -60,61 +60,50 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args {
-            agent_id,
-            search,
-            sort_order,
-            r#type,
-            state,
-            creator_user_id,
-            trigger_id,
-            cursor,
-            page_size,
-        } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&agent_id));
+        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.agent_id));
         path.push_str("/sessions");
         let mut query = ::std::vec::Vec::new();
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "search",
-            &::gumloop_mcp_runtime::to_json(&search),
+            &::gumloop_mcp_runtime::to_json(&self.search),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "sort_order",
-            &::gumloop_mcp_runtime::to_json(&sort_order),
+            &::gumloop_mcp_runtime::to_json(&self.sort_order),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "type",
-            &::gumloop_mcp_runtime::to_json(&r#type),
+            &::gumloop_mcp_runtime::to_json(&self.r#type),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "state",
-            &::gumloop_mcp_runtime::to_json(&state),
+            &::gumloop_mcp_runtime::to_json(&self.state),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "creator_user_id",
-            &::gumloop_mcp_runtime::to_json(&creator_user_id),
+            &::gumloop_mcp_runtime::to_json(&self.creator_user_id),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "trigger_id",
-            &::gumloop_mcp_runtime::to_json(&trigger_id),
+            &::gumloop_mcp_runtime::to_json(&self.trigger_id),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "cursor",
-            &::gumloop_mcp_runtime::to_json(&cursor),
+            &::gumloop_mcp_runtime::to_json(&self.cursor),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "page_size",
-            &::gumloop_mcp_runtime::to_json(&page_size),
+            &::gumloop_mcp_runtime::to_json(&self.page_size),
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -25,18 +25,17 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { files, team_id } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/skills");
         let query = ::std::vec::Vec::new();
         let mut parts = ::std::vec::Vec::new();
-        for (i, file) in files.iter().enumerate() {
+        for (i, file) in self.files.iter().enumerate() {
             parts.push(file.to_part("files", &::std::format!("/files/{}", i))?);
         }
         ::gumloop_mcp_runtime::push_text_parts(
             &mut parts,
             "team_id",
-            &::gumloop_mcp_runtime::to_json(&team_id),
+            &::gumloop_mcp_runtime::to_json(&self.team_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Multipart(parts);
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -25,16 +25,15 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { id, version_id } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/skills/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&id));
+        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
         path.push_str("/download");
         let mut query = ::std::vec::Vec::new();
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "version_id",
-            &::gumloop_mcp_runtime::to_json(&version_id),
+            &::gumloop_mcp_runtime::to_json(&self.version_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

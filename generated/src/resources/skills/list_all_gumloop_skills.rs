@@ -61,64 +61,53 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args {
-            team_id,
-            search_query,
-            sort_order,
-            creator_user_id,
-            related_server_id,
-            agent_id,
-            unused,
-            cursor,
-            page_size,
-        } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/skills");
         let mut query = ::std::vec::Vec::new();
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "team_id",
-            &::gumloop_mcp_runtime::to_json(&team_id),
+            &::gumloop_mcp_runtime::to_json(&self.team_id),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "search_query",
-            &::gumloop_mcp_runtime::to_json(&search_query),
+            &::gumloop_mcp_runtime::to_json(&self.search_query),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "sort_order",
-            &::gumloop_mcp_runtime::to_json(&sort_order),
+            &::gumloop_mcp_runtime::to_json(&self.sort_order),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "creator_user_id",
-            &::gumloop_mcp_runtime::to_json(&creator_user_id),
+            &::gumloop_mcp_runtime::to_json(&self.creator_user_id),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "related_server_id",
-            &::gumloop_mcp_runtime::to_json(&related_server_id),
+            &::gumloop_mcp_runtime::to_json(&self.related_server_id),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "agent_id",
-            &::gumloop_mcp_runtime::to_json(&agent_id),
+            &::gumloop_mcp_runtime::to_json(&self.agent_id),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "unused",
-            &::gumloop_mcp_runtime::to_json(&unused),
+            &::gumloop_mcp_runtime::to_json(&self.unused),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "cursor",
-            &::gumloop_mcp_runtime::to_json(&cursor),
+            &::gumloop_mcp_runtime::to_json(&self.cursor),
         );
         ::gumloop_mcp_runtime::push_query(
             &mut query,
             "page_size",
-            &::gumloop_mcp_runtime::to_json(&page_size),
+            &::gumloop_mcp_runtime::to_json(&self.page_size),
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

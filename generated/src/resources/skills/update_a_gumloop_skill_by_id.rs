@@ -24,13 +24,12 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args { id, files } = self;
         let mut path = ::std::string::String::new();
         path.push_str("/skills/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&id));
+        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
         let query = ::std::vec::Vec::new();
         let mut parts = ::std::vec::Vec::new();
-        for (i, file) in files.iter().enumerate() {
+        for (i, file) in self.files.iter().enumerate() {
             parts.push(file.to_part("files", &::std::format!("/files/{}", i))?);
         }
         let body = ::gumloop_mcp_runtime::Body::Multipart(parts);

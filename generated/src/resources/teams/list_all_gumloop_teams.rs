@@ -15,7 +15,6 @@ impl Args {
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args {} = self;
         let mut path = ::std::string::String::new();
         path.push_str("/teams");
         let query = ::std::vec::Vec::new();

@@ -36,22 +36,14 @@ pub struct Args {
 impl Args {
     /// Builds the upstream `POST /manage_workspace_users` request.
     pub fn into_request(
-        self,
+        mut self,
         ctx: &::gumloop_mcp_runtime::Context,
     ) -> ::core::result::Result<
         ::gumloop_mcp_runtime::UpstreamRequest,
         ::gumloop_mcp_runtime::ArgsError,
     > {
-        let Args {
-            organization_id,
-            user_id,
-            workspace_id,
-            action,
-            user_email,
-            is_admin,
-        } = self;
-        let user_id = ::gumloop_mcp_runtime::fill_context(
-            user_id,
+        self.user_id = ::gumloop_mcp_runtime::fill_context(
+            self.user_id.take(),
             ctx,
             "user_id",
             true,
@@ -63,32 +55,32 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "organization_id",
-            ::gumloop_mcp_runtime::to_json(&organization_id),
+            ::gumloop_mcp_runtime::to_json(&self.organization_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "user_id",
-            ::gumloop_mcp_runtime::to_json(&user_id),
+            ::gumloop_mcp_runtime::to_json(&self.user_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "workspace_id",
-            ::gumloop_mcp_runtime::to_json(&workspace_id),
+            ::gumloop_mcp_runtime::to_json(&self.workspace_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "action",
-            ::gumloop_mcp_runtime::to_json(&action),
+            ::gumloop_mcp_runtime::to_json(&self.action),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "user_email",
-            ::gumloop_mcp_runtime::to_json(&user_email),
+            ::gumloop_mcp_runtime::to_json(&self.user_email),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "is_admin",
-            ::gumloop_mcp_runtime::to_json(&is_admin),
+            ::gumloop_mcp_runtime::to_json(&self.is_admin),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -1,0 +1,72 @@
+//! The tool catalogue, built once at start-up: MCP `Tool` objects and compiled argument
+//! validators. Listing and calling never rebuild a schema.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use gumloop_mcp_runtime::ToolDescriptor;
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+
+/// One tool, ready to list and call.
+pub struct Entry {
+    /// The generated descriptor.
+    pub descriptor: &'static ToolDescriptor,
+    /// The compiled input schema.
+    pub validator: jsonschema::Validator,
+    /// Declared argument names, for "did you mean" hints.
+    pub properties: Vec<String>,
+}
+
+/// Every tool, in name order.
+pub struct Catalog {
+    tools: Arc<Vec<Tool>>,
+    entries: HashMap<&'static str, Entry>,
+}
+
+fn object(text: &str, what: &str, name: &str) -> Result<JsonObject> {
+    match serde_json::from_str(text).with_context(|| format!("{what} of `{name}` is not JSON"))? {
+        serde_json::Value::Object(o) => Ok(o),
+        _ => anyhow::bail!("{what} of `{name}` is not an object"),
+    }
+}
+
+impl Catalog {
+    /// Builds MCP tools and validators for `descriptors`.
+    pub fn new(descriptors: &[&'static ToolDescriptor]) -> Result<Self> {
+        let mut tools = Vec::with_capacity(descriptors.len());
+        let mut entries = HashMap::new();
+        for d in descriptors {
+            let input = object(d.input_schema, "input schema", d.name)?;
+            let schema = serde_json::Value::Object(input.clone());
+            let validator = jsonschema::validator_for(&schema).map_err(|e| anyhow::anyhow!("input schema of `{}`: {e}", d.name))?;
+            let properties = input.get("properties").and_then(|p| p.as_object()).map(|p| p.keys().cloned().collect()).unwrap_or_default();
+            let a = d.annotations;
+            let mut tool = Tool::new(d.name, d.description, Arc::new(input)).with_annotations(
+                ToolAnnotations::new().read_only(a.read_only).destructive(a.destructive).idempotent(a.idempotent).open_world(a.open_world),
+            );
+            if let Some(out) = d.output_schema {
+                tool = tool.with_raw_output_schema(Arc::new(object(out, "output schema", d.name)?));
+            }
+            tools.push(tool);
+            entries.insert(d.name, Entry { descriptor: d, validator, properties });
+        }
+        tools.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Self { tools: Arc::new(tools), entries })
+    }
+
+    /// The MCP tools, sorted by name (shared, never rebuilt).
+    pub fn tools(&self) -> Arc<Vec<Tool>> {
+        self.tools.clone()
+    }
+
+    /// A tool by name.
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.entries.get(name)
+    }
+
+    /// The closest tool name, for "did you mean" hints.
+    pub fn suggest(&self, name: &str) -> Option<&'static str> {
+        crate::validate::closest(name, self.entries.keys().copied())
+    }
+}

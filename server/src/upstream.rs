@@ -1,0 +1,164 @@
+//! Sending generated request descriptions to Gumloop with one pooled reqwest client,
+//! and classifying what comes back.
+
+use std::time::Duration;
+
+use gumloop_mcp_runtime::{Base, Body, HttpMethod, Integration, PartValue, UpstreamRequest};
+use serde_json::Value;
+
+use crate::credential::Credential;
+use crate::ratelimit::{self, RateLimit};
+
+/// Where and how to reach Gumloop.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    /// The REST base URL.
+    pub api_base_url: String,
+    /// The streaming base URL (chat completions).
+    pub ws_base_url: String,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Overall timeout of one call.
+    pub call_timeout: Duration,
+}
+
+/// What an upstream call produced.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A 2xx JSON body.
+    Json { status: u16, body: Value },
+    /// A 2xx body that is not JSON (a zip, a CSV, a file).
+    Bytes { media_type: String, bytes: Vec<u8> },
+    /// A 4xx or 5xx; the body is passed through unchanged.
+    Status { status: u16, body: Value, rate_limit: Option<RateLimit> },
+    /// No usable answer: timeout, refused connection, invalid JSON.
+    Failed(String),
+}
+
+/// The Gumloop client.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    client: reqwest::Client,
+    config: UpstreamConfig,
+    integration: &'static Integration,
+}
+
+impl Upstream {
+    /// Builds the pooled client.
+    pub fn new(config: UpstreamConfig, integration: &'static Integration) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.call_timeout)
+            .user_agent(concat!("gumloop-mcp/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { client, config, integration })
+    }
+
+    /// Sends one request with the credential's headers.
+    pub async fn send(&self, req: UpstreamRequest, cred: &Credential) -> Outcome {
+        let base = match req.base {
+            Base::Api => &self.config.api_base_url,
+            Base::Ws => &self.config.ws_base_url,
+        };
+        let url = format!("{}{}", base.trim_end_matches('/'), req.path);
+        let method = match req.method {
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
+            HttpMethod::Put => reqwest::Method::PUT,
+            HttpMethod::Patch => reqwest::Method::PATCH,
+            HttpMethod::Delete => reqwest::Method::DELETE,
+        };
+        let mut query = req.query;
+        if let (Some(param), Some(team)) = (self.integration.team_query, &cred.team_id) {
+            if !query.iter().any(|(k, _)| k == param) {
+                query.push((param.to_owned(), team.clone()));
+            }
+        }
+        let mut rb = self.client.request(method, &url).header(reqwest::header::ACCEPT, "application/json");
+        if !query.is_empty() {
+            rb = rb.query(&query);
+        }
+        if let (true, Some(key)) = (self.integration.bearer, &cred.api_key) {
+            rb = rb.bearer_auth(key.expose());
+        }
+        if let (Some(header), Some(user)) = (self.integration.user_header, &cred.user_id) {
+            rb = rb.header(header, user);
+        }
+        rb = match req.body {
+            Body::Empty => rb,
+            Body::Json(v) => rb.json(&v),
+            Body::Multipart(parts) => {
+                let mut form = reqwest::multipart::Form::new();
+                for p in parts {
+                    form = match p.value {
+                        PartValue::Text(t) => form.text(p.name, t),
+                        PartValue::File { filename, media_type, bytes } => {
+                            let mut part = reqwest::multipart::Part::bytes(bytes).file_name(filename);
+                            if let Some(mt) = media_type {
+                                part = match part.mime_str(&mt) {
+                                    Ok(p) => p,
+                                    Err(_) => return Outcome::Failed(format!("invalid media type `{mt}`")),
+                                };
+                            }
+                            form.part(p.name, part)
+                        }
+                    };
+                }
+                rb.multipart(form)
+            }
+        };
+        match rb.send().await {
+            Ok(resp) => self.read(resp).await,
+            Err(e) => Outcome::Failed(self.describe(&e)),
+        }
+    }
+
+    async fn read(&self, resp: reqwest::Response) -> Outcome {
+        let status = resp.status().as_u16();
+        let rate_limit = (status == 429).then(|| ratelimit::from_headers(resp.headers())).flatten();
+        let media_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Outcome::Failed(self.describe(&e)),
+        };
+        let is_json = media_type.contains("json");
+        if (200..300).contains(&status) {
+            if !is_json {
+                return Outcome::Bytes { media_type, bytes: bytes.to_vec() };
+            }
+            if bytes.is_empty() {
+                return Outcome::Json { status, body: Value::Null };
+            }
+            return match serde_json::from_slice(&bytes) {
+                Ok(body) => Outcome::Json { status, body },
+                Err(e) => Outcome::Failed(format!("Gumloop returned invalid JSON (HTTP {status}): {e}")),
+            };
+        }
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Outcome::Status { status, body, rate_limit }
+    }
+
+    fn describe(&self, e: &reqwest::Error) -> String {
+        // reqwest errors carry the URL but never headers, so no secret leaks here.
+        if e.is_timeout() {
+            format!("Gumloop did not answer within {} s (the call timeout); the request may still complete upstream", self.config.call_timeout.as_secs())
+        } else if e.is_connect() {
+            format!("could not connect to Gumloop at {}: {}", e.url().map_or("?".into(), |u| u.origin().ascii_serialization()), root_cause(e))
+        } else {
+            format!("the request to Gumloop failed: {}", root_cause(e))
+        }
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}

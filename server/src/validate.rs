@@ -1,0 +1,63 @@
+//! Argument validation against a tool's input schema, with every violation named by JSON
+//! pointer and a "did you mean" for unknown arguments.
+
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+use crate::catalog::Entry;
+
+/// Every violation of `args` against the tool's input schema, as readable lines.
+pub fn violations(entry: &Entry, args: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in entry.validator.iter_errors(args) {
+        let at = e.instance_path().to_string();
+        let at = if at.is_empty() { "/".to_owned() } else { at };
+        match e.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                for u in unexpected {
+                    let hint = match closest(u, entry.properties.iter().map(String::as_str)) {
+                        Some(s) if at == "/" => format!("; did you mean `{s}`?"),
+                        _ => String::new(),
+                    };
+                    let pointer = if at == "/" { format!("/{u}") } else { format!("{at}/{u}") };
+                    out.push(format!("{pointer}: unknown argument `{u}`{hint}"));
+                }
+            }
+            _ => out.push(format!("{at}: {e}")),
+        }
+    }
+    out
+}
+
+/// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
+pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (levenshtein(name, c), c))
+        .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(2))
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn suggestions() {
+        let names = ["agent_id", "page_size", "cursor"];
+        assert_eq!(super::closest("agentid", names.into_iter()), Some("agent_id"));
+        assert_eq!(super::closest("pagesize", names.into_iter()), Some("page_size"));
+        assert_eq!(super::closest("zzzzzzzz", names.into_iter()), None);
+    }
+}
