@@ -39,6 +39,8 @@ pub fn router(server: GumloopServer, config: &HttpConfig, port: u16, ct: Cancell
         .with_allowed_hosts(hosts)
         .with_allowed_origins(origins)
         .enforce_origin_validation()
+        // JSON answers for stateless requests, so a single call's response can carry ratelimit-* headers.
+        .with_json_response(true)
         .with_cancellation_token(ct.child_token());
     let service = StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), cfg);
     axum::Router::new().nest_service("/mcp", service).layer(axum::middleware::from_fn(rate_limit_headers))
