@@ -1,0 +1,208 @@
+//! tools/call end to end against the fake Gumloop: validation, request shape, upstream
+//! errors, rate limits, timeouts.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{start, start_with, text_of};
+use gumloop_testkit::{Fault, FaultKind, RateLimitStyle, RecordedBody};
+use serde_json::json;
+
+#[tokio::test]
+async fn tools_list_is_the_committed_tools_json() {
+    let h = start().await;
+    let r = h.rpc("tools/list", json!({})).await;
+    let served = &r.body["result"]["tools"];
+    let committed: serde_json::Value = serde_json::from_str(gumloop_mcp_generated::TOOLS_JSON).unwrap();
+    assert_eq!(served, &committed);
+    assert!(r.body["result"].get("nextCursor").is_none_or(|c| c.is_null()));
+}
+
+#[tokio::test]
+async fn schema_violations_are_all_listed_and_never_sent() {
+    let h = start().await;
+    let result = h.call("list_all_gumloop_sessions", json!({"agentid": "agent_1", "page_size": 500, "cursor": 3})).await;
+    assert_eq!(result["isError"], true);
+    let text = text_of(&result);
+    assert!(text.contains("/agentid: unknown argument `agentid`; did you mean `agent_id`?"), "{text}");
+    assert!(text.contains("/page_size: 500 is greater than the maximum of 100"), "{text}");
+    assert!(text.contains("/cursor: 3 is not of type \"string\""), "{text}");
+    assert!(text.contains("\"agent_id\" is a required property"), "{text}");
+    assert!(h.fake.requests().is_empty(), "nothing may reach Gumloop");
+}
+
+#[tokio::test]
+async fn unknown_tool_is_a_protocol_error_with_a_suggestion() {
+    let h = start().await;
+    let r = h.rpc("tools/call", json!({"name": "list_all_gumloop_flow", "arguments": {}})).await;
+    let err = &r.body["error"];
+    assert_eq!(err["code"], -32602, "{}", r.body);
+    assert!(err["message"].as_str().unwrap().contains("did you mean `list_all_gumloop_flows`?"), "{}", r.body);
+    assert!(h.fake.requests().is_empty());
+}
+
+#[tokio::test]
+async fn path_traversal_stays_one_segment() {
+    let h = start().await;
+    let result = h.call("get_single_gumloop_session_by_id", json!({"id": "../../admin"})).await;
+    assert_eq!(result["structuredContent"]["status"], 404);
+    let reqs = h.fake.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].path, "/api/v1/sessions/%2E%2E%2F%2E%2E%2Fadmin");
+}
+
+#[tokio::test]
+async fn credential_headers_and_context_are_sent() {
+    let h = start().await;
+    let result = h.call("list_all_gumloop_flows", json!({})).await;
+    assert!(result.get("isError").is_none_or(|e| e == false), "{result}");
+    assert_eq!(result["structuredContent"]["saved_items"][0]["saved_item_id"], "flow_1");
+    let r = &h.fake.requests()[0];
+    assert_eq!(r.method, "GET");
+    assert_eq!(r.path, "/api/v1/list_saved_items");
+    assert_eq!(r.headers["authorization"], "Bearer test-key");
+    assert_eq!(r.headers["x-auth-key"], "user_test");
+    assert_eq!(r.query, vec![("user_id".to_owned(), "user_test".to_owned())], "user_id filled from the credential");
+    // A caller's own value wins.
+    h.fake.take_requests();
+    h.call("list_all_gumloop_flows", json!({"project_id": "ws_9", "user_id": "someone"})).await;
+    assert_eq!(h.fake.requests()[0].query, vec![("user_id".into(), "someone".into()), ("project_id".into(), "ws_9".into())]);
+}
+
+#[tokio::test]
+async fn upstream_errors_pass_through_unchanged() {
+    let h = start().await;
+    h.fake.push_fault(Fault { path_contains: None, kind: FaultKind::Status(503) });
+    let result = h.call("list_all_gumloop_models", json!({})).await;
+    assert_eq!(result["isError"], true);
+    assert_eq!(result["structuredContent"]["status"], 503);
+    assert_eq!(result["structuredContent"]["error"]["error"]["message"], "injected upstream failure");
+    // A 409 keeps the documented code.
+    let created = h.call("create_a_gumloop_session", json!({"agent_id": "agent_1", "input": "hi"})).await;
+    let id = created["structuredContent"]["session"]["id"].as_str().unwrap().to_owned();
+    let busy = h.call("send_gumloop_session_message", json!({"id": id, "input": "again"})).await;
+    assert_eq!(busy["structuredContent"]["status"], 409);
+    assert_eq!(busy["structuredContent"]["error"]["error"]["code"], "interaction_not_in_terminal_state");
+}
+
+#[tokio::test]
+async fn rate_limits_pass_through_normalised_and_never_retried() {
+    let h = start().await;
+    h.fake.push_fault(Fault {
+        path_contains: Some("/sessions".into()),
+        kind: FaultKind::RateLimited { limit: 25, remaining: 0, reset_secs: 30, retry_after: Some(12), style: RateLimitStyle::Ietf },
+    });
+    let r = h.rpc("tools/call", json!({"name": "list_all_gumloop_sessions", "arguments": {"agent_id": "agent_1"}})).await;
+    let result = &r.body["result"];
+    assert_eq!(result["isError"], true);
+    assert_eq!(result["structuredContent"]["status"], 429);
+    assert_eq!(result["structuredContent"]["rate_limit"], json!({"limit": 25, "remaining": 0, "reset": 12}), "Retry-After wins for reset");
+    assert_eq!(r.headers["ratelimit-limit"], "25");
+    assert_eq!(r.headers["ratelimit-remaining"], "0");
+    assert_eq!(r.headers["ratelimit-reset"], "12");
+    assert_eq!(h.fake.requests().len(), 1, "a 429 is never retried");
+
+    h.fake.push_fault(Fault {
+        path_contains: None,
+        kind: FaultKind::RateLimited { limit: 5, remaining: 1, reset_secs: 40, retry_after: None, style: RateLimitStyle::XRateLimit },
+    });
+    let result = h.call("list_all_gumloop_models", json!({})).await;
+    let rl = &result["structuredContent"]["rate_limit"];
+    assert_eq!((rl["limit"].as_u64(), rl["remaining"].as_u64()), (Some(5), Some(1)));
+    assert!((38..=40).contains(&rl["reset"].as_u64().unwrap()), "epoch reset becomes delta-seconds: {rl}");
+}
+
+#[tokio::test]
+async fn timeouts_and_invalid_json_say_which() {
+    let h = start_with(Duration::from_millis(300)).await;
+    h.fake.push_fault(Fault { path_contains: None, kind: FaultKind::Delay(Duration::from_secs(2)) });
+    let result = h.call("list_all_gumloop_teams", json!({})).await;
+    assert_eq!(result["isError"], true);
+    assert!(text_of(&result).contains("did not answer within"), "{result}");
+
+    h.fake.push_fault(Fault { path_contains: None, kind: FaultKind::InvalidJson });
+    let result = h.call("list_all_gumloop_teams", json!({})).await;
+    assert!(text_of(&result).contains("invalid JSON"), "{result}");
+}
+
+#[tokio::test]
+async fn connection_refused_says_so() {
+    let h = start().await;
+    let port = h.fake.addr().port();
+    drop(h);
+    // A fresh server pointed at a port nothing listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = listener.local_addr().unwrap().port();
+    drop(listener);
+    assert_ne!(port, dead);
+    let upstream = gumloop_mcp::Upstream::new(
+        gumloop_mcp::UpstreamConfig {
+            api_base_url: format!("http://127.0.0.1:{dead}/api/v1"),
+            ws_base_url: format!("http://127.0.0.1:{dead}/ws/api/v1"),
+            connect_timeout: Duration::from_secs(1),
+            call_timeout: Duration::from_secs(2),
+        },
+        &gumloop_mcp_generated::resources::INTEGRATION,
+    )
+    .unwrap();
+    let server = gumloop_mcp::GumloopServer::new(gumloop_mcp::handler::State {
+        catalog: gumloop_mcp::Catalog::new(gumloop_mcp_generated::resources::ALL_TOOLS).unwrap(),
+        upstream,
+        credential: gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("k")), ..Default::default() },
+    });
+    let result = server.call("list_all_gumloop_teams", json!({}), None).await.unwrap();
+    assert_eq!(result.is_error, Some(true));
+    let text = serde_json::to_string(&result.content).unwrap();
+    assert!(text.contains("could not connect to Gumloop"), "{text}");
+    assert!(!text.contains("\"k\""), "the key never appears");
+}
+
+#[tokio::test]
+async fn session_lifecycle_through_mcp() {
+    let h = start().await;
+    let created = h.call("create_a_gumloop_session", json!({"agent_id": "agent_1", "input": "Summarise my week"})).await;
+    assert_eq!(created["structuredContent"]["session"]["state"], "processing");
+    let id = created["structuredContent"]["session"]["id"].as_str().unwrap().to_owned();
+    let mut state = String::new();
+    for _ in 0..5 {
+        let r = h.call("get_single_gumloop_session_by_id", json!({"id": id})).await;
+        state = r["structuredContent"]["session"]["state"].as_str().unwrap().to_owned();
+        if state == "completed" {
+            break;
+        }
+    }
+    assert_eq!(state, "completed");
+    let cancelled = h.call("delete_a_gumloop_session_by_id", json!({"id": id})).await;
+    assert_eq!(cancelled["structuredContent"]["session"]["state"], "completed", "a finished session is unchanged");
+}
+
+#[tokio::test]
+async fn skills_upload_as_multipart_and_binary_downloads_are_resources() {
+    let h = start().await;
+    let md = "---\nname: triage\ndescription: Sort tickets\n---\n# Triage\n";
+    let result = h.call("create_a_gumloop_skill", json!({"files": [{"filename": "SKILL.md", "content": md}]})).await;
+    assert_eq!(result["structuredContent"]["skill"]["name"], "triage", "{result}");
+    let r = &h.fake.requests()[0];
+    let RecordedBody::Multipart(parts) = &r.body else { panic!("not multipart: {:?}", r.body) };
+    assert_eq!(parts[0].name, "files");
+    assert_eq!(parts[0].filename.as_deref(), Some("SKILL.md"));
+    assert_eq!(parts[0].bytes, md.as_bytes());
+
+    let bad = h.call("create_a_gumloop_skill", json!({"files": [{"filename": "SKILL.md", "content": "no frontmatter"}]})).await;
+    assert_eq!(bad["structuredContent"]["status"], 400);
+
+    let zip = h.call("download_many_gumloop_files", json!({"file_names": ["a.txt"], "run_id": "run_seed"})).await;
+    assert_eq!(zip["content"][1]["type"], "resource", "{zip}");
+    assert_eq!(zip["content"][1]["resource"]["mimeType"], "application/zip");
+}
+
+#[tokio::test]
+async fn dns_rebinding_is_refused() {
+    let h = start().await;
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
+    let evil_host = h.client.post(&h.url).header("host", "evil.example").header("accept", "application/json, text/event-stream").json(&body).send().await.unwrap();
+    assert!(evil_host.status().is_client_error(), "{}", evil_host.status());
+    let evil_origin = h.client.post(&h.url).header("origin", "http://evil.example").header("accept", "application/json, text/event-stream").json(&body).send().await.unwrap();
+    assert!(evil_origin.status().is_client_error(), "{}", evil_origin.status());
+}
