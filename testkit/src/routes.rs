@@ -121,6 +121,7 @@ pub fn router(inner: Arc<Inner>) -> Router {
         .nest("/api/v1", api)
         .nest("/ws/api/v1", ws)
         .route("/signed/{kind}/{id}", get(signed_download))
+        .route("/__fake/requests", get(recorded))
         .fallback(|req: Request| async move { error_for(req.uri().path(), 404, "not_found", "no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(inner.clone(), gate))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
@@ -129,6 +130,10 @@ pub fn router(inner: Arc<Inner>) -> Router {
 
 /// Records the request, applies a queued fault, then checks auth.
 async fn gate(State(inner): S, req: Request, next: Next) -> Response {
+    // The fake's own inspection endpoint is neither recorded nor authenticated.
+    if req.uri().path().starts_with("/__fake/") {
+        return next.run(req).await;
+    }
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024).await.unwrap_or_default();
     let path = parts.uri.path().to_owned();
@@ -254,6 +259,12 @@ fn page(items: Vec<Value>, q: &HashMap<String, String>, key: &str) -> Response {
 fn poll(p: &mut Polled, needed: u32) -> bool {
     p.polls += 1;
     p.polls >= needed
+}
+
+/// What the fake has received, for out-of-process tests: `[{method, path, query}]`.
+async fn recorded(State(s): S) -> Response {
+    let reqs = s.requests.lock().unwrap();
+    ok(Value::Array(reqs.iter().map(|r| json!({"method": r.method, "path": r.path, "query": r.query})).collect()))
 }
 
 // ---- legacy flows -------------------------------------------------------------------
