@@ -120,3 +120,18 @@ fn write_scratch_crate(scratch: &Path) -> Result<()> {
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
+
+/// Builds the release server and runs `server/examples/bench.rs`, which prints the figures.
+/// (xtask runs it as a separate build so it never depends on the server crate.)
+pub fn bench_server() -> Result<()> {
+    let cargo = env!("CARGO");
+    let root = project_root();
+    let status = std::process::Command::new(cargo)
+        .current_dir(&root)
+        .args(["build", "--release", "--quiet", "-p", "gumloop-mcp", "--bins", "--example", "bench"])
+        .status()?;
+    anyhow::ensure!(status.success(), "building the release server failed");
+    let status = std::process::Command::new(root.join("target/release/examples/bench")).status()?;
+    anyhow::ensure!(status.success(), "the benchmark failed");
+    Ok(())
+}

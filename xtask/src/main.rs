@@ -4,6 +4,7 @@
 //! - `import-openapi FILE --resource-map MAP [--out DIR]`: draft spec files from OpenAPI 3.0
 //! - `synth-spec N --out DIR`: write a synthetic spec of N operations (for benchmarks)
 //! - `bench-codegen`: time the generator on the full spec and on a synthetic one
+//! - `bench`: the server benchmarks (latency, throughput, memory, start-up) against the fake
 
 mod bench;
 mod codegen;
@@ -22,8 +23,9 @@ fn main() -> Result<()> {
         ["import-openapi", rest @ ..] => import::run(rest),
         ["synth-spec", rest @ ..] => bench::synth_cmd(rest),
         ["bench-codegen", rest @ ..] => bench::bench_codegen(rest),
+        ["bench"] => bench::bench_server(),
         _ => bail!(
-            "usage:\n  cargo xtask codegen [--check]\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR]\n  cargo xtask synth-spec N --out DIR\n  cargo xtask bench-codegen [--ops N]"
+            "usage:\n  cargo xtask codegen [--check]\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR]\n  cargo xtask synth-spec N --out DIR\n  cargo xtask bench-codegen [--ops N] [--compile]\n  cargo xtask bench"
         ),
     }
 }
