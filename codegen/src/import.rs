@@ -58,6 +58,9 @@ pub struct Draft {
     pub notes: Vec<String>,
 }
 
+/// A drafted resource: method definitions and documentation records, by method key.
+type Drafted = (Map<String, Value>, Map<String, Value>);
+
 struct Op<'a> {
     verb: String,
     path: String,
@@ -118,11 +121,10 @@ fn to_json_schema(v: &Value) -> Value {
                     }
                 }
             }
-            if m.get("nullable") == Some(&json!(true)) {
-                if let Some(Value::String(t)) = out.get("type").cloned() {
+            if m.get("nullable") == Some(&json!(true))
+                && let Some(Value::String(t)) = out.get("type").cloned() {
                     out.insert("type".into(), json!([t, "null"]));
                 }
-            }
             Value::Object(out)
         }
         Value::Array(a) => Value::Array(a.iter().map(to_json_schema).collect()),
@@ -190,7 +192,8 @@ fn method_key(verb: &str, path: &str, op: &Operation, taken: &BTreeSet<String>) 
 pub fn import_openapi(doc_text: &str, map: &ResourceMap, name: &str) -> Result<Draft, ImportError> {
     let doc: OpenAPI = serde_yaml::from_str(doc_text).map_err(|e| ImportError::Document(e.to_string()))?;
     let mut draft = Draft::default();
-    let mut resources: BTreeMap<String, (Map<String, Value>, Map<String, Value>)> = BTreeMap::new();
+    // resource → (method definitions, documentation records)
+    let mut resources: BTreeMap<String, Drafted> = BTreeMap::new();
     for o in operations(&doc) {
         let key = format!("{} {}", o.verb, o.path);
         let target = o.op.operation_id.as_ref().and_then(|id| map.entries.get(id)).or_else(|| map.entries.get(&key)).cloned();

@@ -16,6 +16,8 @@ pub struct Entry {
     pub validator: jsonschema::Validator,
     /// Declared argument names, for "did you mean" hints.
     pub properties: Vec<String>,
+    /// The MCP tool (rmcp's HTTP layer asks for it on every call to check `Mcp-Param-*` headers).
+    pub tool: Tool,
 }
 
 /// Every tool, in name order.
@@ -48,8 +50,8 @@ impl Catalog {
             if let Some(out) = d.output_schema {
                 tool = tool.with_raw_output_schema(Arc::new(object(out, "output schema", d.name)?));
             }
-            tools.push(tool);
-            entries.insert(d.name, Entry { descriptor: d, validator, properties });
+            tools.push(tool.clone());
+            entries.insert(d.name, Entry { descriptor: d, validator, properties, tool });
         }
         tools.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Self { tools: Arc::new(tools), entries })

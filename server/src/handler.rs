@@ -119,7 +119,7 @@ impl ServerHandler for GumloopServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.state.catalog.tools().iter().find(|t| t.name == name).cloned()
+        self.state.catalog.get(name).map(|e| e.tool.clone())
     }
 
     async fn call_tool(&self, request: CallToolRequestParams, ctx: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {

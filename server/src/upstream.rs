@@ -69,11 +69,10 @@ impl Upstream {
             HttpMethod::Delete => reqwest::Method::DELETE,
         };
         let mut query = req.query;
-        if let (Some(param), Some(team)) = (self.integration.team_query, &cred.team_id) {
-            if !query.iter().any(|(k, _)| k == param) {
+        if let (Some(param), Some(team)) = (self.integration.team_query, &cred.team_id)
+            && !query.iter().any(|(k, _)| k == param) {
                 query.push((param.to_owned(), team.clone()));
             }
-        }
         let mut rb = self.client.request(method, &url).header(reqwest::header::ACCEPT, "application/json");
         if !query.is_empty() {
             rb = rb.query(&query);

@@ -71,7 +71,7 @@ impl Harness {
         let text = resp.text().await.unwrap();
         // JSON, or an SSE stream whose last data line is the response.
         let body = serde_json::from_str(&text).unwrap_or_else(|_| {
-            text.lines().filter_map(|l| l.strip_prefix("data: ")).filter_map(|d| serde_json::from_str(d).ok()).last().unwrap_or(Value::Null)
+            text.lines().filter_map(|l| l.strip_prefix("data: ")).filter_map(|d| serde_json::from_str(d).ok()).next_back().unwrap_or(Value::Null)
         });
         Reply { status, headers, body }
     }
