@@ -9,6 +9,7 @@
 mod bench;
 mod codegen;
 mod import;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 
