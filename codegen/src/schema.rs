@@ -64,6 +64,45 @@ pub fn meta_check(schema: &Value) -> Result<(), String> {
     })
 }
 
+/// The first keyword in `schema` whose value is null, as a JSON pointer. No JSON Schema
+/// keyword takes null, but YAML makes one easily: in a flow mapping such as
+/// `{ type: string, description: Text, or more }` the comma ends the description and
+/// `or more` becomes a key without a value. Values under `const`, `default`, `enum` and
+/// `examples` are data, not keywords, and may be null.
+pub fn null_keyword(schema: &Value) -> Option<String> {
+    fn walk(v: &Value, at: &mut String) -> Option<String> {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if matches!(k.as_str(), "const" | "default" | "enum" | "examples") {
+                        continue;
+                    }
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                    if v.is_null() {
+                        return Some(at.clone());
+                    }
+                    if let Some(found) = walk(v, at) {
+                        return Some(found);
+                    }
+                    at.truncate(len);
+                }
+                None
+            }
+            Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+                let len = at.len();
+                at.push_str(&format!("/{i}"));
+                let found = walk(v, at);
+                at.truncate(len);
+                found
+            }),
+            _ => None,
+        }
+    }
+    walk(schema, &mut String::new())
+}
+
 /// The `properties` of an object schema, in written order.
 pub fn properties(schema: &Value) -> Vec<(&String, &Value)> {
     schema.get("properties").and_then(Value::as_object).map(|m| m.iter().collect()).unwrap_or_default()

@@ -121,7 +121,14 @@ impl Validator<'_> {
             match schema::inline_refs(def, &self.spec.definitions) {
                 Err((at, msg)) => self.err(&f, format!("$defs.{name}{}", dotted(&at)), msg, "define the target in definitions.yaml `$defs`, or fix the name"),
                 Ok(inlined) => {
-                    if let Err(msg) = schema::meta_check(&inlined) {
+                    if let Some(ptr) = schema::null_keyword(&inlined) {
+                        self.err(
+                            &f,
+                            format!("$defs.{name}{}", dotted(&ptr)),
+                            "a schema key with no value (in a `{ … }` flow mapping, a comma ends the value before it)",
+                            "quote the text that contains the comma, e.g. `description: \"Text, or more\"`",
+                        );
+                    } else if let Err(msg) = schema::meta_check(&inlined) {
                         self.err(&f, format!("$defs.{name}"), format!("not a valid JSON Schema: {msg}"), "fix the schema (JSON Schema draft 2020-12)");
                     }
                 }
@@ -247,7 +254,14 @@ impl Validator<'_> {
             match schema::inline_refs(s, &self.spec.definitions) {
                 Err((ptr, msg)) => self.err(doc_file, format!("{key_at}{}", dotted(&ptr)), msg, "define the target in definitions.yaml `$defs`, or fix the name"),
                 Ok(s) => {
-                    if let Err(msg) = schema::meta_check(&s) {
+                    if let Some(ptr) = schema::null_keyword(&s) {
+                        self.err(
+                            doc_file,
+                            format!("{key_at}{}", dotted(&ptr)),
+                            "a schema key with no value (in a `{ … }` flow mapping, a comma ends the value before it)",
+                            "quote the text that contains the comma, e.g. `description: \"Text, or more\"`",
+                        );
+                    } else if let Err(msg) = schema::meta_check(&s) {
                         self.err(doc_file, &key_at, format!("not a valid JSON Schema: {msg}"), "fix the schema (JSON Schema draft 2020-12)");
                     } else if !schema::is_object_schema(&s) {
                         self.err(doc_file, &key_at, "the schema's root is not `type: object`", "wrap the fields in `type: object` / `properties:`");

@@ -46,6 +46,15 @@ fn unknown_key_names_the_key_path() {
 }
 
 #[test]
+fn comma_in_a_flow_mapping_description() {
+    let d = only_error(spec(RESOURCE, &DOCS.replace("id: { type: string }", "id: { type: string, description: The id, as text. }")));
+    assert_eq!(d.file, "spec/docs/widgets.yaml");
+    assert_eq!(d.key_path, "get.path_schema.properties.id.as text.");
+    assert!(d.message.contains("no value"), "{d}");
+    assert!(d.help.unwrap().contains("quote"));
+}
+
+#[test]
 fn undeclared_path_parameter() {
     let d = only_error(spec(&RESOURCE.replace("{id}", "{id}/parts/{part}"), DOCS));
     assert_eq!((d.file.as_str(), d.key_path.as_str()), ("spec/docs/widgets.yaml", "get.path_schema"));

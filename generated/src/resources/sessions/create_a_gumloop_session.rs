@@ -20,7 +20,7 @@ pub struct Args {
     /// Sent as body field `session_id`.
     #[serde(default)]
     pub session_id: ::core::option::Option<::std::string::String>,
-    /// Your own data
+    /// Your own data, stored with the session.
     ///
     /// Sent as body field `metadata`.
     #[serde(default)]
@@ -84,7 +84,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     kind: ::gumloop_mcp_runtime::MethodKind::Create,
     tags: &["agents", "sessions"],
     description: "Start a conversation with an agent. Without input it creates an idle session; with input the agent starts working at once (state processing, or queued when the plan's concurrency is full). Poll get_single_gumloop_session_by_id until state is completed or failed, then read the last assistant message; continue with send_gumloop_session_message.\n\nReturns: session, queue_position.\nRequired: agent_id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"input\":{\"type\":\"string\",\"description\":\"The first message to the agent.\"},\"session_id\":{\"type\":\"string\",\"description\":\"Choose the session id yourself; reusing one fails with 409.\"},\"metadata\":{\"type\":\"object\",\"description\":\"Your own data\",\"stored with the session.\":null}},\"required\":[\"agent_id\"],\"additionalProperties\":false}",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"input\":{\"type\":\"string\",\"description\":\"The first message to the agent.\"},\"session_id\":{\"type\":\"string\",\"description\":\"Choose the session id yourself; reusing one fails with 409.\"},\"metadata\":{\"type\":\"object\",\"description\":\"Your own data, stored with the session.\"}},\"required\":[\"agent_id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"session\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"agent_id\":{\"type\":[\"string\",\"null\"]},\"name\":{\"type\":[\"string\",\"null\"]},\"type\":{\"type\":[\"string\",\"null\"]},\"state\":{\"type\":[\"string\",\"null\"],\"description\":\"queued, processing, completed, failed or idle.\"},\"messages\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"role\":{\"type\":[\"string\",\"null\"]},\"content\":{\"type\":[\"string\",\"null\"]},\"created_at\":{\"type\":[\"string\",\"null\"]},\"creator_id\":{\"type\":[\"string\",\"null\"]},\"parts\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"object\"}}}}},\"created_at\":{\"type\":[\"string\",\"null\"]},\"agent_name\":{\"type\":[\"string\",\"null\"]},\"creator\":{\"type\":[\"object\",\"null\"],\"description\":\"Who created the record.\",\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"first_name\":{\"type\":[\"string\",\"null\"]},\"last_name\":{\"type\":[\"string\",\"null\"]},\"email\":{\"type\":[\"string\",\"null\"]},\"profile_picture\":{\"type\":[\"string\",\"null\"]}}}}},\"queue_position\":{\"type\":[\"integer\",\"null\"],\"description\":\"Set only while the session is queued.\"}}}",
     ),
