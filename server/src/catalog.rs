@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result};
 use gumloop_mcp_runtime::ToolDescriptor;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 
@@ -26,22 +25,39 @@ pub struct Catalog {
     entries: HashMap<&'static str, Entry>,
 }
 
-fn object(text: &str, what: &str, name: &str) -> Result<JsonObject> {
-    match serde_json::from_str(text).with_context(|| format!("{what} of `{name}` is not JSON"))? {
+/// A generated descriptor the server cannot serve (a codegen bug, caught at start-up).
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A schema is not JSON.
+    #[error("{what} of `{tool}` is not JSON: {source}")]
+    NotJson { tool: &'static str, what: &'static str, source: serde_json::Error },
+    /// A schema is JSON but not an object.
+    #[error("{what} of `{tool}` is not a JSON object")]
+    NotObject { tool: &'static str, what: &'static str },
+    /// The input schema does not compile.
+    #[error("input schema of `{tool}` does not compile: {message}")]
+    Invalid { tool: &'static str, message: String },
+    /// Two descriptors share a name.
+    #[error("two tools are named `{tool}`")]
+    Duplicate { tool: &'static str },
+}
+
+fn object(text: &str, what: &'static str, tool: &'static str) -> Result<JsonObject, CatalogError> {
+    match serde_json::from_str(text).map_err(|source| CatalogError::NotJson { tool, what, source })? {
         serde_json::Value::Object(o) => Ok(o),
-        _ => anyhow::bail!("{what} of `{name}` is not an object"),
+        _ => Err(CatalogError::NotObject { tool, what }),
     }
 }
 
 impl Catalog {
     /// Builds MCP tools and validators for `descriptors`.
-    pub fn new(descriptors: &[&'static ToolDescriptor]) -> Result<Self> {
+    pub fn new(descriptors: &[&'static ToolDescriptor]) -> Result<Self, CatalogError> {
         let mut tools = Vec::with_capacity(descriptors.len());
         let mut entries = HashMap::new();
         for d in descriptors {
             let input = object(d.input_schema, "input schema", d.name)?;
             let schema = serde_json::Value::Object(input.clone());
-            let validator = jsonschema::validator_for(&schema).map_err(|e| anyhow::anyhow!("input schema of `{}`: {e}", d.name))?;
+            let validator = jsonschema::validator_for(&schema).map_err(|e| CatalogError::Invalid { tool: d.name, message: e.to_string() })?;
             let properties = input.get("properties").and_then(|p| p.as_object()).map(|p| p.keys().cloned().collect()).unwrap_or_default();
             let a = d.annotations;
             let mut tool = Tool::new(d.name, d.description, Arc::new(input)).with_annotations(
@@ -51,7 +67,9 @@ impl Catalog {
                 tool = tool.with_raw_output_schema(Arc::new(object(out, "output schema", d.name)?));
             }
             tools.push(tool.clone());
-            entries.insert(d.name, Entry { descriptor: d, validator, properties, tool });
+            if entries.insert(d.name, Entry { descriptor: d, validator, properties, tool }).is_some() {
+                return Err(CatalogError::Duplicate { tool: d.name });
+            }
         }
         tools.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Self { tools: Arc::new(tools), entries })

@@ -62,41 +62,49 @@ impl GumloopServer {
             Err(e) => return Ok(CallToolResult::error(vec![ContentBlock::text(format!("invalid arguments for `{name}`: {e}"))])),
         };
         let started = Instant::now();
-        let outcome = s.upstream.send(request, &s.credential).await;
+        let outcome = s.upstream.send(request, &s.credential, entry.descriptor.response).await;
+        let ms = started.elapsed().as_millis() as u64;
         let result = match outcome {
             Outcome::Json { status, body } => {
-                tracing::info!(tool = name, status, ms = started.elapsed().as_millis() as u64, "call");
+                tracing::info!(tool = name, status, ms, "call");
+                // structuredContent must be an object; lists of bare arrays get a wrapper.
                 let body = match body {
                     Value::Object(_) => body,
                     other => json!({ "result": other }),
                 };
                 CallToolResult::structured(body)
             }
-            Outcome::Bytes { media_type, bytes } => {
-                tracing::info!(tool = name, status = 200, ms = started.elapsed().as_millis() as u64, "call (binary)");
-                let uri = format!("gumloop://{name}/result");
+            Outcome::Bytes { status, media_type, bytes } if entry.tool.output_schema.is_some() => {
+                // A tool with an output schema must return structuredContent, so bytes where
+                // JSON was documented are reported rather than passed on.
+                tracing::warn!(tool = name, status, ms, media_type, "call answered with bytes where JSON was documented");
+                let summary = json!({ "status": status, "error": format!("Gumloop answered with {media_type} ({} bytes) where JSON was documented", bytes.len()) });
+                CallToolResult::structured_error(summary)
+            }
+            Outcome::Bytes { status, media_type, bytes } => {
+                tracing::info!(tool = name, status, ms, media_type, size = bytes.len(), "call (binary)");
                 let summary = json!({ "media_type": media_type, "size": bytes.len() });
                 let blob = base64::engine::general_purpose::STANDARD.encode(&bytes);
                 CallToolResult::success(vec![
                     ContentBlock::text(summary.to_string()),
-                    ContentBlock::resource(ResourceContents::blob(blob, uri).with_mime_type(media_type)),
+                    ContentBlock::resource(ResourceContents::blob(blob, format!("gumloop://{name}/result")).with_mime_type(media_type)),
                 ])
             }
             Outcome::Status { status, body, rate_limit } => {
-                tracing::info!(tool = name, status, ms = started.elapsed().as_millis() as u64, "call failed upstream");
+                tracing::info!(tool = name, status, ms, "call failed upstream");
                 let mut err = json!({ "status": status, "error": body });
-                if let Some(rl) = rate_limit {
+                if status == 429 {
+                    // Passed through, never retried: the caller owns the retry.
+                    let rl = rate_limit.unwrap_or_default();
                     err["rate_limit"] = serde_json::to_value(rl).expect("plain struct");
-                    if let Some(slot) = slot {
+                    if let (Some(slot), Some(rl)) = (slot, rate_limit) {
                         slot.set(rl);
                     }
-                } else if status == 429 {
-                    err["rate_limit"] = json!({ "limit": null, "remaining": null, "reset": null });
                 }
                 CallToolResult::structured_error(err)
             }
             Outcome::Failed(message) => {
-                tracing::warn!(tool = name, ms = started.elapsed().as_millis() as u64, "{message}");
+                tracing::warn!(tool = name, ms, "call failed: {message}");
                 CallToolResult::error(vec![ContentBlock::text(message)])
             }
         };

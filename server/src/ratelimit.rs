@@ -35,9 +35,37 @@ fn delta(value: u64) -> u64 {
     if value > EPOCH_THRESHOLD { value.saturating_sub(now()) } else { value }
 }
 
-/// Reads `Retry-After`, `RateLimit-*` or `X-RateLimit-*`; `Retry-After` wins for `reset`.
+/// The single-field IETF forms: draft -06 `RateLimit: limit=10, remaining=0, reset=30`
+/// and draft -07+ `RateLimit: "default";r=0;t=30` (with the limit, `q`, in
+/// `RateLimit-Policy`). Returns `(name, value)` pairs with the names spelled as in the
+/// separate fields.
+fn combined(headers: &HeaderMap) -> Vec<(&'static str, u64)> {
+    let mut out = Vec::new();
+    for (field, names) in [("ratelimit", [("limit", "limit"), ("remaining", "remaining"), ("reset", "reset"), ("r", "remaining"), ("t", "reset")].as_slice()), ("ratelimit-policy", &[("q", "limit")])] {
+        let Some(v) = headers.get(field).and_then(|v| v.to_str().ok()) else { continue };
+        // Only the first policy or item counts; items are comma-separated in -07+, keys in -06.
+        for param in v.split([',', ';']) {
+            let Some((k, val)) = param.split_once('=') else { continue };
+            let k = k.trim().to_ascii_lowercase();
+            if let (Some((_, name)), Ok(n)) = (names.iter().find(|(key, _)| *key == k), val.trim().parse::<u64>())
+                && !out.iter().any(|(seen, _)| seen == name)
+            {
+                out.push((*name, n));
+            }
+        }
+    }
+    out
+}
+
+/// Reads `Retry-After`, `RateLimit-*`, `RateLimit`/`RateLimit-Policy` or `X-RateLimit-*`;
+/// `Retry-After` wins for `reset`.
 pub fn from_headers(headers: &HeaderMap) -> Option<RateLimit> {
-    let pick = |suffix: &str| number(headers, &format!("ratelimit-{suffix}")).or_else(|| number(headers, &format!("x-ratelimit-{suffix}")));
+    let single = combined(headers);
+    let pick = |suffix: &str| {
+        number(headers, &format!("ratelimit-{suffix}"))
+            .or_else(|| single.iter().find(|(n, _)| *n == suffix).map(|(_, v)| *v))
+            .or_else(|| number(headers, &format!("x-ratelimit-{suffix}")))
+    };
     let retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| {
         let v = v.trim();
         v.parse::<u64>().ok().or_else(|| httpdate(v).map(|t| t.saturating_sub(now())))
@@ -103,6 +131,14 @@ mod tests {
         let rl = from_headers(&h(&[("x-ratelimit-limit", "5".into()), ("x-ratelimit-reset", reset.to_string())])).unwrap();
         assert!((40..=42).contains(&rl.reset.unwrap()), "{rl:?}");
         assert_eq!(rl.limit, Some(5));
+    }
+
+    #[test]
+    fn single_field_forms() {
+        let draft6 = from_headers(&h(&[("ratelimit", "limit=100, remaining=4, reset=9".into())])).unwrap();
+        assert_eq!(draft6, RateLimit { limit: Some(100), remaining: Some(4), reset: Some(9) });
+        let draft9 = from_headers(&h(&[("ratelimit", "\"default\";r=0;t=30".into()), ("ratelimit-policy", "\"default\";q=100;w=60".into())])).unwrap();
+        assert_eq!(draft9, RateLimit { limit: Some(100), remaining: Some(0), reset: Some(30) });
     }
 
     #[test]

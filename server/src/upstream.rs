@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gumloop_mcp_runtime::{Base, Body, HttpMethod, Integration, PartValue, UpstreamRequest};
+use gumloop_mcp_runtime::{Base, Body, HttpMethod, Integration, PartValue, ResponseFormat, UpstreamRequest};
 use serde_json::Value;
 
 use crate::credential::Credential;
@@ -22,13 +22,20 @@ pub struct UpstreamConfig {
     pub call_timeout: Duration,
 }
 
+impl UpstreamConfig {
+    /// These base URLs with the default timeouts (connect 10 s, call 60 s).
+    pub fn new(api_base_url: impl Into<String>, ws_base_url: impl Into<String>) -> Self {
+        Self { api_base_url: api_base_url.into(), ws_base_url: ws_base_url.into(), connect_timeout: Duration::from_secs(10), call_timeout: Duration::from_secs(60) }
+    }
+}
+
 /// What an upstream call produced.
 #[derive(Debug)]
 pub enum Outcome {
-    /// A 2xx JSON body.
+    /// A 2xx JSON body (`null` for an empty one, e.g. a 204).
     Json { status: u16, body: Value },
-    /// A 2xx body that is not JSON (a zip, a CSV, a file).
-    Bytes { media_type: String, bytes: Vec<u8> },
+    /// A 2xx body that is not JSON (a zip, a CSV, a file), or any body of a binary method.
+    Bytes { status: u16, media_type: String, bytes: Vec<u8> },
     /// A 4xx or 5xx; the body is passed through unchanged.
     Status { status: u16, body: Value, rate_limit: Option<RateLimit> },
     /// No usable answer: timeout, refused connection, invalid JSON.
@@ -54,8 +61,9 @@ impl Upstream {
         Ok(Self { client, config, integration })
     }
 
-    /// Sends one request with the credential's headers.
-    pub async fn send(&self, req: UpstreamRequest, cred: &Credential) -> Outcome {
+    /// Sends one request with the credential's headers; `format` is what the method
+    /// documents a success to carry.
+    pub async fn send(&self, req: UpstreamRequest, cred: &Credential, format: ResponseFormat) -> Outcome {
         let base = match req.base {
             Base::Api => &self.config.api_base_url,
             Base::Ws => &self.config.ws_base_url,
@@ -107,12 +115,12 @@ impl Upstream {
             }
         };
         match rb.send().await {
-            Ok(resp) => self.read(resp).await,
+            Ok(resp) => self.read(resp, format).await,
             Err(e) => Outcome::Failed(self.describe(&e)),
         }
     }
 
-    async fn read(&self, resp: reqwest::Response) -> Outcome {
+    async fn read(&self, resp: reqwest::Response, format: ResponseFormat) -> Outcome {
         let status = resp.status().as_u16();
         let rate_limit = (status == 429).then(|| ratelimit::from_headers(resp.headers())).flatten();
         let media_type = resp
@@ -125,17 +133,18 @@ impl Upstream {
             Ok(b) => b,
             Err(e) => return Outcome::Failed(self.describe(&e)),
         };
-        let is_json = media_type.contains("json");
         if (200..300).contains(&status) {
-            if !is_json {
-                return Outcome::Bytes { media_type, bytes: bytes.to_vec() };
+            if format == ResponseFormat::Binary {
+                return Outcome::Bytes { status, media_type, bytes: bytes.to_vec() };
             }
             if bytes.is_empty() {
                 return Outcome::Json { status, body: Value::Null };
             }
             return match serde_json::from_slice(&bytes) {
                 Ok(body) => Outcome::Json { status, body },
-                Err(e) => Outcome::Failed(format!("Gumloop returned invalid JSON (HTTP {status}): {e}")),
+                Err(e) if is_json(&media_type) => Outcome::Failed(format!("Gumloop returned invalid JSON (HTTP {status}): {e}")),
+                // Not labelled JSON and not JSON: hand the bytes over rather than guess.
+                Err(_) => Outcome::Bytes { status, media_type, bytes: bytes.to_vec() },
             };
         }
         let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
@@ -145,13 +154,24 @@ impl Upstream {
     fn describe(&self, e: &reqwest::Error) -> String {
         // reqwest errors carry the URL but never headers, so no secret leaks here.
         if e.is_timeout() {
-            format!("Gumloop did not answer within {} s (the call timeout); the request may still complete upstream", self.config.call_timeout.as_secs())
+            format!("Gumloop did not answer within {} (the call timeout); the request may still complete upstream", seconds(self.config.call_timeout))
         } else if e.is_connect() {
             format!("could not connect to Gumloop at {}: {}", e.url().map_or("?".into(), |u| u.origin().ascii_serialization()), root_cause(e))
         } else {
             format!("the request to Gumloop failed: {}", root_cause(e))
         }
     }
+}
+
+/// `60 s`, or `0.3 s` for the short timeouts tests use.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 { format!("{} s", d.as_secs()) } else { format!("{:.1} s", d.as_secs_f64()) }
+}
+
+/// `application/json`, `application/problem+json`, … (parameters ignored).
+fn is_json(media_type: &str) -> bool {
+    let essence = media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json")
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{start, start_with, text_of};
+use common::{Setup, start, start_with, text_of};
 use gumloop_testkit::{Fault, FaultKind, RateLimitStyle, RecordedBody};
 use serde_json::json;
 
@@ -136,26 +136,19 @@ async fn connection_refused_says_so() {
     let dead = listener.local_addr().unwrap().port();
     drop(listener);
     assert_ne!(port, dead);
-    let upstream = gumloop_mcp::Upstream::new(
-        gumloop_mcp::UpstreamConfig {
-            api_base_url: format!("http://127.0.0.1:{dead}/api/v1"),
-            ws_base_url: format!("http://127.0.0.1:{dead}/ws/api/v1"),
-            connect_timeout: Duration::from_secs(1),
-            call_timeout: Duration::from_secs(2),
-        },
-        &gumloop_mcp_generated::resources::INTEGRATION,
-    )
-    .unwrap();
-    let server = gumloop_mcp::GumloopServer::new(gumloop_mcp::handler::State {
-        catalog: gumloop_mcp::Catalog::new(gumloop_mcp_generated::resources::ALL_TOOLS).unwrap(),
-        upstream,
-        credential: gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("k")), ..Default::default() },
-    });
+    let upstream = gumloop_mcp::UpstreamConfig {
+        connect_timeout: Duration::from_secs(1),
+        call_timeout: Duration::from_secs(2),
+        ..gumloop_mcp::UpstreamConfig::new(format!("http://127.0.0.1:{dead}/api/v1"), format!("http://127.0.0.1:{dead}/ws/api/v1"))
+    };
+    let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("k-secret")), ..Default::default() };
+    let server = gumloop_mcp::gumloop_server(upstream, credential).unwrap();
     let result = server.call("list_all_gumloop_teams", json!({}), None).await.unwrap();
     assert_eq!(result.is_error, Some(true));
     let text = serde_json::to_string(&result.content).unwrap();
     assert!(text.contains("could not connect to Gumloop"), "{text}");
-    assert!(!text.contains("\"k\""), "the key never appears");
+    assert!(text.contains(&format!("127.0.0.1:{dead}")), "{text}");
+    assert!(!text.contains("k-secret"), "the key never appears");
 }
 
 #[tokio::test]
@@ -198,11 +191,43 @@ async fn skills_upload_as_multipart_and_binary_downloads_are_resources() {
 }
 
 #[tokio::test]
-async fn dns_rebinding_is_refused() {
+async fn without_a_key_calls_explain_and_never_reach_gumloop() {
+    let h = Setup { credential: gumloop_mcp::Credential::default(), ..Setup::default() }.start().await;
+    let listed = h.rpc("tools/list", json!({})).await;
+    assert_eq!(listed.body["result"]["tools"].as_array().unwrap().len(), gumloop_mcp_generated::resources::ALL_TOOLS.len());
+    let result = h.call("list_all_gumloop_flows", json!({})).await;
+    assert_eq!(result["isError"], true);
+    assert!(text_of(&result).contains("GUMLOOP_API_KEY"), "{result}");
+    // Validation still comes first, so the model can fix its arguments meanwhile.
+    let invalid = h.call("list_all_gumloop_flows", json!({"bogus": 1})).await;
+    assert!(text_of(&invalid).contains("/bogus: unknown argument"), "{invalid}");
+    assert!(h.fake.requests().is_empty());
+}
+
+#[tokio::test]
+async fn team_keys_send_team_id_once() {
+    let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), team_id: Some("team_1".into()), ..Default::default() };
+    let fake = gumloop_testkit::FakeConfig { team_id: Some("team_1".into()), ..Default::default() };
+    let h = Setup { credential, fake, ..Setup::default() }.start().await;
+    let result = h.call("list_all_gumloop_models", json!({})).await;
+    assert!(result.get("isError").is_none_or(|e| e == false), "{result}");
+    let r = &h.fake.take_requests()[0];
+    assert_eq!(r.query_value("team_id"), Some("team_1"));
+    assert!(!r.headers.contains_key("x-auth-key"), "no user id, no x-auth-key");
+    // A caller's own team_id is not doubled.
+    h.call("list_all_gumloop_agents", json!({"team_id": "team_1"})).await;
+    let r = &h.fake.take_requests()[0];
+    assert_eq!(r.query.iter().filter(|(k, _)| k == "team_id").count(), 1, "{:?}", r.query);
+}
+
+#[tokio::test]
+async fn lists_resources_prompts_and_answers_ping_and_discover() {
     let h = start().await;
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
-    let evil_host = h.client.post(&h.url).header("host", "evil.example").header("accept", "application/json, text/event-stream").json(&body).send().await.unwrap();
-    assert!(evil_host.status().is_client_error(), "{}", evil_host.status());
-    let evil_origin = h.client.post(&h.url).header("origin", "http://evil.example").header("accept", "application/json, text/event-stream").json(&body).send().await.unwrap();
-    assert!(evil_origin.status().is_client_error(), "{}", evil_origin.status());
+    assert_eq!(h.rpc("resources/list", json!({})).await.body["result"]["resources"], json!([]));
+    assert_eq!(h.rpc("prompts/list", json!({})).await.body["result"]["prompts"], json!([]));
+    let discover = h.rpc("server/discover", json!({})).await;
+    assert!(discover.body["result"]["capabilities"]["tools"].is_object(), "{}", discover.body);
+    let legacy = h.legacy_session().await;
+    let pong = legacy.rpc(1, "ping", json!({})).await;
+    assert_eq!(pong.body["result"], json!({}), "{}", pong.body);
 }

@@ -1,48 +1,64 @@
 //! Starts a fake Gumloop and gumloop-mcp in-process on 127.0.0.1:0 and speaks JSON-RPC
-//! to it over streamable HTTP (stateless 2026-07-28 requests).
+//! to it over streamable HTTP: stateless 2026-07-28 requests, or a legacy 2025-11-25
+//! session.
 
 #![allow(dead_code)]
 
 use std::time::Duration;
 
-use gumloop_mcp::{Catalog, Credential, GumloopServer, Secret, Upstream, UpstreamConfig, handler::State, http};
-use gumloop_mcp_generated::resources::{ALL_TOOLS, INTEGRATION};
+use gumloop_mcp::http::{self, HttpConfig, Running};
+use gumloop_mcp::{Credential, Secret, UpstreamConfig};
 use gumloop_testkit::{FakeConfig, FakeGumloop};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
+
+/// What to start.
+pub struct Setup {
+    pub fake: FakeConfig,
+    pub credential: Credential,
+    pub call_timeout: Duration,
+    pub http: HttpConfig,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            fake: FakeConfig::default(),
+            credential: personal_key(),
+            call_timeout: Duration::from_secs(5),
+            http: HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() },
+        }
+    }
+}
+
+/// The fake's default personal key and user.
+pub fn personal_key() -> Credential {
+    Credential { api_key: Some(Secret::new("test-key")), user_id: Some("user_test".into()), ..Credential::default() }
+}
+
+impl Setup {
+    pub async fn start(self) -> Harness {
+        let fake = FakeGumloop::start(self.fake).await.unwrap();
+        let upstream = UpstreamConfig { connect_timeout: Duration::from_secs(2), call_timeout: self.call_timeout, ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
+        let server = gumloop_mcp::gumloop_server(upstream, self.credential).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = http::spawn(server, listener, self.http).unwrap();
+        Harness { url: running.url(), fake, client: reqwest::Client::new(), running: Some(running) }
+    }
+}
 
 pub struct Harness {
     pub fake: FakeGumloop,
     pub url: String,
     pub client: reqwest::Client,
-    stop: CancellationToken,
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
+    pub running: Option<Running>,
 }
 
 pub async fn start() -> Harness {
-    start_with(Duration::from_secs(5)).await
+    Setup::default().start().await
 }
 
 pub async fn start_with(call_timeout: Duration) -> Harness {
-    let fake = FakeGumloop::start(FakeConfig::default()).await.unwrap();
-    let credential = Credential { api_key: Some(Secret::new("test-key")), user_id: Some("user_test".into()), ..Credential::default() };
-    let upstream = Upstream::new(
-        UpstreamConfig { api_base_url: fake.api_base(), ws_base_url: fake.ws_base(), connect_timeout: Duration::from_secs(2), call_timeout },
-        &INTEGRATION,
-    )
-    .unwrap();
-    let server = GumloopServer::new(State { catalog: Catalog::new(ALL_TOOLS).unwrap(), upstream, credential });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    let stop = CancellationToken::new();
-    let config = http::HttpConfig { allowed_hosts: vec![], allowed_origins: vec![], shutdown_grace: Duration::from_secs(1) };
-    tokio::spawn(http::serve(server, listener, config, stop.clone()));
-    Harness { fake, url, client: reqwest::Client::new(), stop }
+    Setup { call_timeout, ..Setup::default() }.start().await
 }
 
 pub struct Reply {
@@ -51,29 +67,38 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// A JSON body, or the last message of an SSE stream.
+pub fn parse_body(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str(d.trim()).ok())
+            .next_back()
+            .unwrap_or(Value::Null)
+    })
+}
+
+async fn reply(resp: reqwest::Response) -> Reply {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    Reply { status, headers, body: parse_body(&text) }
+}
+
 impl Harness {
+    /// A POST to the MCP endpoint with the headers every client sends.
+    pub fn post(&self) -> reqwest::RequestBuilder {
+        self.client.post(&self.url).header("content-type", "application/json").header("accept", "application/json, text/event-stream")
+    }
+
     /// One stateless (2026-07-28) JSON-RPC request.
     pub async fn rpc(&self, method: &str, mut params: Value) -> Reply {
         params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
-        let mut req = self
-            .client
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2026-07-28")
-            .header("mcp-method", method);
+        let mut req = self.post().header("mcp-protocol-version", "2026-07-28").header("mcp-method", method);
         if let Some(name) = params.get("name").and_then(Value::as_str) {
             req = req.header("mcp-name", name);
         }
-        let resp = req.json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).send().await.unwrap();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap();
-        // JSON, or an SSE stream whose last data line is the response.
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| {
-            text.lines().filter_map(|l| l.strip_prefix("data: ")).filter_map(|d| serde_json::from_str(d).ok()).next_back().unwrap_or(Value::Null)
-        });
-        Reply { status, headers, body }
+        reply(req.json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).send().await.unwrap()).await
     }
 
     /// `tools/call`, returning the result object.
@@ -81,6 +106,49 @@ impl Harness {
         let r = self.rpc("tools/call", json!({"name": name, "arguments": args})).await;
         assert_eq!(r.status, 200, "{}", r.body);
         r.body.get("result").cloned().unwrap_or_else(|| panic!("no result: {}", r.body))
+    }
+
+    /// Opens a legacy (2025-11-25) session: `initialize`, then `notifications/initialized`.
+    pub async fn legacy_session(&self) -> Legacy<'_> {
+        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}});
+        let resp = self.post().json(&init).send().await.unwrap();
+        let session = resp.headers().get("mcp-session-id").expect("a legacy session id").to_str().unwrap().to_owned();
+        let r = reply(resp).await;
+        assert_eq!(r.body["result"]["protocolVersion"], "2025-11-25", "{}", r.body);
+        let legacy = Legacy { h: self, session };
+        let note = legacy.request().json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).send().await.unwrap();
+        assert_eq!(note.status().as_u16(), 202);
+        legacy
+    }
+
+    /// Triggers graceful shutdown and waits for the server to stop.
+    pub async fn shutdown(&mut self) {
+        self.running.take().expect("running").shutdown().await.unwrap();
+    }
+}
+
+pub struct Legacy<'a> {
+    h: &'a Harness,
+    pub session: String,
+}
+
+impl Legacy<'_> {
+    fn request(&self) -> reqwest::RequestBuilder {
+        self.h.post().header("mcp-session-id", &self.session).header("mcp-protocol-version", "2025-11-25")
+    }
+
+    /// Opens the session's standalone GET stream (server-to-client messages), as
+    /// 2025-11-25 clients do, and keeps it open.
+    pub async fn open_stream(&self) -> reqwest::Response {
+        let resp = self.h.client.get(&self.h.url).header("accept", "text/event-stream").header("mcp-session-id", &self.session).header("mcp-protocol-version", "2025-11-25").send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        resp
+    }
+
+    /// One request in the session (answered over SSE).
+    pub async fn rpc(&self, id: u64, method: &str, params: Value) -> Reply {
+        reply(self.request().json(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).send().await.unwrap()).await
     }
 }
 
