@@ -25,6 +25,10 @@ use crate::upstream::UpstreamConfig;
         Logging goes to stderr; filter it with GUMLOOP_MCP_LOG (default: info,rmcp=warn)."
 )]
 pub struct Cli {
+    /// Threads that run requests (default: one per CPU core). On a small machine shared
+    /// with other busy processes, fewer threads mean fewer cross-thread hand-offs per call
+    #[arg(long, global = true, env = "GUMLOOP_MCP_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub worker_threads: Option<u16>,
     /// What to serve on.
     #[command(subcommand)]
     pub command: Command,

@@ -8,6 +8,9 @@ use gumloop_mcp::{Credential, GumloopServer, http, stdio};
 use gumloop_mcp_generated::resources::ALL_TOOLS;
 use tokio_util::sync::CancellationToken;
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn build_server(args: &UpstreamArgs) -> Result<GumloopServer> {
     let credential = Credential::from_env();
     if credential.api_key.is_none() {
@@ -32,9 +35,17 @@ async fn shutdown_signal(token: CancellationToken) {
     token.cancel();
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
     let cli = Cli::parse();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let Some(n) = cli.worker_threads {
+        runtime.worker_threads(usize::from(n));
+    }
+    runtime.build().context("starting the async runtime")?.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> Result<()> {
     // stdout belongs to JSON-RPC in stdio mode, so logs go to stderr in both modes.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -48,6 +48,18 @@ pub struct Upstream {
     client: reqwest::Client,
     config: UpstreamConfig,
     integration: &'static Integration,
+    /// The base URLs parsed once: each call only sets the path, so the host is not
+    /// parsed (IDNA and all) again per request.
+    api_base: reqwest::Url,
+    ws_base: reqwest::Url,
+}
+
+/// Parses a base URL given on the command line, saying which flag is wrong.
+fn base_url(url: &str, flag: &str) -> anyhow::Result<reqwest::Url> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("{flag} `{url}` is not a URL: {e}"))?;
+    anyhow::ensure!(matches!(parsed.scheme(), "http" | "https"), "{flag} `{url}` must be an http:// or https:// URL");
+    anyhow::ensure!(parsed.query().is_none() && parsed.fragment().is_none(), "{flag} `{url}` must not carry a query or fragment");
+    Ok(parsed)
 }
 
 impl Upstream {
@@ -58,17 +70,20 @@ impl Upstream {
             .timeout(config.call_timeout)
             .user_agent(concat!("gumloop-mcp/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self { client, config, integration })
+        let api_base = base_url(&config.api_base_url, "--gumloop-base-url")?;
+        let ws_base = base_url(&config.ws_base_url, "--gumloop-ws-base-url")?;
+        Ok(Self { client, config, integration, api_base, ws_base })
     }
 
     /// Sends one request with the credential's headers; `format` is what the method
     /// documents a success to carry.
     pub async fn send(&self, req: UpstreamRequest, cred: &Credential, format: ResponseFormat) -> Outcome {
         let base = match req.base {
-            Base::Api => &self.config.api_base_url,
-            Base::Ws => &self.config.ws_base_url,
+            Base::Api => &self.api_base,
+            Base::Ws => &self.ws_base,
         };
-        let url = format!("{}{}", base.trim_end_matches('/'), req.path);
+        let mut url = base.clone();
+        url.set_path(&format!("{}{}", base.path().trim_end_matches('/'), req.path));
         let method = match req.method {
             HttpMethod::Get => reqwest::Method::GET,
             HttpMethod::Post => reqwest::Method::POST,
@@ -81,7 +96,7 @@ impl Upstream {
             && !query.iter().any(|(k, _)| k == param) {
                 query.push((param.to_owned(), team.clone()));
             }
-        let mut rb = self.client.request(method, &url).header(reqwest::header::ACCEPT, "application/json");
+        let mut rb = self.client.request(method, url).header(reqwest::header::ACCEPT, "application/json");
         if !query.is_empty() {
             rb = rb.query(&query);
         }
@@ -180,4 +195,19 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_base_urls_are_refused_at_start_naming_the_flag() {
+        let integration = &gumloop_mcp_generated::resources::INTEGRATION;
+        let err = Upstream::new(UpstreamConfig::new("api.gumloop.com/api/v1", "https://ws.gumloop.com/api/v1"), integration).unwrap_err().to_string();
+        assert!(err.contains("--gumloop-base-url `api.gumloop.com/api/v1` is not a URL"), "{err}");
+        let err = Upstream::new(UpstreamConfig::new("https://api.gumloop.com/api/v1", "ftp://ws.gumloop.com"), integration).unwrap_err().to_string();
+        assert!(err.contains("--gumloop-ws-base-url") && err.contains("http:// or https://"), "{err}");
+        assert!(Upstream::new(UpstreamConfig::new("http://127.0.0.1:9/api/v1/", "http://127.0.0.1:9/ws"), integration).is_ok());
+    }
 }
