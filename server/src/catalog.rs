@@ -85,6 +85,16 @@ impl Catalog {
         self.entries.get(name)
     }
 
+    /// The tools `keep` admits, sorted by name (a managed server's view).
+    pub fn visible(&self, keep: impl Fn(&ToolDescriptor) -> bool) -> Vec<Tool> {
+        self.tools.iter().filter(|t| self.entries.get(t.name.as_ref()).is_some_and(|e| keep(e.descriptor))).cloned().collect()
+    }
+
+    /// The closest name among the tools `keep` admits.
+    pub fn suggest_among(&self, name: &str, keep: impl Fn(&ToolDescriptor) -> bool) -> Option<&'static str> {
+        crate::validate::closest(name, self.entries.values().filter(|e| keep(e.descriptor)).map(|e| e.descriptor.name))
+    }
+
     /// The closest tool name, for "did you mean" hints.
     pub fn suggest(&self, name: &str) -> Option<&'static str> {
         crate::validate::closest(name, self.entries.keys().copied())

@@ -22,6 +22,8 @@ use crate::upstream::UpstreamConfig;
         GUMLOOP_USER_ID     your Gumloop user id (sent as x-auth-key; filled into user_id parameters)\n  \
         GUMLOOP_TEAM_ID     team id, for team keys (sent as the team_id query parameter)\n  \
         GUMLOOP_PROJECT_ID  legacy workspace id (filled into project_id parameters)\n\
+        Managed servers (environment only):\n  \
+        GUMLOOP_MCP_SECRET_KEY  32-byte key (64 hex digits or base64) that encrypts connected accounts' Gumloop keys at rest;\n                          default: <data-dir>/secret.key, created (mode 0600) on first start\n\
         Logging goes to stderr; filter it with GUMLOOP_MCP_LOG (default: info,rmcp=warn)."
 )]
 pub struct Cli {
@@ -41,6 +43,138 @@ pub enum Command {
     Serve(ServeArgs),
     /// Serve MCP over stdin/stdout (desktop clients launch the server this way)
     Stdio(UpstreamArgs),
+    /// Manage API tokens, the credentials of the admin API and of servers that require one
+    #[command(subcommand)]
+    ApiToken(ApiTokenCommand),
+    /// Manage connected Gumloop accounts
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage managed MCP servers (scoped URLs for one account)
+    #[command(subcommand)]
+    Server(ServerCommand),
+}
+
+/// Where the store lives (the same directory `serve` uses; the commands work whether or
+/// not a server is running, and a running server sees their changes at once).
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Directory for the server's data: the SQLite store and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys
+    #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value = "./gumloop-mcp-data")]
+    pub data_dir: PathBuf,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gumloop-mcp api-token …`.
+#[derive(Debug, Subcommand)]
+pub enum ApiTokenCommand {
+    /// Issue a token (printed once; only its hash is stored)
+    Create {
+        /// What the token is for
+        #[arg(long, default_value = "cli")]
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List tokens (never their values)
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a token; it stops working at once
+    Revoke {
+        /// The token's id (`tok_…`)
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `gumloop-mcp account …`.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Connect a Gumloop account; its key is read from an environment variable, never a flag
+    Add {
+        /// A label
+        #[arg(long)]
+        name: String,
+        /// The environment variable holding the Gumloop API key
+        #[arg(long, value_name = "VAR")]
+        api_key_env: String,
+        /// Gumloop user id (sent as x-auth-key)
+        #[arg(long)]
+        user_id: Option<String>,
+        /// Team id, for team keys
+        #[arg(long)]
+        team_id: Option<String>,
+        /// Legacy workspace id
+        #[arg(long)]
+        project_id: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List connected accounts
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove an account and every MCP server scoped to it
+    Remove {
+        /// The account's id (`acct_…`)
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `gumloop-mcp server …`.
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Create a managed MCP server and print its URL (shown once)
+    Create {
+        /// The account it acts as (`acct_…`)
+        #[arg(long)]
+        account: String,
+        /// A label
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Methods to expose: read, write, custom or exact method names (comma-separated)
+        #[arg(long, value_delimiter = ',')]
+        methods: Vec<String>,
+        /// Tags to expose (comma-separated); a tool needs one of them
+        #[arg(long, value_delimiter = ',')]
+        tags: Vec<String>,
+        /// Lifetime, e.g. 90s, 30m, 24h, 7d (at least 60 s)
+        #[arg(long, value_name = "DURATION", conflicts_with = "expires_at")]
+        expires_in: Option<String>,
+        /// Expiry instant, ISO-8601 (e.g. 2026-12-01T09:00:00Z)
+        #[arg(long, value_name = "INSTANT")]
+        expires_at: Option<String>,
+        /// Require `Authorization: Bearer <API token>` on MCP requests too
+        #[arg(long)]
+        require_api_token: bool,
+        /// The server's public base URL, for the printed URL
+        #[arg(long, env = "GUMLOOP_MCP_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        public_url: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List managed servers
+    List {
+        /// Only this account's
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Delete a managed server; its URL stops working at once
+    Revoke {
+        /// The server's id (`mcp_…`)
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 /// Where Gumloop is and how long to wait for it.
@@ -78,9 +212,21 @@ pub struct ServeArgs {
     /// Address to listen on
     #[arg(long, env = "GUMLOOP_MCP_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// Directory for the server's data (created if missing)
+    /// Directory for the server's data (created if missing): the SQLite store of API tokens, accounts, managed servers and the audit trail, and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys
     #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value = "./gumloop-mcp-data")]
     pub data_dir: PathBuf,
+    /// The public base URL clients reach this server at (behind a proxy, e.g. https://mcp.example.com); managed server URLs are <it>/mcp/<token>. Default: http://<bound address>
+    #[arg(long, env = "GUMLOOP_MCP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Largest admin API request body, in bytes (larger ones get 413)
+    #[arg(long, env = "GUMLOOP_MCP_ADMIN_BODY_LIMIT", default_value_t = 64 * 1024)]
+    pub admin_body_limit: usize,
+    /// Days to keep the audit trail of tool calls on managed servers
+    #[arg(long, env = "GUMLOOP_MCP_AUDIT_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub audit_retention_days: u32,
+    /// Seconds between sweeps that delete expired servers and old audit records (one also runs at start-up)
+    #[arg(long, env = "GUMLOOP_MCP_SWEEP_INTERVAL_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sweep_interval_secs: u64,
     /// Host header value to accept besides localhost, 127.0.0.1, ::1 and the bind address, for deployments behind a proxy or on a public name; repeatable, comma-separated in the environment. `host` accepts any port, `host:port` only that one. Other hosts get 403 (DNS-rebinding protection)
     #[arg(long = "allowed-host", value_name = "HOST", env = "GUMLOOP_MCP_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,

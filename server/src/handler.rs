@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 
 use crate::catalog::Catalog;
 use crate::credential::Credential;
+use crate::managed::{Clock, Scope};
+use crate::store::CallOutcome;
+use gumloop_mcp_runtime::ToolDescriptor;
 use crate::ratelimit::RateLimitSlot;
 use crate::upstream::{Outcome, Upstream};
 use crate::validate::violations;
@@ -24,45 +27,78 @@ pub struct State {
     pub catalog: Catalog,
     /// The Gumloop client.
     pub upstream: Upstream,
-    /// The account calls are made with.
+    /// The account calls are made with on `/mcp` and stdio.
     pub credential: Credential,
+    /// The time source (audit records).
+    pub clock: Clock,
 }
 
-/// The rmcp handler.
+/// The rmcp handler. One instance serves `/mcp` and stdio with the configured
+/// credential; a `scoped` one serves `/mcp/{token}` and only ever acts for the
+/// [`Scope`] the token middleware attached to the request.
 #[derive(Clone)]
 pub struct GumloopServer {
     state: Arc<State>,
+    scoped: bool,
 }
 
 impl GumloopServer {
     /// A handler over `state`.
     pub fn new(state: State) -> Self {
-        Self { state: Arc::new(state) }
+        Self { state: Arc::new(state), scoped: false }
     }
 
-    /// Runs one tool call to completion (validation, request, upstream, result).
+    /// The same tools and upstream, for managed URLs: every request must carry a [`Scope`].
+    pub fn scoped(&self) -> Self {
+        Self { state: self.state.clone(), scoped: true }
+    }
+
+    /// The scope a request runs under: `Ok(None)` for the configured credential,
+    /// an error for a scoped handler reached without one (a wiring bug, refused).
+    fn scope_of(&self, ctx: &RequestContext<RoleServer>) -> Result<Option<Scope>, McpError> {
+        let scope = ctx.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<Scope>()).cloned();
+        if self.scoped && scope.is_none() {
+            return Err(McpError::internal_error("managed MCP request without a scope", None));
+        }
+        Ok(scope)
+    }
+
+    /// Runs one tool call to completion as the configured credential.
     pub async fn call(&self, name: &str, args: Value, slot: Option<&RateLimitSlot>) -> Result<CallToolResult, McpError> {
+        self.run(name, args, slot, None).await.map(|(r, _)| r)
+    }
+
+    /// Runs one tool call (validation, request, upstream, result) under `scope`, and
+    /// says what it came to for the audit trail.
+    async fn run(&self, name: &str, args: Value, slot: Option<&RateLimitSlot>, scope: Option<&Scope>) -> Result<(CallToolResult, CallOutcome), McpError> {
         let s = &self.state;
-        let Some(entry) = s.catalog.get(name) else {
-            let hint = s.catalog.suggest(name).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+        let visible = |d: &ToolDescriptor| scope.is_none_or(|sc| sc.config.allows(d));
+        // A tool the scope hides is answered exactly like one that does not exist, and
+        // hints only name tools the scope shows.
+        let Some(entry) = s.catalog.get(name).filter(|e| visible(e.descriptor)) else {
+            let hint = s.catalog.suggest_among(name, visible).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
             return Err(McpError::invalid_params(format!("unknown tool `{name}`{hint}"), None));
         };
         let problems = violations(entry, &args);
         if !problems.is_empty() {
             let text = format!("invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}", problems.join("\n- "));
-            return Ok(CallToolResult::error(vec![ContentBlock::text(text)]));
+            return Ok((CallToolResult::error(vec![ContentBlock::text(text)]), CallOutcome::Rejected));
         }
-        if s.credential.api_key.is_none() {
-            return Ok(CallToolResult::error(vec![ContentBlock::text(
-                "no Gumloop API key is configured: start gumloop-mcp with GUMLOOP_API_KEY (and GUMLOOP_USER_ID for personal keys)",
-            )]));
+        let credential = scope.map_or(&s.credential, |sc| sc.credential.as_ref());
+        if credential.api_key.is_none() {
+            return Ok((
+                CallToolResult::error(vec![ContentBlock::text(
+                    "no Gumloop API key is configured: start gumloop-mcp with GUMLOOP_API_KEY (and GUMLOOP_USER_ID for personal keys)",
+                )]),
+                CallOutcome::Rejected,
+            ));
         }
-        let request = match (entry.descriptor.build)(args, &s.credential.context()) {
+        let request = match (entry.descriptor.build)(args, &credential.context()) {
             Ok(r) => r,
-            Err(e) => return Ok(CallToolResult::error(vec![ContentBlock::text(format!("invalid arguments for `{name}`: {e}"))])),
+            Err(e) => return Ok((CallToolResult::error(vec![ContentBlock::text(format!("invalid arguments for `{name}`: {e}"))]), CallOutcome::Rejected)),
         };
         let started = Instant::now();
-        let outcome = s.upstream.send(request, &s.credential, entry.descriptor.response).await;
+        let outcome = s.upstream.send(request, credential, entry.descriptor.response).await;
         let ms = started.elapsed().as_millis() as u64;
         let result = match outcome {
             Outcome::Json { status, body } => {
@@ -108,7 +144,8 @@ impl GumloopServer {
                 CallToolResult::error(vec![ContentBlock::text(message)])
             }
         };
-        Ok(result)
+        let audited = if result.is_error == Some(true) { CallOutcome::ToolError } else { CallOutcome::Ok };
+        Ok((result, audited))
     }
 }
 
@@ -122,8 +159,12 @@ impl ServerHandler for GumloopServer {
             )
     }
 
-    async fn list_tools(&self, _r: Option<PaginatedRequestParams>, _c: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.state.catalog.tools().as_ref().clone()))
+    async fn list_tools(&self, _r: Option<PaginatedRequestParams>, ctx: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
+        let tools = match self.scope_of(&ctx)? {
+            None => self.state.catalog.tools().as_ref().clone(),
+            Some(scope) => self.state.catalog.visible(|d| scope.config.allows(d)),
+        };
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -131,13 +172,25 @@ impl ServerHandler for GumloopServer {
     }
 
     async fn call_tool(&self, request: CallToolRequestParams, ctx: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
+        let started = Instant::now();
+        let scope = self.scope_of(&ctx)?;
         let args = request.arguments.map(Value::Object).unwrap_or_else(|| json!({}));
         let slot = ctx.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<RateLimitSlot>().cloned());
         // Dropping the upstream future on cancel drops its HTTP request.
-        tokio::select! {
+        let result = tokio::select! {
             _ = ctx.ct.cancelled() => Err(McpError::internal_error("the call was cancelled by the client", None)),
-            r = self.call(&request.name, args, slot.as_ref()) => r.map(Into::into),
+            r = self.run(&request.name, args, slot.as_ref(), scope.as_ref()) => r,
+        };
+        if let Some(scope) = &scope {
+            let outcome = match &result {
+                Ok((_, outcome)) => *outcome,
+                Err(e) if e.code == ErrorCode::INVALID_PARAMS => CallOutcome::Rejected,
+                Err(_) => CallOutcome::ToolError,
+            };
+            let now = self.state.clock.now();
+            scope.audit.record(&scope.server_id, &request.name, outcome, started, now).await;
         }
+        result.map(|(r, _)| r.into())
     }
 
     async fn list_resources(&self, _r: Option<PaginatedRequestParams>, _c: RequestContext<RoleServer>) -> Result<ListResourcesResult, McpError> {

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::Admin;
 use crate::handler::GumloopServer;
 use crate::ratelimit::RateLimitSlot;
 
@@ -118,14 +119,27 @@ fn mcp_service(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, ses
     StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), cfg)
 }
 
-/// The axum app. `/mcp` serves the configured account; scoped servers will mount
-/// `/mcp/{token}` beside it (exact routes, so the two never shadow each other) under the
-/// same middleware. `sessions` ends every session and SSE stream when cancelled;
-/// `in_flight` counts exchanges for shutdown.
-pub fn router(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, sessions: &CancellationToken, in_flight: InFlight) -> axum::Router {
-    axum::Router::new()
-        .route_service("/mcp", mcp_service(server, config, addr, sessions))
-        .layer(axum::middleware::from_fn_with_state(in_flight, exchange))
+/// The axum app. `/mcp` serves the configured account. With `managed`, `/mcp/{token}`
+/// serves managed servers (a separate rmcp service and session manager, so sessions
+/// never cross between the two) and the admin API is mounted beside them. Exact routes,
+/// so none shadows another; all share the exchange middleware. `sessions` ends every
+/// session and SSE stream when cancelled; `in_flight` counts exchanges for shutdown.
+pub fn router(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, sessions: &CancellationToken, in_flight: InFlight, managed: Option<Admin>) -> axum::Router {
+    let mut app = axum::Router::new().route_service("/mcp", mcp_service(server.clone(), config, addr, sessions)).route_layer(axum::middleware::from_fn(refuse_query_credentials));
+    if let Some(admin) = managed {
+        let scoped = axum::Router::new()
+            .route_service("/mcp/{token}", mcp_service(server.scoped(), config, addr, sessions))
+            .route_layer(axum::middleware::from_fn_with_state(admin.managed.clone(), crate::managed::authorize));
+        app = app.merge(scoped).merge(crate::admin::router(admin));
+    }
+    app.fallback(crate::admin::not_found).layer(axum::middleware::from_fn_with_state(in_flight, exchange))
+}
+
+async fn refuse_query_credentials(req: Request, next: Next) -> Response {
+    match crate::managed::query_credential(req.uri().query()) {
+        Some(refused) => refused,
+        None => next.run(req).await,
+    }
 }
 
 /// Wraps each MCP exchange: gives it a [`RateLimitSlot`] the tool handler fills on an
@@ -195,7 +209,7 @@ fn set_rate_limit_headers(headers: &mut HeaderMap, slot: &RateLimitSlot) {
 /// Serves until `shutdown` fires. Then it stops accepting connections, lets exchanges in
 /// flight finish for up to `config.shutdown_grace`, ends every session (closing legacy
 /// SSE streams) and returns.
-pub async fn serve(server: GumloopServer, listener: TcpListener, config: HttpConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(server: GumloopServer, listener: TcpListener, config: HttpConfig, managed: Option<Admin>, shutdown: CancellationToken) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let sessions = CancellationToken::new();
     let _end_sessions = sessions.clone().drop_guard();
@@ -203,7 +217,7 @@ pub async fn serve(server: GumloopServer, listener: TcpListener, config: HttpCon
     if addr.ip().is_unspecified() && config.allowed_hosts.is_empty() {
         tracing::warn!("listening on {addr} but only loopback Host headers are accepted; name public hosts with --allowed-host");
     }
-    let app = router(server, &config, addr, &sessions, in_flight.clone());
+    let app = router(server, &config, addr, &sessions, in_flight.clone(), managed);
     let signal = shutdown.clone();
     let serving = std::future::IntoFuture::into_future(axum::serve(listener, app).with_graceful_shutdown(async move { signal.cancelled().await }));
     tokio::pin!(serving);
@@ -261,9 +275,14 @@ impl Drop for Running {
 
 /// Starts [`serve`] on a background task; dropping the handle starts shutdown.
 pub fn spawn(server: GumloopServer, listener: TcpListener, config: HttpConfig) -> anyhow::Result<Running> {
+    spawn_managed(server, listener, config, None)
+}
+
+/// [`spawn`] with managed servers and the admin API.
+pub fn spawn_managed(server: GumloopServer, listener: TcpListener, config: HttpConfig, managed: Option<Admin>) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(serve(server, listener, config, shutdown.clone()));
+    let task = tokio::spawn(serve(server, listener, config, managed, shutdown.clone()));
     Ok(Running { addr, shutdown, task: Some(task) })
 }
 

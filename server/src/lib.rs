@@ -15,13 +15,19 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admin;
 pub mod catalog;
+pub mod cli;
 pub mod config;
 pub mod credential;
+pub mod filter;
 pub mod handler;
 pub mod http;
+pub mod managed;
 pub mod ratelimit;
+pub mod secrets;
 pub mod stdio;
+pub mod store;
 pub mod upstream;
 pub mod validate;
 
@@ -36,5 +42,5 @@ use gumloop_mcp_generated::resources::{ALL_TOOLS, INTEGRATION};
 pub fn gumloop_server(upstream: UpstreamConfig, credential: Credential) -> anyhow::Result<GumloopServer> {
     let catalog = Catalog::new(ALL_TOOLS)?;
     let upstream = Upstream::new(upstream, &INTEGRATION)?;
-    Ok(GumloopServer::new(handler::State { catalog, upstream, credential }))
+    Ok(GumloopServer::new(handler::State { catalog, upstream, credential, clock: managed::Clock::system() }))
 }

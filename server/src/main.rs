@@ -3,8 +3,15 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use gumloop_mcp::config::{Cli, Command, UpstreamArgs};
-use gumloop_mcp::{Credential, GumloopServer, http, stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gumloop_mcp::admin::Admin;
+use gumloop_mcp::config::{Cli, Command, ServeArgs, UpstreamArgs};
+use gumloop_mcp::managed::{self, AuditLog, Clock, Managed};
+use gumloop_mcp::secrets::{self, KeySource};
+use gumloop_mcp::store::Store;
+use gumloop_mcp::{Credential, GumloopServer, cli, http, stdio};
 use gumloop_mcp_generated::resources::ALL_TOOLS;
 use tokio_util::sync::CancellationToken;
 
@@ -55,17 +62,38 @@ async fn run(cli: Cli) -> Result<()> {
     let token = CancellationToken::new();
     tokio::spawn(shutdown_signal(token.clone()));
     match cli.command {
-        Command::Serve(args) => {
-            std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
-            let server = build_server(&args.upstream)?;
-            let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
-            tracing::info!("serving {} tools over MCP at http://{}/mcp", ALL_TOOLS.len(), listener.local_addr()?);
-            http::serve(server, listener, args.http_config(), token).await
-        }
+        Command::Serve(args) => serve(args, token).await,
         Command::Stdio(args) => {
             let server = build_server(&args)?;
             tracing::info!("serving {} tools over MCP on stdin/stdout", ALL_TOOLS.len());
             stdio::serve(server, token).await
         }
+        Command::ApiToken(cmd) => cli::api_token(cmd),
+        Command::Account(cmd) => cli::account(cmd),
+        Command::Server(cmd) => cli::server(cmd),
     }
+}
+
+async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
+    let (store, key_source) = cli::open_store(&args.data_dir)?;
+    match key_source {
+        KeySource::Environment => tracing::info!("connected accounts' keys are sealed with GUMLOOP_MCP_SECRET_KEY"),
+        KeySource::File => tracing::info!("connected accounts' keys are sealed with {}", args.data_dir.join(secrets::KEY_FILE).display()),
+        KeySource::Created => tracing::warn!("created {} to seal connected accounts' keys; back it up with the store, or set GUMLOOP_MCP_SECRET_KEY", args.data_dir.join(secrets::KEY_FILE).display()),
+    }
+    let store: Arc<dyn Store> = Arc::new(store);
+    cli::first_start_token(store.as_ref())?;
+    let server = build_server(&args.upstream)?;
+    let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_owned();
+    let clock = Clock::system();
+    let retention = Duration::from_secs(u64::from(args.audit_retention_days) * 86_400);
+    // Expiries that passed while the server was down are cleaned before it serves.
+    managed::sweep_once(store.as_ref(), &clock, retention);
+    tokio::spawn(managed::sweep(store.clone(), clock.clone(), retention, Duration::from_secs(args.sweep_interval_secs), token.child_token()));
+    let audit = AuditLog::start(store.clone());
+    let admin = Admin { managed: Managed { store, clock, public_url: public_url.clone(), audit }, tools: ALL_TOOLS, body_limit: args.admin_body_limit };
+    tracing::info!("serving {} tools over MCP at http://{addr}/mcp; managed servers at {public_url}/mcp/<token>; admin API at {public_url}/integrated-account", ALL_TOOLS.len());
+    http::serve(server, listener, args.http_config(), Some(admin), token).await
 }

@@ -42,7 +42,11 @@ fn sigterm_shuts_down_gracefully() {
     assert!(exit.success(), "{exit:?}");
     let mut out = String::new();
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
-    assert!(out.is_empty(), "serve writes logs to stderr only, got stdout: {out}");
+    // Stdout carries only the one-time admin token of a first start; logs go to stderr.
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].contains("created the admin API token"), "{out}");
+    assert!(lines[1].starts_with("gmat_"), "{out}");
 }
 
 #[test]

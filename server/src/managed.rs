@@ -1,0 +1,251 @@
+//! Managed MCP servers at `/mcp/{token}`: the token middleware that turns a URL token
+//! into a [`Scope`] (account credential + filters), the audit writer, the clock, and
+//! the sweeper that deletes expired servers and old audit records.
+//!
+//! Unknown, revoked (deleted) and expired tokens get one and the same 404, and each
+//! takes the same path through the code: hash, one indexed lookup, a constant-time
+//! compare and an expiry check, with no early return that would time differently.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::credential::Credential;
+use crate::filter::McpServerConfig;
+use crate::secrets::TokenHash;
+use crate::store::{CallOutcome, CallRecord, Store};
+
+/// The time source (tests move it by hand).
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> Timestamp + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self(Arc::new(Timestamp::now))
+    }
+
+    /// Any source.
+    pub fn from_fn(f: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> Timestamp {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+/// What a request on a managed URL may do, put in the request's extensions by
+/// [`authorize`] and read by the tool handler on every call.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    /// The managed server's id (for the audit trail).
+    pub server_id: String,
+    /// Its filters.
+    pub config: Arc<McpServerConfig>,
+    /// The account's credential.
+    pub credential: Arc<Credential>,
+    /// Where calls are recorded.
+    pub audit: AuditLog,
+}
+
+/// Shared state of the managed endpoints and the admin API.
+#[derive(Clone)]
+pub struct Managed {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The time source.
+    pub clock: Clock,
+    /// `<public base URL>`, without a trailing slash; server URLs are `<it>/mcp/<token>`.
+    pub public_url: String,
+    /// The audit writer.
+    pub audit: AuditLog,
+}
+
+/// The one answer for a token that opens nothing: unknown, revoked or expired.
+fn not_found() -> Response {
+    let body = json!({"error": {"code": "not_found", "message": "no MCP server at this URL (unknown, revoked or expired token)"}});
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+/// 401 for a managed server that requires an API token.
+pub fn unauthorized(message: &str) -> Response {
+    let body = json!({"error": {"code": "unauthorized", "message": message}});
+    let mut resp = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gumloop-mcp\""));
+    resp
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// Query parameters that look like a credential. Tokens belong in the path (server
+/// tokens) or the `Authorization` header (API tokens), never in a query string, where
+/// proxies and logs keep them.
+const CREDENTIAL_PARAMS: [&str; 5] = ["token", "access_token", "api_token", "api_key", "key"];
+
+/// Refuses a request whose query string carries a credential.
+pub fn query_credential(query: Option<&str>) -> Option<Response> {
+    let query = query?;
+    let named = query.split('&').filter_map(|kv| kv.split('=').next()).find(|k| CREDENTIAL_PARAMS.contains(&k.to_ascii_lowercase().as_str()))?;
+    let body = json!({"error": {"code": "token_in_query", "message": format!(
+        "credentials are not accepted in the query string (`{named}`): an MCP server token goes in the path, /mcp/<token>, and an API token in `Authorization: Bearer`"
+    )}});
+    Some((StatusCode::BAD_REQUEST, axum::Json(body)).into_response())
+}
+
+/// Middleware for `/mcp/{token}`: resolves the token, enforces expiry and
+/// `require_api_token_auth`, and attaches the [`Scope`].
+pub async fn authorize(State(m): State<Managed>, mut req: Request, next: Next) -> Response {
+    if let Some(refused) = query_credential(req.uri().query()) {
+        return refused;
+    }
+    let token = req.uri().path().strip_prefix("/mcp/").unwrap_or_default().trim_end_matches('/');
+    let hash = TokenHash::of(token);
+    let now = m.clock.now();
+    let resolved = match m.store.resolve_token(&hash) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("resolving an MCP token failed: {e}");
+            let body = json!({"error": {"code": "internal", "message": "the server's store failed; see its log"}});
+            return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response();
+        }
+    };
+    // Expired servers are refused at once, before any sweep deletes them.
+    let Some(resolved) = resolved.filter(|r| !r.server.expired(now)) else {
+        return not_found();
+    };
+    if resolved.server.config.require_api_token_auth {
+        let ok = match bearer(req.headers()) {
+            Some(t) => m.store.verify_api_token(&TokenHash::of(t)).unwrap_or(false),
+            None => false,
+        };
+        if !ok {
+            return unauthorized("this MCP server requires `Authorization: Bearer <API token>` with a valid, unrevoked API token");
+        }
+    }
+    req.extensions_mut().insert(Scope {
+        server_id: resolved.server.id,
+        config: Arc::new(resolved.server.config),
+        credential: Arc::new(resolved.credential),
+        audit: m.audit.clone(),
+    });
+    next.run(req).await
+}
+
+type Pending = (CallRecord, oneshot::Sender<()>);
+
+/// Writes audit records with group commit: a dedicated thread takes every record
+/// waiting, writes them in one transaction and then acknowledges each. A call awaits
+/// its acknowledgement before answering, so a call a client saw is on disk.
+#[derive(Clone, Debug)]
+pub struct AuditLog {
+    tx: mpsc::UnboundedSender<Pending>,
+}
+
+impl AuditLog {
+    /// Starts the writer thread over `store`. It ends when every handle is dropped.
+    pub fn start(store: Arc<dyn Store>) -> Self {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
+        std::thread::Builder::new()
+            .name("gumloop-mcp-audit".into())
+            .spawn(move || {
+                while let Some(first) = rx.blocking_recv() {
+                    let mut batch = vec![first];
+                    while let Ok(more) = rx.try_recv() {
+                        batch.push(more);
+                    }
+                    let records: Vec<CallRecord> = batch.iter().map(|(r, _)| r.clone()).collect();
+                    if let Err(e) = store.record_calls(&records) {
+                        tracing::error!(records = records.len(), "writing audit records failed: {e}");
+                    }
+                    for (_, ack) in batch {
+                        let _ = ack.send(());
+                    }
+                }
+            })
+            .expect("spawning the audit writer thread");
+        Self { tx }
+    }
+
+    /// Records one call and waits until it is written.
+    pub async fn record(&self, server_id: &str, tool: &str, outcome: CallOutcome, started: Instant, at: Timestamp) {
+        let record = CallRecord { at, mcp_server_id: server_id.to_owned(), tool: tool.to_owned(), outcome, latency_ms: started.elapsed().as_secs_f64() * 1e3 };
+        let (ack, done) = oneshot::channel();
+        if self.tx.send((record, ack)).is_ok() {
+            let _ = done.await;
+        }
+    }
+}
+
+/// Deletes expired servers and audit records older than `retention`, once now and then
+/// every `interval` until `stop` fires.
+pub async fn sweep(store: Arc<dyn Store>, clock: Clock, retention: Duration, interval: Duration, stop: CancellationToken) {
+    loop {
+        sweep_once(store.as_ref(), &clock, retention);
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+/// One sweep; returns (expired servers deleted, audit records pruned).
+pub fn sweep_once(store: &dyn Store, clock: &Clock, retention: Duration) -> (usize, usize) {
+    let now = clock.now();
+    let servers = store.sweep_expired(now).unwrap_or_else(|e| {
+        tracing::error!("sweeping expired MCP servers failed: {e}");
+        0
+    });
+    let cutoff = now - jiff::SignedDuration::try_from(retention).unwrap_or(jiff::SignedDuration::MAX);
+    let calls = store.prune_calls(cutoff).unwrap_or_else(|e| {
+        tracing::error!("pruning audit records failed: {e}");
+        0
+    });
+    if servers > 0 || calls > 0 {
+        tracing::info!(expired_servers = servers, pruned_calls = calls, "sweep");
+    }
+    (servers, calls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_query_string_are_refused() {
+        assert!(query_credential(Some("token=abc")).is_some());
+        assert!(query_credential(Some("a=1&Access_Token=x")).is_some());
+        assert!(query_credential(Some("cursor=abc")).is_none());
+        assert!(query_credential(None).is_none());
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer(&h), None);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer  gmat_x "));
+        assert_eq!(bearer(&h), Some("gmat_x"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer(&h), None);
+    }
+}
