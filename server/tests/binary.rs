@@ -100,3 +100,167 @@ fn stdio_speaks_json_rpc_on_stdout_only() {
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut logs).unwrap();
     assert!(logs.contains("stdin/stdout"), "logs go to stderr: {logs}");
 }
+
+/// A `gumloop-mcp serve` child on port 0, with its address and first-start output.
+struct Served {
+    child: std::process::Child,
+    addr: String,
+    stdout: String,
+}
+
+fn serve(data: &std::path::Path, fake_api: &str) -> Served {
+    use std::io::{BufRead, Read};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir", data.to_str().unwrap(), "--gumloop-base-url", fake_api])
+        .env_remove("GUMLOOP_API_KEY")
+        .env_remove("GUMLOOP_MCP_SECRET_KEY")
+        .env("GUMLOOP_MCP_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let addr = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "the server exited before listening");
+        if let Some(rest) = line.split("at http://").nth(1) {
+            break rest.split('/').next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    // Whatever the first start printed comes before the listening line.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    set_nonblocking(&stdout);
+    while let Ok(n) = stdout.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    Served { child, addr, stdout: String::from_utf8(out).unwrap() }
+}
+
+fn set_nonblocking(f: &std::process::ChildStdout) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fcntl on a descriptor this process owns.
+    unsafe {
+        let fd = f.as_raw_fd();
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+}
+
+#[tokio::test]
+async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept_at_start() {
+    use gumloop_mcp::store::Store as _;
+    let fake = gumloop_testkit::FakeGumloop::start(gumloop_testkit::FakeConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let first = serve(dir.path(), &fake.api_base());
+    let token = first.stdout.lines().nth(1).expect("the first start prints the admin token").to_owned();
+    assert!(token.starts_with("gmat_"), "{}", first.stdout);
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", first.addr);
+    let post = |path: String, body: serde_json::Value| client.post(format!("{base}{path}")).bearer_auth(&token).json(&body).send();
+    let acct: serde_json::Value = post("/integrated-account".into(), serde_json::json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}})).await.unwrap().json().await.unwrap();
+    let acct = acct["id"].as_str().unwrap().to_owned();
+    let expires = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1)).to_string();
+    let later: serde_json::Value = post(format!("/integrated-account/{acct}/mcp"), serde_json::json!({"name": "later", "expires_at": expires, "config": {"methods": ["read"]}})).await.unwrap().json().await.unwrap();
+    let forever: serde_json::Value = post(format!("/integrated-account/{acct}/mcp"), serde_json::json!({"name": "forever"})).await.unwrap().json().await.unwrap();
+    let mut child = first.child;
+    child.kill().unwrap(); // SIGKILL: no graceful shutdown
+    child.wait().unwrap();
+
+    // While it is down, a server's expiry passes (written as the server itself would have).
+    {
+        let (store, _) = gumloop_mcp::cli::open_store(dir.path()).unwrap();
+        let now = jiff::Timestamp::now();
+        let config = gumloop_mcp::filter::McpServerConfig::default();
+        store.create_server(&acct, "stale", &config, Some(now - jiff::SignedDuration::from_secs(1)), now - jiff::SignedDuration::from_secs(120)).unwrap();
+        assert_eq!(store.list_servers(&acct).unwrap().len(), 3);
+    }
+
+    let second = serve(dir.path(), &fake.api_base());
+    assert_eq!(second.stdout, "", "no second admin token");
+    let base = format!("http://{}", second.addr);
+    let listed: serde_json::Value = client.get(format!("{base}/integrated-account/{acct}/mcp")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = listed["result"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["later", "forever"], "{listed}");
+    let mut later_after = listed["result"][0].clone();
+    let mut later_before = later.clone();
+    later_before.as_object_mut().unwrap().remove("url");
+    later_after.as_object_mut().unwrap().remove("url");
+    assert_eq!(later_after, later_before, "the server, its config and its expiry are intact");
+    // The URL issued before the crash still works.
+    let url = forever["url"].as_str().unwrap().replace(&first.addr, &second.addr);
+    let resp = client
+        .post(&url)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/list")
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let mut child = second.child;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (store, _) = gumloop_mcp::cli::open_store(dir.path()).unwrap();
+    assert_eq!(store.list_servers(&acct).unwrap().len(), 2, "the stale server was deleted from the store, not just hidden");
+}
+
+fn cli(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gumloop-mcp")).args(args).arg("--data-dir").arg(data).env("OPS_KEY", "gl_ops_key").env_remove("GUMLOOP_MCP_SECRET_KEY").output().unwrap()
+}
+
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn the_cli_manages_tokens_accounts_and_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let token = json_of(&cli(d, &["api-token", "create", "--name", "laptop", "--json"]));
+    assert!(token["token"].as_str().unwrap().starts_with("gmat_"));
+    let acct = json_of(&cli(d, &["account", "add", "--name", "ops", "--api-key-env", "OPS_KEY", "--user-id", "u1", "--json"]));
+    let acct_id = acct["id"].as_str().unwrap();
+    assert!(!acct.to_string().contains("gl_ops_key"));
+    let text = cli(d, &["server", "create", "--account", acct_id, "--methods", "read", "--tags", "flows", "--expires-in", "24h", "--require-api-token", "--public-url", "https://mcp.example.com/"]);
+    assert!(text.status.success(), "{}", String::from_utf8_lossy(&text.stderr));
+    let printed = String::from_utf8(text.stdout).unwrap();
+    let url = printed.lines().last().unwrap();
+    assert!(url.starts_with("https://mcp.example.com/mcp/gmcp_"), "{printed}");
+    let listed = json_of(&cli(d, &["server", "list", "--json"]));
+    let server = &listed[0];
+    assert_eq!(server["config"], serde_json::json!({"methods": ["read"], "tags": ["flows"], "require_api_token_auth": true}));
+    assert!(server["expires_at"].is_string());
+    let listing = String::from_utf8(cli(d, &["server", "list"]).stdout).unwrap();
+    assert!(listing.contains("read") && listing.contains("required") && !listing.contains("gmcp_"), "{listing}");
+    let revoked = cli(d, &["server", "revoke", server["id"].as_str().unwrap()]);
+    assert!(revoked.status.success());
+    assert_eq!(json_of(&cli(d, &["server", "list", "--json"])), serde_json::json!([]));
+    let tokens = json_of(&cli(d, &["api-token", "list", "--json"]));
+    assert!(!tokens.to_string().contains("gmat_"), "no token values: {tokens}");
+    assert!(cli(d, &["api-token", "revoke", tokens[0]["id"].as_str().unwrap()]).status.success());
+    assert!(json_of(&cli(d, &["api-token", "list", "--json"]))[0]["revoked_at"].is_string());
+
+    // Mistakes say what is wrong and change nothing.
+    let errors: [(&[&str], &str); 5] = [
+        (&["account", "add", "--name", "x", "--api-key-env", "NOT_SET_ANYWHERE"], "`NOT_SET_ANYWHERE` is not set"),
+        (&["server", "create", "--account", acct_id, "--methods", "reed"], "did you mean `read`"),
+        (&["server", "create", "--account", acct_id, "--expires-in", "10s"], "minimum of 60 s"),
+        (&["server", "create", "--account", "acct_nope"], "integrated account not found"),
+        (&["server", "revoke", "mcp_nope"], "MCP server not found"),
+    ];
+    for (args, expect) in errors {
+        let out = cli(d, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expect), "{args:?}: expected `{expect}` in: {err}");
+    }
+    assert_eq!(json_of(&cli(d, &["server", "list", "--json"])), serde_json::json!([]));
+    assert_eq!(json_of(&cli(d, &["account", "list", "--json"])).as_array().unwrap().len(), 1);
+}

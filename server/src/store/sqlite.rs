@@ -75,6 +75,12 @@ fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
+/// `t` at the precision the store keeps, so what a write returns equals what a later
+/// read returns.
+fn stored(t: Timestamp) -> Timestamp {
+    ts(ms(t))
+}
+
 fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
@@ -168,6 +174,7 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn create_api_token(&self, name: &str, now: Timestamp) -> Result<(ApiToken, Token)> {
+        let now = stored(now);
         let token = Token::generate("gmat");
         let record = ApiToken { id: new_id("tok"), name: name.to_owned(), created_at: now, revoked_at: None };
         self.writer().execute(
@@ -184,6 +191,7 @@ impl Store for SqliteStore {
     }
 
     fn revoke_api_token(&self, id: &str, now: Timestamp) -> Result<ApiToken> {
+        let now = stored(now);
         let conn = self.writer();
         conn.execute("UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![id, ms(now)])?;
         conn.query_row("SELECT id, name, created_at, revoked_at FROM api_tokens WHERE id = ?1", [id], token_row)
@@ -203,6 +211,7 @@ impl Store for SqliteStore {
     }
 
     fn create_account(&self, account: NewAccount, now: Timestamp) -> Result<Account> {
+        let now = stored(now);
         let id = new_id("acct");
         let key = account.credential.api_key.as_ref().map(Secret::expose).unwrap_or_default();
         let sealed = self.key.seal(key.as_bytes(), &id);
@@ -241,6 +250,7 @@ impl Store for SqliteStore {
     }
 
     fn create_server(&self, account_id: &str, name: &str, config: &McpServerConfig, expires_at: Option<Timestamp>, now: Timestamp) -> Result<(McpServer, Token)> {
+        let (now, expires_at) = (stored(now), expires_at.map(stored));
         let token = Token::generate("gmcp");
         let server = McpServer {
             id: new_id("mcp"),
@@ -283,6 +293,7 @@ impl Store for SqliteStore {
     }
 
     fn update_server(&self, account_id: &str, id: &str, patch: &ServerPatch, now: Timestamp) -> Result<McpServer> {
+        let now = stored(now);
         let mut conn = self.writer();
         let tx = conn.transaction()?;
         let mut server = tx
@@ -296,7 +307,7 @@ impl Store for SqliteStore {
             server.config = config.clone();
         }
         if let Some(expires_at) = patch.expires_at {
-            server.expires_at = expires_at;
+            server.expires_at = expires_at.map(stored);
         }
         server.updated_at = now;
         tx.execute(
