@@ -5,6 +5,9 @@
 #   b. the MCP Inspector CLI, v1 (inspector-cli 1.0.3) and v2 (inspector 2.12.0), HTTP and stdio
 #   c. the official conformance suite: each server scenario that applies to a real server,
 #      then the whole active suite against clients/conformance-baseline.yml
+#   d. the team-deployment flow with the Python client (clients/managed_flow.py): API
+#      tokens, an account, scoped servers, filters, API-token auth, expiry, SIGKILL restart;
+#      it waits a minute for an expiry, so it runs in the background while a-c run
 # Runs scripts/setup.sh and builds the two binaries first. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +34,7 @@ export MCP_CATALOG_PATH=$tmp/inspector-catalog.json MCP_CLIENT_CONFIG_PATH=$tmp/
 pids=()
 cleanup() {
   local rc=$?
+  if [ -n "${managed_pid:-}" ]; then kill -- "-$managed_pid" 2>/dev/null || true; fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   if [ "$rc" -ne 0 ]; then
@@ -92,6 +96,11 @@ expect() {
   fi
   echo "ok: $label"
 }
+
+# d. starts first: it spends a minute waiting for a server to expire.
+# In its own process group, so cleanup also stops the servers it starts.
+setsid "$py" clients/managed_flow.py --server-bin "$mcp_bin" --fake "$fake" --data-dir "$tmp/managed" >"$tmp/managed.log" 2>&1 &
+managed_pid=$!
 
 echo "== a. Python mcp client ($("$py" -c 'import importlib.metadata as m; print("mcp", m.version("mcp"))'))"
 t=$SECONDS
@@ -156,5 +165,13 @@ if ! conformance server --url "$url" --expected-failures conformance-baseline.ym
 fi
 echo "ok: conformance active suite matches clients/conformance-baseline.yml"
 echo "   ($((SECONDS - t))s)"
+
+echo "== d. managed servers flow (Python mcp client, started in the background)"
+t=$SECONDS
+if ! wait "$managed_pid"; then
+  echo "FAILED: clients/managed_flow.py:" >&2; tail -n 60 "$tmp/managed.log" >&2; exit 1
+fi
+cat "$tmp/managed.log"
+echo "   (waited $((SECONDS - t))s more)"
 
 echo "clients: all passed in $((SECONDS - start))s"

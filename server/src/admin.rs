@@ -126,6 +126,7 @@ impl<T: DeserializeOwned> FromRequest<Admin> for JsonBody<T> {
 /// The admin routes, behind API-token authentication.
 pub fn router(admin: Admin) -> Router {
     Router::new()
+        .route("/tools", get(list_tools))
         .route("/api-token", get(list_api_tokens).post(create_api_token))
         .route("/api-token/{id}", delete(revoke_api_token))
         .route("/integrated-account", get(list_accounts).post(create_account))
@@ -376,6 +377,31 @@ async fn list_calls(State(a): State<Admin>, Path((account_id, id)): Path<(String
     a.managed.store.get_server(&account_id, &id)?;
     let page = a.managed.store.list_calls(&id, q.cursor.as_deref(), limit)?;
     Ok(Json(serde_json::to_value(page).expect("plain struct")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolsQuery {
+    methods: Option<String>,
+    tags: Option<String>,
+}
+
+/// Every tool with what the filters match on; `?methods=read&tags=flows` previews what a
+/// server with that config would expose (and rejects a config that matches nothing).
+async fn list_tools(State(a): State<Admin>, query: Result<Query<ToolsQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<Value>> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let split = |v: Option<String>| v.map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect::<Vec<_>>());
+    let config = McpServerConfig { methods: split(q.methods), tags: split(q.tags), require_api_token_auth: false };
+    if config.methods.is_some() || config.tags.is_some() {
+        check_config(&a, &config)?;
+    }
+    let tools: Vec<Value> = a
+        .tools
+        .iter()
+        .filter(|t| config.allows(t))
+        .map(|t| json!({"name": t.name, "resource": t.resource, "method": t.method, "kind": t.kind.as_str(), "tags": t.tags, "read_only": t.annotations.read_only}))
+        .collect();
+    Ok(list(tools))
 }
 
 /// The fallback for paths nothing serves: a JSON 404.

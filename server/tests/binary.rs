@@ -21,7 +21,10 @@ fn sigterm_shuts_down_gracefully() {
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let addr = loop {
         let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "the server exited before listening");
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            panic!("the server exited before listening");
+        }
         if let Some(rest) = line.split("at http://").nth(1) {
             break rest.split('/').next().unwrap().to_owned();
         }
@@ -142,6 +145,21 @@ fn serve(data: &std::path::Path, fake_api: &str) -> Served {
     Served { child, addr, stdout: String::from_utf8(out).unwrap() }
 }
 
+impl Served {
+    /// SIGKILL: no graceful shutdown.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Served {
+    // A failing test must not leave a server running.
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 fn set_nonblocking(f: &std::process::ChildStdout) {
     use std::os::fd::AsRawFd;
     // SAFETY: fcntl on a descriptor this process owns.
@@ -157,7 +175,7 @@ async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept
     use gumloop_mcp::store::Store as _;
     let fake = gumloop_testkit::FakeGumloop::start(gumloop_testkit::FakeConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let first = serve(dir.path(), &fake.api_base());
+    let mut first = serve(dir.path(), &fake.api_base());
     let token = first.stdout.lines().nth(1).expect("the first start prints the admin token").to_owned();
     assert!(token.starts_with("gmat_"), "{}", first.stdout);
     let client = reqwest::Client::new();
@@ -168,9 +186,7 @@ async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept
     let expires = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1)).to_string();
     let later: serde_json::Value = post(format!("/integrated-account/{acct}/mcp"), serde_json::json!({"name": "later", "expires_at": expires, "config": {"methods": ["read"]}})).await.unwrap().json().await.unwrap();
     let forever: serde_json::Value = post(format!("/integrated-account/{acct}/mcp"), serde_json::json!({"name": "forever"})).await.unwrap().json().await.unwrap();
-    let mut child = first.child;
-    child.kill().unwrap(); // SIGKILL: no graceful shutdown
-    child.wait().unwrap();
+    first.kill();
 
     // While it is down, a server's expiry passes (written as the server itself would have).
     {
@@ -181,7 +197,7 @@ async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept
         assert_eq!(store.list_servers(&acct).unwrap().len(), 3);
     }
 
-    let second = serve(dir.path(), &fake.api_base());
+    let mut second = serve(dir.path(), &fake.api_base());
     assert_eq!(second.stdout, "", "no second admin token");
     let base = format!("http://{}", second.addr);
     let listed: serde_json::Value = client.get(format!("{base}/integrated-account/{acct}/mcp")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
@@ -204,9 +220,7 @@ async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    let mut child = second.child;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    second.kill();
     let (store, _) = gumloop_mcp::cli::open_store(dir.path()).unwrap();
     assert_eq!(store.list_servers(&acct).unwrap().len(), 2, "the stale server was deleted from the store, not just hidden");
 }

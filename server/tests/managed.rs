@@ -266,6 +266,13 @@ async fn a_read_only_tagged_server_lists_and_calls_only_its_tools() {
     assert!(error_message(&other).contains("unknown tool"), "{}", other.body);
     assert!(h.fake.requests().is_empty(), "the fake saw no request for hidden tools");
 
+    // The admin API previews the same set.
+    let preview = h.admin("GET", "/tools?methods=read&tags=flows", None).await;
+    let previewed: Vec<&str> = preview.body["result"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(previewed, names.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(h.admin("GET", "/tools?tags=nope", None).await.status, 400);
+    assert_eq!(h.admin("GET", "/tools", None).await.body["result"].as_array().unwrap().len(), ALL_TOOLS.len());
+
     // The configured /mcp endpoint is separate: it has no credential here.
     let plain = h.mcp(&format!("{}/mcp", h.base), "tools/list", json!({}), None).await;
     assert_eq!(plain.body["result"]["tools"].as_array().unwrap().len(), ALL_TOOLS.len());

@@ -267,7 +267,9 @@ fn poll(p: &mut Polled, needed: u32) -> bool {
 /// What the fake has received, for out-of-process tests: `[{method, path, query}]`.
 async fn recorded(State(s): S) -> Response {
     let reqs = s.requests.lock().unwrap();
-    ok(Value::Array(reqs.iter().map(|r| json!({"method": r.method, "path": r.path, "query": r.query})).collect()))
+    // Headers included, so out-of-process clients can check auth as in-process tests do
+    // (the fake only ever sees its own test key).
+    ok(Value::Array(reqs.iter().map(|r| json!({"method": r.method, "path": r.path, "query": r.query, "headers": r.headers})).collect()))
 }
 
 // ---- legacy flows -------------------------------------------------------------------
