@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use gumloop_mcp::filter::McpServerConfig;
+use gumloop_mcp::store::{NewAccount, Store};
 use gumloop_testkit::{FakeConfig, FakeGumloop};
 use serde_json::{Value, json};
 
@@ -20,6 +22,75 @@ const LOAD_SECS: u64 = 5;
 
 fn server_bin() -> std::path::PathBuf {
     std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("gumloop-mcp")
+}
+
+/// The server's data directory: fresh per run, with the managed servers the benchmark uses.
+fn data_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("gumloop-mcp-bench-{}", std::process::id()))
+}
+
+/// URLs of two managed servers made in the data directory before the server starts: one
+/// filtered (read tools tagged `flows`), one unfiltered.
+fn managed_urls(port: u16) -> (String, String) {
+    let (store, _) = gumloop_mcp::cli::open_store(&data_dir()).unwrap();
+    let now = jiff::Timestamp::now();
+    let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), user_id: Some("user_test".into()), ..Default::default() };
+    let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).unwrap();
+    let filtered = McpServerConfig { methods: Some(vec!["read".into()]), tags: Some(vec!["flows".into()]), require_api_token_auth: false };
+    let (_, t1) = store.create_server(&acct.id, "filtered", &filtered, None, now).unwrap();
+    let (_, t2) = store.create_server(&acct.id, "open", &McpServerConfig::default(), None, now).unwrap();
+    (format!("http://127.0.0.1:{port}/mcp/{}", t1.reveal()), format!("http://127.0.0.1:{port}/mcp/{}", t2.reveal()))
+}
+
+/// Per-call cost of admitting a managed request (token hash, store lookup, unsealing the
+/// account key, expiry and API-token checks) plus the filter decision for one tool, in
+/// process: median over 21 batches of 2,000, in µs per call. Also the same for unknown,
+/// expired and revoked tokens, which must not be told apart by timing.
+fn admission_costs() -> Vec<(&'static str, f64)> {
+    use gumloop_mcp::managed::{AuditLog, Clock, Managed, admit};
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = gumloop_mcp::cli::open_store(dir.path()).unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let now = jiff::Timestamp::now();
+    let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), ..Default::default() };
+    let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).unwrap();
+    let filtered = McpServerConfig { methods: Some(vec!["read".into()]), tags: Some(vec!["flows".into()]), require_api_token_auth: false };
+    let guarded = McpServerConfig { require_api_token_auth: true, ..filtered.clone() };
+    let (_, plain) = store.create_server(&acct.id, "plain", &filtered, None, now).unwrap();
+    let (_, with_auth) = store.create_server(&acct.id, "guarded", &guarded, None, now).unwrap();
+    let soon = now + jiff::SignedDuration::from_secs(61);
+    let (_, expiring) = store.create_server(&acct.id, "expiring", &filtered, Some(soon), now).unwrap();
+    let (revoked_server, revoked) = store.create_server(&acct.id, "revoked", &filtered, None, now).unwrap();
+    store.delete_server_by_id(&revoked_server.id).unwrap();
+    let (_, api) = store.create_api_token("bench", now).unwrap();
+    // Two minutes on: the expiring server has expired, the others have not.
+    let later = now + jiff::SignedDuration::from_secs(120);
+    let m = Managed { store: store.clone(), clock: Clock::from_fn(move || later), public_url: String::new(), audit: AuditLog::start(store) };
+    let tool = gumloop_mcp_generated::resources::find("list_all_gumloop_flows").unwrap();
+    let unknown = format!("gmcp_{}", "A".repeat(43));
+    let cases: [(&'static str, &str, Option<&str>); 5] = [
+        ("valid token + filter", plain.reveal(), None),
+        ("valid token + API token + filter", with_auth.reveal(), Some(api.reveal())),
+        ("unknown token", &unknown, None),
+        ("expired token", expiring.reveal(), None),
+        ("revoked token", revoked.reveal(), None),
+    ];
+    cases
+        .iter()
+        .map(|(label, token, api)| {
+            let mut batches = Vec::new();
+            for _ in 0..21 {
+                let t = Instant::now();
+                for _ in 0..2000 {
+                    let admitted = admit(&m, std::hint::black_box(token), *api);
+                    std::hint::black_box(admitted.map(|scope| scope.config.allows(tool)).ok());
+                }
+                batches.push(t.elapsed().as_secs_f64() * 1e6 / 2000.0);
+            }
+            batches.sort_by(f64::total_cmp);
+            (*label, batches[10])
+        })
+        .collect()
 }
 
 fn free_port() -> u16 {
@@ -33,7 +104,7 @@ fn spawn_server(fake: &FakeGumloop, port: u16) -> Child {
 fn spawn_server_with(fake: &FakeGumloop, port: u16, extra: &[&str]) -> Child {
     Command::new(server_bin())
         .args(extra)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data-dir", std::env::temp_dir().join("gumloop-mcp-bench").to_str().unwrap()])
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data-dir", data_dir().to_str().unwrap()])
         .args(["--gumloop-base-url", &fake.api_base(), "--gumloop-ws-base-url", &fake.ws_base()])
         .env("GUMLOOP_API_KEY", "test-key")
         .env("GUMLOOP_USER_ID", "user_test")
@@ -220,6 +291,7 @@ async fn main() {
 
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/mcp");
+    let (filtered_url, open_url) = managed_urls(port);
     let mut child = spawn_server(&fake, port);
     while mcp(&client, &url, "tools/list", json!({})).await.is_err() {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -237,6 +309,17 @@ async fn main() {
     }
     let (d50, d99) = pcts(direct_samples);
     let (p50, p99) = pcts(proxied_samples);
+    // Managed URLs: tools/list on a filtered server; a call through an unfiltered one
+    // (token check, scope, audit record written) against the same call on /mcp.
+    let (f50, f99) = latencies(LATENCY_SAMPLES / 4, || async { mcp(&client, &filtered_url, "tools/list", json!({})).await.map(|_| ()) }).await;
+    let (mut plain_samples, mut managed_samples) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        plain_samples.extend(samples(LATENCY_SAMPLES / ROUNDS / 2, || async { call().await.map(|_| ()) }).await);
+        managed_samples.extend(samples(LATENCY_SAMPLES / ROUNDS / 2, || async {
+            mcp(&client, &open_url, "tools/call", json!({"name": "list_all_gumloop_flows", "arguments": {}})).await.map(|_| ())
+        }).await);
+    }
+    let ((m_plain, _), (m_managed, m_managed99)) = (pcts(plain_samples), pcts(managed_samples));
     let (l50, l99) = latencies(LATENCY_SAMPLES, || async { mcp(&client, &url, "tools/list", json!({})).await.map(|_| ()) }).await;
 
     // Throughput, layout 1: everything shares both cores.
@@ -303,6 +386,11 @@ async fn main() {
     println!("overhead  p50 {:.0} µs (target <= 200 µs)", us(p50) - us(d50));
     println!("latency   with --worker-threads 1: tools/call p50 {:.0} µs, p99 {:.0} µs; direct p50 {:.0} µs; overhead p50 {:.0} µs", us(p1), us(p1_99), us(d1), us(p1) - us(d1));
     println!("latency   tools/list: p50 {:.0} µs, p99 {:.0} µs", us(l50), us(l99));
+    println!("managed   tools/list on a filtered server (read + flows): p50 {:.0} µs, p99 {:.0} µs", us(f50), us(f99));
+    println!("managed   tools/call via /mcp/<token>: p50 {:.0} µs, p99 {:.0} µs; via /mcp p50 {:.0} µs; managed adds {:.0} µs (token, scope, audit write)", us(m_managed), us(m_managed99), us(m_plain), us(m_managed) - us(m_plain));
+    for (label, cost) in admission_costs() {
+        println!("managed   admission + filter, in process, {label}: {cost:.1} µs per call (target <= 20 µs)");
+    }
     println!("throughput at {CONCURRENCY} clients, all on 2 shared cores: proxied {proxied_rps:.0} calls/s, direct {direct_rps:.0} req/s, ratio {:.2}", proxied_rps / direct_rps);
     if let Some((d, p)) = pinned {
         println!("throughput at {CONCURRENCY} clients, server on its own core: proxied {p:.0} calls/s, direct {d:.0} req/s, ratio {:.2} (target >= 0.5)", p / d);
@@ -314,5 +402,6 @@ async fn main() {
         direct_cpu * 1e6
     );
     println!("memory    RSS idle {:.1} MB, peak under load {:.1} MB (target <= 40 MB)", rss_idle as f64 / 1024.0, peak.load(Ordering::Relaxed) as f64 / 1024.0);
+    let _ = std::fs::remove_dir_all(data_dir());
     println!("start-up  exec to first tools/list: median {:.1} ms, max {:.1} ms over 10 starts (target <= 100 ms)", startups[5].as_secs_f64() * 1e3, startups[9].as_secs_f64() * 1e3);
 }

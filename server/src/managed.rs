@@ -113,43 +113,64 @@ pub fn query_credential(query: Option<&str>) -> Option<Response> {
     Some((StatusCode::BAD_REQUEST, axum::Json(body)).into_response())
 }
 
-/// Middleware for `/mcp/{token}`: resolves the token, enforces expiry and
-/// `require_api_token_auth`, and attaches the [`Scope`].
+/// Why a managed URL request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Unknown, revoked or expired token: one answer for all three.
+    NotFound,
+    /// The server requires an API token and the request has no live one.
+    Unauthorized,
+    /// The store failed.
+    Store,
+}
+
+impl Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::NotFound => not_found(),
+            Refusal::Unauthorized => unauthorized("this MCP server requires `Authorization: Bearer <API token>` with a valid, unrevoked API token"),
+            Refusal::Store => {
+                let body = json!({"error": {"code": "internal", "message": "the server's store failed; see its log"}});
+                (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+            }
+        }
+    }
+}
+
+/// Decides a request on a managed URL: resolves the token, enforces expiry and
+/// `require_api_token_auth`, and returns the scope to serve it with.
+pub fn admit(m: &Managed, token: &str, api_token: Option<&str>) -> Result<Scope, Refusal> {
+    let hash = TokenHash::of(token);
+    let now = m.clock.now();
+    let resolved = m.store.resolve_token(&hash).map_err(|e| {
+        tracing::error!("resolving an MCP token failed: {e}");
+        Refusal::Store
+    })?;
+    // Expired servers are refused at once, before any sweep deletes them.
+    let resolved = resolved.filter(|r| !r.server.expired(now)).ok_or(Refusal::NotFound)?;
+    if resolved.server.config.require_api_token_auth {
+        let live = api_token.is_some_and(|t| m.store.verify_api_token(&TokenHash::of(t)).unwrap_or(false));
+        if !live {
+            return Err(Refusal::Unauthorized);
+        }
+    }
+    Ok(Scope { server_id: resolved.server.id, config: Arc::new(resolved.server.config), credential: Arc::new(resolved.credential), audit: m.audit.clone() })
+}
+
+/// Middleware for `/mcp/{token}`: refuses credentials in the query string, then
+/// [`admit`]s the request and attaches its [`Scope`].
 pub async fn authorize(State(m): State<Managed>, mut req: Request, next: Next) -> Response {
     if let Some(refused) = query_credential(req.uri().query()) {
         return refused;
     }
     let token = req.uri().path().strip_prefix("/mcp/").unwrap_or_default().trim_end_matches('/');
-    let hash = TokenHash::of(token);
-    let now = m.clock.now();
-    let resolved = match m.store.resolve_token(&hash) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!("resolving an MCP token failed: {e}");
-            let body = json!({"error": {"code": "internal", "message": "the server's store failed; see its log"}});
-            return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response();
+    match admit(&m, token, bearer(req.headers())) {
+        Ok(scope) => {
+            req.extensions_mut().insert(scope);
+            next.run(req).await
         }
-    };
-    // Expired servers are refused at once, before any sweep deletes them.
-    let Some(resolved) = resolved.filter(|r| !r.server.expired(now)) else {
-        return not_found();
-    };
-    if resolved.server.config.require_api_token_auth {
-        let ok = match bearer(req.headers()) {
-            Some(t) => m.store.verify_api_token(&TokenHash::of(t)).unwrap_or(false),
-            None => false,
-        };
-        if !ok {
-            return unauthorized("this MCP server requires `Authorization: Bearer <API token>` with a valid, unrevoked API token");
-        }
+        Err(refusal) => refusal.into_response(),
     }
-    req.extensions_mut().insert(Scope {
-        server_id: resolved.server.id,
-        config: Arc::new(resolved.server.config),
-        credential: Arc::new(resolved.credential),
-        audit: m.audit.clone(),
-    });
-    next.run(req).await
 }
 
 type Pending = (CallRecord, oneshot::Sender<()>);

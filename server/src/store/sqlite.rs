@@ -69,6 +69,9 @@ pub struct SqliteStore {
     read: Mutex<Connection>,
     write: Mutex<Connection>,
     key: SealingKey,
+    /// A sealed value the size of a typical key, opened (and failing) for unknown
+    /// tokens, so they cost what a found one costs and timing does not tell them apart.
+    decoy: Vec<u8>,
 }
 
 fn ms(t: Timestamp) -> i64 {
@@ -149,7 +152,8 @@ impl SqliteStore {
         let mut write = open(&path)?;
         migrate(&mut write)?;
         let read = open(&path)?;
-        Ok(Self { read: Mutex::new(read), write: Mutex::new(write), key })
+        let decoy = key.seal(&crate::secrets::random_bytes::<40>(), "decoy");
+        Ok(Self { read: Mutex::new(read), write: Mutex::new(write), key, decoy })
     }
 
     fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -346,8 +350,12 @@ impl Store for SqliteStore {
             .optional()?;
         drop(stmt);
         drop(conn);
-        let Some((server, stored, sealed, user_id, team_id, project_id)) = row else { return Ok(None) };
+        let Some((server, stored, sealed, user_id, team_id, project_id)) = row else {
+            let _ = std::hint::black_box(self.key.open(&self.decoy, "not-a-record"));
+            return Ok(None);
+        };
         if !<[u8; 32]>::try_from(stored).is_ok_and(|s| TokenHash(s).ct_eq(hash)) {
+            let _ = std::hint::black_box(self.key.open(&self.decoy, "not-a-record"));
             return Ok(None);
         }
         let credential = self.credential(&server.integrated_account_id, &sealed, user_id, team_id, project_id)?;
