@@ -154,6 +154,15 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
         });
         properties.insert(name, s);
     }
+    // Long-running methods take the server's own waiting arguments; they never go upstream.
+    if let Some(a) = &m.async_ {
+        for (name, s) in wait_args(a) {
+            if properties.contains_key(name) {
+                return Err(internal(doc_file, key, format!("`{name}` is reserved on long-running methods (the server's wait argument); rename the upstream field with `args.{name}.as`")));
+            }
+            properties.insert(name.to_owned(), s);
+        }
+    }
     let mut input = Map::new();
     input.insert("type".into(), json!("object"));
     input.insert("properties".into(), Value::Object(properties));
@@ -194,6 +203,13 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
             description.push('.');
         }
         _ => description.push_str("the upstream JSON response."),
+    }
+    if let Some(a) = &m.async_ {
+        description.push_str(&format!(
+            "\nLong-running: Gumloop answers at once while the work goes on. Pass `wait: true` to have the server poll `{}` until the state is {} (up to `wait_timeout_seconds`, default 60), or poll it yourself.",
+            a.status_tool,
+            a.terminal.join(" or ")
+        ));
     }
     if !required_names.is_empty() {
         description.push_str("\nRequired: ");
@@ -239,6 +255,23 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
         args,
         sources: vec![file.to_owned(), doc_file.to_owned()],
     })
+}
+
+/// The server-side waiting arguments of a long-running method.
+fn wait_args(a: &crate::spec::AsyncRule) -> [(&'static str, Value); 2] {
+    [
+        (
+            "wait",
+            json!({"type": "boolean", "description": format!(
+                "Wait for the work to finish: the server polls `{}` with backoff (sending progress notifications when you give a progress token) and returns the final record. Without it you get the immediate, unfinished state.",
+                a.status_tool
+            )}),
+        ),
+        (
+            "wait_timeout_seconds",
+            json!({"type": "integer", "minimum": 1, "maximum": 600, "default": 60, "description": "How long `wait` may take (1-600 s, default 60). On timeout you get the latest state and the id to poll with; the work continues upstream."}),
+        ),
+    ]
 }
 
 fn push_literal(path: &mut Vec<PathPiece>, text: &str) {

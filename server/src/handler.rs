@@ -16,7 +16,9 @@ use crate::catalog::Catalog;
 use crate::credential::Credential;
 use crate::managed::{Clock, Scope};
 use crate::store::CallOutcome;
-use gumloop_mcp_runtime::ToolDescriptor;
+use gumloop_mcp_runtime::{AsyncSpec, ToolDescriptor};
+
+use crate::waiting;
 use crate::ratelimit::RateLimitSlot;
 use crate::upstream::{Outcome, Upstream};
 use crate::validate::violations;
@@ -65,12 +67,12 @@ impl GumloopServer {
 
     /// Runs one tool call to completion as the configured credential.
     pub async fn call(&self, name: &str, args: Value, slot: Option<&RateLimitSlot>) -> Result<CallToolResult, McpError> {
-        self.run(name, args, slot, None).await.map(|(r, _)| r)
+        self.run(name, args, slot, None, None).await.map(|(r, _)| r)
     }
 
     /// Runs one tool call (validation, request, upstream, result) under `scope`, and
     /// says what it came to for the audit trail.
-    async fn run(&self, name: &str, args: Value, slot: Option<&RateLimitSlot>, scope: Option<&Scope>) -> Result<(CallToolResult, CallOutcome), McpError> {
+    async fn run(&self, name: &str, mut args: Value, slot: Option<&RateLimitSlot>, scope: Option<&Scope>, progress: Option<&Progress>) -> Result<(CallToolResult, CallOutcome), McpError> {
         let s = &self.state;
         let visible = |d: &ToolDescriptor| scope.is_none_or(|sc| sc.config.allows(d));
         // A tool the scope hides is answered exactly like one that does not exist, and
@@ -84,6 +86,10 @@ impl GumloopServer {
             let text = format!("invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}", problems.join("\n- "));
             return Ok((CallToolResult::error(vec![ContentBlock::text(text)]), CallOutcome::Rejected));
         }
+        let wait = match entry.descriptor.async_spec {
+            Some(_) => waiting::take(&mut args),
+            None => waiting::Wait { wait: false, timeout: waiting::DEFAULT_TIMEOUT },
+        };
         let credential = scope.map_or(&s.credential, |sc| sc.credential.as_ref());
         if credential.api_key.is_none() {
             return Ok((
@@ -108,7 +114,10 @@ impl GumloopServer {
                     Value::Object(_) => body,
                     other => json!({ "result": other }),
                 };
-                CallToolResult::structured(body)
+                match entry.descriptor.async_spec {
+                    Some(spec) => self.long_running(name, spec, body, wait, credential, progress).await,
+                    None => CallToolResult::structured(body),
+                }
             }
             Outcome::Bytes { status, media_type, bytes } if entry.tool.output_schema.is_some() => {
                 // A tool with an output schema must return structuredContent, so bytes where
@@ -149,6 +158,101 @@ impl GumloopServer {
     }
 }
 
+/// Where a waiting call reports progress: the client's progress token and its peer.
+pub struct Progress {
+    peer: rmcp::service::Peer<RoleServer>,
+    token: ProgressToken,
+}
+
+impl GumloopServer {
+    /// The result of a long-running method's first answer: waited on when asked, else
+    /// the unfinished state with plain guidance on how to follow it.
+    async fn long_running(&self, tool: &str, spec: AsyncSpec, first: Value, wait: waiting::Wait, credential: &Credential, progress: Option<&Progress>) -> CallToolResult {
+        let state = waiting::state_of(&first, &spec);
+        let id = waiting::id_of(&first, &spec);
+        if waiting::is_terminal(state.as_deref(), &spec) {
+            return CallToolResult::structured(first);
+        }
+        if let (true, Some(id)) = (wait.wait, &id) {
+            return self.wait_for(tool, spec, first, id, wait.timeout, credential, progress).await;
+        }
+        let guidance = waiting::still_running(tool, &spec, id.as_deref(), state.as_deref(), waiting::queue_position(&first));
+        let mut result = CallToolResult::structured(first);
+        result.content.insert(0, ContentBlock::text(guidance));
+        result
+    }
+
+    /// Polls the status tool with backoff until a terminal state, the timeout, or an
+    /// upstream error; the caller's cancellation drops this future and stops it.
+    #[allow(clippy::too_many_arguments)]
+    async fn wait_for(&self, tool: &str, spec: AsyncSpec, first: Value, id: &str, timeout: std::time::Duration, credential: &Credential, progress: Option<&Progress>) -> CallToolResult {
+        let Some(status) = self.state.catalog.get(spec.status_tool) else {
+            return CallToolResult::error(vec![ContentBlock::text(format!("cannot wait: the status tool `{}` is missing", spec.status_tool))]);
+        };
+        let started = Instant::now();
+        let deadline = started + timeout;
+        let mut last = first.clone();
+        let mut polls = 0u32;
+        let mut problem: Option<String> = None;
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            tokio::time::sleep(waiting::backoff(polls).min(deadline - now)).await;
+            polls += 1;
+            let request = match (status.descriptor.build)(json!({ "id": id }), &credential.context()) {
+                Ok(r) => r,
+                Err(e) => return CallToolResult::error(vec![ContentBlock::text(format!("cannot poll `{}`: {e}", spec.status_tool))]),
+            };
+            match self.state.upstream.send(request, credential, status.descriptor.response).await {
+                Outcome::Json { body, .. } => {
+                    last = body;
+                    problem = None;
+                }
+                // Rate limits and network trouble while polling are ridden out until the deadline.
+                Outcome::Status { status: 429, .. } => problem = Some("Gumloop answered 429 (rate limited) to the last poll".into()),
+                Outcome::Failed(message) => problem = Some(message),
+                Outcome::Status { status: code, body, .. } => {
+                    let err = json!({"status": code, "error": body, "polling": {"tool": spec.status_tool, "id": id, "polls": polls}});
+                    return CallToolResult::structured_error(err);
+                }
+                Outcome::Bytes { media_type, .. } => problem = Some(format!("the status tool answered with {media_type}")),
+            }
+            let state = waiting::state_of(&last, &spec);
+            let elapsed = started.elapsed().as_secs_f64();
+            if let Some(p) = progress {
+                let queue = waiting::queue_position(&last).map_or(String::new(), |q| format!(", queue position {q}"));
+                let message = format!("state: {}{queue}, {elapsed:.0} s elapsed", state.as_deref().unwrap_or("unknown"));
+                let note = ProgressNotificationParam::new(p.token.clone(), elapsed).with_total(timeout.as_secs_f64()).with_message(message);
+                let _ = p.peer.notify_progress(note).await;
+            }
+            if waiting::is_terminal(state.as_deref(), &spec) {
+                let summary = json!({"state": state, "finished": true, "polls": polls, "elapsed_seconds": round1(elapsed), "id": id});
+                tracing::info!(tool, polls, elapsed, state = state.as_deref().unwrap_or("?"), "waited");
+                return CallToolResult::structured(waiting::merged(&first, &last, summary));
+            }
+        }
+        let state = waiting::state_of(&last, &spec);
+        let elapsed = started.elapsed().as_secs_f64();
+        let mut summary = json!({"state": state, "finished": false, "timed_out": true, "polls": polls, "elapsed_seconds": round1(elapsed), "id": id});
+        if let Some(p) = &problem {
+            summary["last_poll_problem"] = json!(p);
+        }
+        let guidance = format!(
+            "Waited {elapsed:.0} s (wait_timeout_seconds); {}",
+            waiting::still_running(tool, &spec, Some(id), state.as_deref(), waiting::queue_position(&last))
+        );
+        let mut result = CallToolResult::structured(waiting::merged(&first, &last, summary));
+        result.content.insert(0, ContentBlock::text(guidance));
+        result
+    }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
 impl ServerHandler for GumloopServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().build())
@@ -176,10 +280,11 @@ impl ServerHandler for GumloopServer {
         let scope = self.scope_of(&ctx)?;
         let args = request.arguments.map(Value::Object).unwrap_or_else(|| json!({}));
         let slot = ctx.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<RateLimitSlot>().cloned());
-        // Dropping the upstream future on cancel drops its HTTP request.
+        let progress = ctx.meta.get_progress_token().map(|token| Progress { peer: ctx.peer.clone(), token });
+        // Dropping the upstream future on cancel drops its HTTP request (and stops a wait).
         let result = tokio::select! {
             _ = ctx.ct.cancelled() => Err(McpError::internal_error("the call was cancelled by the client", None)),
-            r = self.run(&request.name, args, slot.as_ref(), scope.as_ref()) => r,
+            r = self.run(&request.name, args, slot.as_ref(), scope.as_ref(), progress.as_ref()) => r,
         };
         if let Some(scope) = &scope {
             let outcome = match &result {

@@ -30,6 +30,7 @@ pub mod stdio;
 pub mod store;
 pub mod upstream;
 pub mod validate;
+pub mod waiting;
 
 pub use catalog::{Catalog, CatalogError};
 pub use credential::{Credential, Secret};

@@ -59,7 +59,13 @@ async fn every_tool_sends_the_documented_request() {
     assert_eq!(ALL_TOOLS.len(), 57);
     for d in ALL_TOOLS {
         let schema: Value = serde_json::from_str(d.input_schema).unwrap();
-        let args = sample("", &schema, true);
+        let mut args = sample("", &schema, true);
+        if d.async_spec.is_some() {
+            // The server's own waiting arguments (tests/long_running.rs covers them).
+            let o = args.as_object_mut().unwrap();
+            o.remove("wait");
+            o.remove("wait_timeout_seconds");
+        }
         let result = h.call(d.name, args.clone()).await;
         let text = common::text_of(&result);
         assert!(!text.starts_with("invalid arguments"), "{}: {text}", d.name);

@@ -597,8 +597,8 @@ pub mod resources {
                 method: "spin_fast",
                 kind: ::gumloop_mcp_runtime::MethodKind::Custom,
                 tags: &["widgets"],
-                description: "Start spinning a widget; poll get_single_acme_widget_by_id until done.\n\nReturns: the upstream JSON response.\nRequired: id.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\",\"description\":\"Numeric widget id\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+                description: "Start spinning a widget; poll get_single_acme_widget_by_id until done.\n\nReturns: the upstream JSON response.\nLong-running: Gumloop answers at once while the work goes on. Pass `wait: true` to have the server poll `get_single_acme_widget_by_id` until the state is done or failed (up to `wait_timeout_seconds`, default 60), or poll it yourself.\nRequired: id.",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\",\"description\":\"Numeric widget id\"},\"wait\":{\"type\":\"boolean\",\"description\":\"Wait for the work to finish: the server polls `get_single_acme_widget_by_id` with backoff (sending progress notifications when you give a progress token) and returns the final record. Without it you get the immediate, unfinished state.\"},\"wait_timeout_seconds\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":600,\"default\":60,\"description\":\"How long `wait` may take (1-600 s, default 60). On timeout you get the latest state and the id to poll with; the work continues upstream.\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::None,
                 annotations: ::gumloop_mcp_runtime::Annotations {
                     read_only: false,
