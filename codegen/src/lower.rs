@@ -71,6 +71,7 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
     let query_s = inline(&r.query_schema, "query_schema")?;
     let body_s = inline(&r.body_schema, "body_schema")?;
     let response_s = inline(&r.response_schema, "response_schema")?;
+    let server_s = inline(&r.server_schema, "server_schema")?;
 
     let kind = kind_of(key, m);
     let (verb, template) = parse_http(&m.http).ok_or_else(|| internal(file, key, "bad http".into()))?;
@@ -162,6 +163,13 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
             }
             properties.insert(name.to_owned(), s);
         }
+    }
+    // Server arguments: in the schema (so they validate and models see them), not in `Args`.
+    for (name, s, req) in server_s.as_ref().map(props_of).unwrap_or_default() {
+        if req {
+            required.push(Value::String(name.clone()));
+        }
+        properties.insert(name, s);
     }
     let mut input = Map::new();
     input.insert("type".into(), json!("object"));

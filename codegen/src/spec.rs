@@ -211,6 +211,10 @@ pub struct DocRecord {
     /// A successful response.
     #[serde(default)]
     pub response_schema: Option<Value>,
+    /// Arguments the gumloop-mcp server consumes itself (for example a flow run's
+    /// `inputs`, which it checks and turns into the wire form); never sent as they are.
+    #[serde(default)]
+    pub server_schema: Option<Value>,
 }
 
 /// `definitions.yaml`.

@@ -13,7 +13,7 @@ use crate::spec::{DocRecord, Method, Resource, Spec};
 pub const KINDS: &[&str] = &["list", "get", "create", "update", "delete", "custom"];
 const VERBS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 const CONTEXT_VALUES: &[&str] = &["user_id", "team_id", "project_id"];
-const SCHEMAS: &[&str] = &["path_schema", "query_schema", "body_schema", "response_schema"];
+const SCHEMAS: &[&str] = &["path_schema", "query_schema", "body_schema", "response_schema", "server_schema"];
 
 /// Checks the whole spec; `Err` lists every problem found.
 pub fn validate(spec: &Spec) -> Result<()> {
@@ -248,7 +248,7 @@ impl Validator<'_> {
             self.err(doc_file, format!("{key}.description"), "the description is empty", "say what the tool does and when to use it");
         }
         let mut inlined: BTreeMap<&str, Value> = BTreeMap::new();
-        for (name, s) in SCHEMAS.iter().zip([&r.path_schema, &r.query_schema, &r.body_schema, &r.response_schema]) {
+        for (name, s) in SCHEMAS.iter().zip([&r.path_schema, &r.query_schema, &r.body_schema, &r.response_schema, &r.server_schema]) {
             let Some(s) = s else { continue };
             let key_at = format!("{key}.{name}");
             match schema::inline_refs(s, &self.spec.definitions) {
@@ -275,7 +275,7 @@ impl Validator<'_> {
         // does not cascade into "undeclared" errors elsewhere.
         let raw: BTreeMap<&str, &Value> = SCHEMAS
             .iter()
-            .zip([&r.path_schema, &r.query_schema, &r.body_schema, &r.response_schema])
+            .zip([&r.path_schema, &r.query_schema, &r.body_schema, &r.response_schema, &r.server_schema])
             .filter_map(|(n, s)| s.as_ref().map(|s| (*n, s)))
             .collect();
         let props = |name: &str| -> BTreeSet<String> {
@@ -287,6 +287,11 @@ impl Validator<'_> {
         };
         let (path_p, query_p, body_p) = (props("path_schema"), props("query_schema"), props("body_schema"));
 
+        for p in props("server_schema") {
+            if path_p.contains(&p) || query_p.contains(&p) || body_p.contains(&p) || (m.async_.is_some() && (p == "wait" || p == "wait_timeout_seconds")) {
+                self.err(doc_file, format!("{key}.server_schema.properties.{p}"), format!("`{p}` is both a server argument and an upstream (or reserved) argument"), "rename the server argument");
+            }
+        }
         if r.body_schema.is_some() && (verb == "GET" || verb == "DELETE") {
             self.err(doc_file, format!("{key}.body_schema"), format!("a body on a {verb} method ({file} `{at}.http`)"), "move the fields to query_schema, or change the verb");
         }

@@ -18,6 +18,8 @@ use crate::managed::{Clock, Scope};
 use crate::store::CallOutcome;
 use gumloop_mcp_runtime::{AsyncSpec, ToolDescriptor};
 
+use crate::catalog::Entry;
+use crate::flow_inputs::{self, InputCache};
 use crate::waiting;
 use crate::ratelimit::RateLimitSlot;
 use crate::upstream::{Outcome, Upstream};
@@ -33,6 +35,8 @@ pub struct State {
     pub credential: Credential,
     /// The time source (audit records).
     pub clock: Clock,
+    /// Saved flows' inputs, per account and flow.
+    pub flow_inputs: InputCache,
 }
 
 /// The rmcp handler. One instance serves `/mcp` and stdio with the configured
@@ -90,6 +94,7 @@ impl GumloopServer {
             Some(_) => waiting::take(&mut args),
             None => waiting::Wait { wait: false, timeout: waiting::DEFAULT_TIMEOUT },
         };
+        let flow_inputs = if name == flow_inputs::RUN_TOOL { args.as_object_mut().and_then(|o| o.remove("inputs")) } else { None };
         let credential = scope.map_or(&s.credential, |sc| sc.credential.as_ref());
         if credential.api_key.is_none() {
             return Ok((
@@ -98,6 +103,11 @@ impl GumloopServer {
                 )]),
                 CallOutcome::Rejected,
             ));
+        }
+        if let Some(given) = flow_inputs
+            && let Err(refused) = self.place_flow_inputs(entry, &mut args, given, credential).await
+        {
+            return Ok(refused);
         }
         let request = match (entry.descriptor.build)(args, &credential.context()) {
             Ok(r) => r,
@@ -116,6 +126,7 @@ impl GumloopServer {
                 };
                 match entry.descriptor.async_spec {
                     Some(spec) => self.long_running(name, spec, body, wait, credential, progress).await,
+                    None if name == flow_inputs::INPUTS_TOOL => CallToolResult::structured(self.with_inputs_schema(body, credential)),
                     None => CallToolResult::structured(body),
                 }
             }
@@ -155,6 +166,66 @@ impl GumloopServer {
         };
         let audited = if result.is_error == Some(true) { CallOutcome::ToolError } else { CallOutcome::Ok };
         Ok((result, audited))
+    }
+}
+
+impl GumloopServer {
+    /// A flow record with its inputs as a JSON Schema beside them (and the inputs cached
+    /// for the runs that follow).
+    fn with_inputs_schema(&self, mut body: Value, credential: &Credential) -> Value {
+        if let Some(inputs) = flow_inputs::parse(&body) {
+            body["inputs_schema"] = flow_inputs::json_schema(&inputs);
+            if let Some(flow) = body.get("saved_item_id").and_then(Value::as_str).map(str::to_owned) {
+                self.state.flow_inputs.put(credential, &flow, inputs);
+            }
+        }
+        body
+    }
+
+    /// The flow's inputs: cached, else read with the inputs tool. An upstream failure
+    /// comes back as the tool result to return.
+    async fn fetch_flow_inputs(&self, flow: &str, credential: &Credential) -> Result<Arc<Vec<flow_inputs::FlowInput>>, CallToolResult> {
+        if let Some(hit) = self.state.flow_inputs.get(credential, flow) {
+            return Ok(hit);
+        }
+        let Some(tool) = self.state.catalog.get(flow_inputs::INPUTS_TOOL) else {
+            return Err(CallToolResult::error(vec![ContentBlock::text("cannot check flow inputs: the inputs tool is missing")]));
+        };
+        let request = (tool.descriptor.build)(json!({ "id": flow }), &credential.context())
+            .map_err(|e| CallToolResult::error(vec![ContentBlock::text(format!("cannot read the flow's inputs: {e}"))]))?;
+        match self.state.upstream.send(request, credential, tool.descriptor.response).await {
+            Outcome::Json { body, .. } => match flow_inputs::parse(&body) {
+                Some(inputs) => Ok(self.state.flow_inputs.put(credential, flow, inputs)),
+                None => Err(CallToolResult::error(vec![ContentBlock::text(format!("Gumloop listed no inputs for flow `{flow}`"))])),
+            },
+            Outcome::Status { status, body, .. } => Err(CallToolResult::structured_error(json!({
+                "status": status, "error": body, "while": format!("reading the inputs of flow `{flow}` (nothing was started)")
+            }))),
+            Outcome::Failed(message) => Err(CallToolResult::error(vec![ContentBlock::text(format!("reading the inputs of flow `{flow}`: {message}"))])),
+            Outcome::Bytes { media_type, .. } => Err(CallToolResult::error(vec![ContentBlock::text(format!("reading the inputs of flow `{flow}`: got {media_type}"))])),
+        }
+    }
+
+    /// Checks a run's `inputs` against the flow and puts them in `pipeline_inputs`.
+    async fn place_flow_inputs(&self, entry: &Entry, args: &mut Value, given: Value, credential: &Credential) -> Result<(), (CallToolResult, CallOutcome)> {
+        let reject = |text: String| (CallToolResult::error(vec![ContentBlock::text(text)]), CallOutcome::Rejected);
+        let Value::Object(given) = given else { return Err(reject("`inputs` must be an object of input name to value".into())) };
+        if args.get("pipeline_inputs").is_some() {
+            return Err(reject(format!("give `inputs` or `pipeline_inputs` to {}, not both (nothing was started)", flow_inputs::RUN_TOOL)));
+        }
+        let flow = args.get("saved_item_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let inputs = self.fetch_flow_inputs(&flow, credential).await.map_err(|r| (r, CallOutcome::ToolError))?;
+        let tool_args: Vec<&str> = entry.properties.iter().map(String::as_str).collect();
+        let problems = flow_inputs::problems(&given, &inputs, &tool_args);
+        if !problems.is_empty() {
+            return Err(reject(format!(
+                "the inputs do not match flow `{flow}` (nothing was started):\n- {}\n{}",
+                problems.join("\n- "),
+                flow_inputs::summary(&inputs)
+            )));
+        }
+        args["pipeline_inputs"] = flow_inputs::wire(&given, &inputs);
+        Ok(())
     }
 }
 

@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod credential;
 pub mod filter;
+pub mod flow_inputs;
 pub mod handler;
 pub mod http;
 pub mod managed;
@@ -43,5 +44,5 @@ use gumloop_mcp_generated::resources::{ALL_TOOLS, INTEGRATION};
 pub fn gumloop_server(upstream: UpstreamConfig, credential: Credential) -> anyhow::Result<GumloopServer> {
     let catalog = Catalog::new(ALL_TOOLS)?;
     let upstream = Upstream::new(upstream, &INTEGRATION)?;
-    Ok(GumloopServer::new(handler::State { catalog, upstream, credential, clock: managed::Clock::system() }))
+    Ok(GumloopServer::new(handler::State { catalog, upstream, credential, clock: managed::Clock::system(), flow_inputs: Default::default() }))
 }

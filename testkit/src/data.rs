@@ -40,11 +40,21 @@ fn creator() -> Value {
     json!({"id": "user_test", "first_name": "Test", "last_name": "User", "email": "test@example.com", "profile_picture": null})
 }
 
+/// A flow's inputs, as `GET /get_inputs` lists them.
+pub fn flow_inputs(flow: &str) -> Value {
+    match flow {
+        "flow_pricing" => json!([{"name": "target_company", "data_type": "string", "description": "The competitor to research"}]),
+        _ => json!([{"name": "topic", "data_type": "string", "description": "What to write about"}, {"name": "attachment", "data_type": "file", "description": null}]),
+    }
+}
+
 impl Store {
     pub fn seed() -> Self {
-        let flows = (1..=3)
+        let mut flows: Vec<Value> = (1..=3)
             .map(|i| json!({"saved_item_id": format!("flow_{i}"), "name": format!("Flow {i}"), "description": format!("Seed flow {i}"), "created_ts": TS}))
             .collect();
+        // The seed guides' flow: one string input.
+        flows.push(json!({"saved_item_id": "flow_pricing", "name": "Competitor Pricing Scraper", "description": "Scrapes a competitor's pricing pages into a CSV", "created_ts": TS}));
         let agents = (1..=2)
             .map(|i| {
                 let id = format!("agent_{i}");

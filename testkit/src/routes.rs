@@ -289,7 +289,7 @@ async fn get_inputs(State(s): S, Query(q): Q) -> Response {
     if !s.store.lock().unwrap().flows.iter().any(|f| f["saved_item_id"] == id.as_str()) {
         return legacy(404, "saved item not found");
     }
-    ok(json!({"inputs": [{"name": "topic", "data_type": "string", "description": "What to write about"}, {"name": "attachment", "data_type": "file", "description": null}]}))
+    ok(json!({ "inputs": data::flow_inputs(id) }))
 }
 
 async fn start_pipeline(State(s): S, body: Bytes) -> Response {
