@@ -136,8 +136,11 @@ pub fn summary(inputs: &[FlowInput]) -> String {
 /// Flows' inputs per account and flow, kept for [`TTL`].
 #[derive(Debug, Default)]
 pub struct InputCache {
-    entries: Mutex<HashMap<CacheKey, (Instant, Arc<Vec<FlowInput>>)>>,
+    entries: Mutex<HashMap<CacheKey, Cached>>,
 }
+
+/// When an entry was fetched, and the inputs.
+type Cached = (Instant, Arc<Vec<FlowInput>>);
 
 /// (account fingerprint, flow id).
 type CacheKey = ([u8; 32], String);
