@@ -189,6 +189,9 @@ pub struct UpstreamArgs {
     /// Overall timeout of one upstream call, in seconds
     #[arg(long, env = "GUMLOOP_MCP_CALL_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub call_timeout_secs: u64,
+    /// Most bytes resources/read returns from a signed download (larger files get an error with the URL)
+    #[arg(long, env = "GUMLOOP_MCP_MAX_RESOURCE_BYTES", default_value_t = 5 * 1024 * 1024)]
+    pub max_resource_bytes: u64,
     /// Timeout for connecting to Gumloop, in seconds
     #[arg(long, env = "GUMLOOP_MCP_CONNECT_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout_secs: u64,
@@ -202,6 +205,7 @@ impl UpstreamArgs {
             ws_base_url: self.gumloop_ws_base_url.clone(),
             connect_timeout: Duration::from_secs(self.connect_timeout_secs),
             call_timeout: Duration::from_secs(self.call_timeout_secs),
+            max_download_bytes: self.max_resource_bytes,
         }
     }
 }

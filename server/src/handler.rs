@@ -20,6 +20,8 @@ use gumloop_mcp_runtime::{AsyncSpec, ToolDescriptor};
 
 use crate::catalog::Entry;
 use crate::flow_inputs::{self, InputCache};
+use crate::downloads::{self, Link, LinkKey};
+use crate::upstream::FetchError;
 use crate::waiting;
 use crate::ratelimit::RateLimitSlot;
 use crate::upstream::{Outcome, Upstream};
@@ -37,6 +39,8 @@ pub struct State {
     pub clock: Clock,
     /// Saved flows' inputs, per account and flow.
     pub flow_inputs: InputCache,
+    /// Seals resource links of signed downloads.
+    pub links: LinkKey,
 }
 
 /// The rmcp handler. One instance serves `/mcp` and stdio with the configured
@@ -109,6 +113,7 @@ impl GumloopServer {
         {
             return Ok(refused);
         }
+        let call_args = args.clone();
         let request = match (entry.descriptor.build)(args, &credential.context()) {
             Ok(r) => r,
             Err(e) => return Ok((CallToolResult::error(vec![ContentBlock::text(format!("invalid arguments for `{name}`: {e}"))]), CallOutcome::Rejected)),
@@ -127,7 +132,7 @@ impl GumloopServer {
                 match entry.descriptor.async_spec {
                     Some(spec) => self.long_running(name, spec, body, wait, credential, progress).await,
                     None if name == flow_inputs::INPUTS_TOOL => CallToolResult::structured(self.with_inputs_schema(body, credential)),
-                    None => CallToolResult::structured(body),
+                    None => self.with_download_link(name, call_args, body),
                 }
             }
             Outcome::Bytes { status, media_type, bytes } if entry.tool.output_schema.is_some() => {
@@ -170,6 +175,71 @@ impl GumloopServer {
 }
 
 impl GumloopServer {
+    /// A result, plus a `resource_link` when it carries a signed `download_url`, so a
+    /// client can read the bytes with `resources/read`.
+    fn with_download_link(&self, tool: &str, args: Value, body: Value) -> CallToolResult {
+        let link = downloads::download_url(&body).map(|url| {
+            let uri = self.state.links.encode(&Link { tool: tool.to_owned(), args, url: url.to_owned() });
+            let name = body.get("filename").and_then(Value::as_str).unwrap_or("download").to_owned();
+            let mut r = Resource::new(uri, name).with_description("The file behind the signed download_url; read it with resources/read");
+            if let Some(mt) = body.get("media_type").and_then(Value::as_str) {
+                r = r.with_mime_type(mt);
+            }
+            if let Some(size) = body.get("size").and_then(Value::as_u64) {
+                r = r.with_size(size);
+            }
+            r
+        });
+        let mut result = CallToolResult::structured(body);
+        if let Some(r) = link {
+            result.content.push(ContentBlock::resource_link(r));
+        }
+        result
+    }
+
+    /// `resources/read` of a download link: the bytes behind the signed URL, refetching
+    /// the URL once through its tool when it has expired.
+    async fn read_download(&self, uri: &str, scope: Option<&Scope>) -> Result<ReadResourceResult, McpError> {
+        let unknown = || McpError::invalid_params(format!("unknown resource `{uri}`: read only the resource links this server's tool results carry"), None);
+        let link = self.state.links.decode(uri).ok_or_else(unknown)?;
+        // A link to a tool the caller's scope hides is as unknown as a forged one.
+        self.state.catalog.get(&link.tool).filter(|e| scope.is_none_or(|sc| sc.config.allows(e.descriptor))).ok_or_else(unknown)?;
+        let mut url = link.url.clone();
+        let mut refetched = false;
+        loop {
+            match self.state.upstream.fetch_signed(&url).await {
+                Ok((media_type, bytes)) => {
+                    let contents = match String::from_utf8(bytes) {
+                        Ok(text) if downloads::is_text(&media_type) => ResourceContents::TextResourceContents { uri: uri.to_owned(), mime_type: Some(media_type), text, meta: None },
+                        Ok(text) => blob(uri, media_type, text.into_bytes()),
+                        Err(e) => blob(uri, media_type, e.into_bytes()),
+                    };
+                    return Ok(ReadResourceResult::new(vec![contents]));
+                }
+                Err(FetchError::Expired(status)) if !refetched => {
+                    // Ask the tool for a fresh URL, as the same caller.
+                    tracing::info!(tool = link.tool, status, "signed URL expired; fetching a fresh one");
+                    refetched = true;
+                    let (fresh, _) = self.run(&link.tool, link.args.clone(), None, scope, None).await?;
+                    url = fresh
+                        .structured_content
+                        .as_ref()
+                        .and_then(|b| downloads::download_url(b).map(str::to_owned))
+                        .ok_or_else(|| McpError::internal_error(format!("`{}` gave no fresh download_url: {}", link.tool, text_of(&fresh)), None))?;
+                }
+                Err(FetchError::Expired(status)) => return Err(McpError::internal_error(format!("the download URL was refused (HTTP {status}) even after refetching it"), None)),
+                Err(FetchError::TooLarge { size, cap }) => {
+                    let size = size.map_or("larger than".to_owned(), |s| format!("{s} bytes,"));
+                    return Err(McpError::invalid_request(
+                        format!("the file is {size} over the {cap}-byte limit of resources/read (--max-resource-bytes); download it directly from {url} (a short-lived signed URL)"),
+                        Some(json!({ "download_url": url })),
+                    ));
+                }
+                Err(FetchError::Failed(message)) => return Err(McpError::internal_error(format!("fetching the download failed: {message}"), None)),
+            }
+        }
+    }
+
     /// A flow record with its inputs as a JSON Schema beside them (and the inputs cached
     /// for the runs that follow).
     fn with_inputs_schema(&self, mut body: Value, credential: &Credential) -> Value {
@@ -320,6 +390,14 @@ impl GumloopServer {
     }
 }
 
+fn blob(uri: &str, media_type: String, bytes: Vec<u8>) -> ResourceContents {
+    ResourceContents::BlobResourceContents { uri: uri.to_owned(), mime_type: Some(media_type), blob: base64::engine::general_purpose::STANDARD.encode(bytes), meta: None }
+}
+
+fn text_of(result: &CallToolResult) -> String {
+    result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join(" ")
+}
+
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
@@ -367,6 +445,14 @@ impl ServerHandler for GumloopServer {
             scope.audit.record(&scope.server_id, &request.name, outcome, started, now).await;
         }
         result.map(|(r, _)| r.into())
+    }
+
+    async fn read_resource(&self, request: ReadResourceRequestParams, ctx: RequestContext<RoleServer>) -> Result<ReadResourceResponse, McpError> {
+        let scope = self.scope_of(&ctx)?;
+        tokio::select! {
+            _ = ctx.ct.cancelled() => Err(McpError::internal_error("the read was cancelled by the client", None)),
+            r = self.read_download(&request.uri, scope.as_ref()) => r.map(Into::into),
+        }
     }
 
     async fn list_resources(&self, _r: Option<PaginatedRequestParams>, _c: RequestContext<RoleServer>) -> Result<ListResourcesResult, McpError> {

@@ -20,6 +20,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod credential;
+pub mod downloads;
 pub mod filter;
 pub mod flow_inputs;
 pub mod handler;
@@ -44,5 +45,5 @@ use gumloop_mcp_generated::resources::{ALL_TOOLS, INTEGRATION};
 pub fn gumloop_server(upstream: UpstreamConfig, credential: Credential) -> anyhow::Result<GumloopServer> {
     let catalog = Catalog::new(ALL_TOOLS)?;
     let upstream = Upstream::new(upstream, &INTEGRATION)?;
-    Ok(GumloopServer::new(handler::State { catalog, upstream, credential, clock: managed::Clock::system(), flow_inputs: Default::default() }))
+    Ok(GumloopServer::new(handler::State { catalog, upstream, credential, clock: managed::Clock::system(), flow_inputs: Default::default(), links: Default::default() }))
 }

@@ -20,12 +20,14 @@ pub struct UpstreamConfig {
     pub connect_timeout: Duration,
     /// Overall timeout of one call.
     pub call_timeout: Duration,
+    /// The most bytes `resources/read` fetches from a signed download URL.
+    pub max_download_bytes: u64,
 }
 
 impl UpstreamConfig {
     /// These base URLs with the default timeouts (connect 10 s, call 60 s).
     pub fn new(api_base_url: impl Into<String>, ws_base_url: impl Into<String>) -> Self {
-        Self { api_base_url: api_base_url.into(), ws_base_url: ws_base_url.into(), connect_timeout: Duration::from_secs(10), call_timeout: Duration::from_secs(60) }
+        Self { api_base_url: api_base_url.into(), ws_base_url: ws_base_url.into(), connect_timeout: Duration::from_secs(10), call_timeout: Duration::from_secs(60), max_download_bytes: 5 * 1024 * 1024 }
     }
 }
 
@@ -39,6 +41,17 @@ pub enum Outcome {
     /// A 4xx or 5xx; the body is passed through unchanged.
     Status { status: u16, body: Value, rate_limit: Option<RateLimit> },
     /// No usable answer: timeout, refused connection, invalid JSON.
+    Failed(String),
+}
+
+/// Why a signed download could not be fetched.
+#[derive(Debug)]
+pub enum FetchError {
+    /// 401, 403 or 410: the signature expired (or never was valid).
+    Expired(u16),
+    /// Larger than the cap.
+    TooLarge { size: Option<u64>, cap: u64 },
+    /// Anything else.
     Failed(String),
 }
 
@@ -164,6 +177,33 @@ impl Upstream {
         }
         let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
         Outcome::Status { status, body, rate_limit }
+    }
+
+    /// Fetches a signed download URL: no Gumloop credentials (the URL carries its own
+    /// signature, and may point at a storage host that must never see the key), at most
+    /// `max_download_bytes`.
+    pub async fn fetch_signed(&self, url: &str) -> Result<(String, Vec<u8>), FetchError> {
+        let cap = self.config.max_download_bytes;
+        let mut resp = self.client.get(url).send().await.map_err(|e| FetchError::Failed(self.describe(&e)))?;
+        let status = resp.status().as_u16();
+        if matches!(status, 401 | 403 | 410) {
+            return Err(FetchError::Expired(status));
+        }
+        if !resp.status().is_success() {
+            return Err(FetchError::Failed(format!("the download answered HTTP {status}")));
+        }
+        if let Some(len) = resp.content_length().filter(|l| *l > cap) {
+            return Err(FetchError::TooLarge { size: Some(len), cap });
+        }
+        let media_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_owned();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| FetchError::Failed(self.describe(&e)))? {
+            if (bytes.len() + chunk.len()) as u64 > cap {
+                return Err(FetchError::TooLarge { size: None, cap });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok((media_type, bytes))
     }
 
     fn describe(&self, e: &reqwest::Error) -> String {

@@ -17,6 +17,7 @@ pub struct Setup {
     pub credential: Credential,
     pub call_timeout: Duration,
     pub http: HttpConfig,
+    pub max_download_bytes: u64,
 }
 
 impl Default for Setup {
@@ -26,6 +27,7 @@ impl Default for Setup {
             credential: personal_key(),
             call_timeout: Duration::from_secs(5),
             http: HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() },
+            max_download_bytes: 5 * 1024 * 1024,
         }
     }
 }
@@ -38,7 +40,12 @@ pub fn personal_key() -> Credential {
 impl Setup {
     pub async fn start(self) -> Harness {
         let fake = FakeGumloop::start(self.fake).await.unwrap();
-        let upstream = UpstreamConfig { connect_timeout: Duration::from_secs(2), call_timeout: self.call_timeout, ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
+        let upstream = UpstreamConfig {
+            connect_timeout: Duration::from_secs(2),
+            call_timeout: self.call_timeout,
+            max_download_bytes: self.max_download_bytes,
+            ..UpstreamConfig::new(fake.api_base(), fake.ws_base())
+        };
         let server = gumloop_mcp::gumloop_server(upstream, self.credential).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = http::spawn(server, listener, self.http).unwrap();
@@ -95,7 +102,7 @@ impl Harness {
     pub async fn rpc(&self, method: &str, mut params: Value) -> Reply {
         params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
         let mut req = self.post().header("mcp-protocol-version", "2026-07-28").header("mcp-method", method);
-        if let Some(name) = params.get("name").and_then(Value::as_str) {
+        if let Some(name) = params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str) {
             req = req.header("mcp-name", name);
         }
         reply(req.json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).send().await.unwrap()).await

@@ -1,0 +1,117 @@
+//! Signed downloads (artifacts, skill packages, …) as MCP resources. A tool result that
+//! carries a `download_url` gains a `resource_link` whose URI names the tool and
+//! arguments that produced it and the URL itself, sealed with an HMAC so a client can
+//! neither point the server at another URL nor at another tool. `resources/read` fetches
+//! the URL (without Gumloop credentials: signed URLs carry their own), up to a size cap,
+//! and on an expired URL asks the tool for a fresh one, once.
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+const SCHEME: &str = "gumloop://download/";
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// What a link stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    /// The tool that produced the URL (and can produce a fresh one).
+    pub tool: String,
+    /// Its arguments.
+    pub args: Value,
+    /// The signed URL.
+    pub url: String,
+}
+
+/// The per-process key links are sealed with (links do not outlive the process; a
+/// client that keeps one calls the tool again).
+#[derive(Clone)]
+pub struct LinkKey([u8; 32]);
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkKey([redacted])")
+    }
+}
+
+impl Default for LinkKey {
+    fn default() -> Self {
+        Self(crate::secrets::random_bytes())
+    }
+}
+
+impl LinkKey {
+    fn mac(&self, tool: &str, args: &str, url: &str) -> Hmac<Sha256> {
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("any key length");
+        for part in [tool, args, url] {
+            m.update(&(part.len() as u64).to_be_bytes());
+            m.update(part.as_bytes());
+        }
+        m
+    }
+
+    /// The link's URI.
+    pub fn encode(&self, link: &Link) -> String {
+        let args = link.args.to_string();
+        let tag = self.mac(&link.tool, &args, &link.url).finalize().into_bytes();
+        format!("{SCHEME}{}?a={}&u={}&m={}", link.tool, B64.encode(&args), B64.encode(&link.url), B64.encode(tag))
+    }
+
+    /// The link a URI stands for, if this process issued it.
+    pub fn decode(&self, uri: &str) -> Option<Link> {
+        let rest = uri.strip_prefix(SCHEME)?;
+        let (tool, query) = rest.split_once('?')?;
+        let mut parts = std::collections::HashMap::new();
+        for kv in query.split('&') {
+            let (k, v) = kv.split_once('=')?;
+            parts.insert(k, B64.decode(v).ok()?);
+        }
+        let args = String::from_utf8(parts.remove("a")?).ok()?;
+        let url = String::from_utf8(parts.remove("u")?).ok()?;
+        self.mac(tool, &args, &url).verify_slice(&parts.remove("m")?).ok()?;
+        Some(Link { tool: tool.to_owned(), args: serde_json::from_str(&args).ok()?, url })
+    }
+}
+
+/// The `download_url` of a result, when it is an http(s) URL.
+pub fn download_url(body: &Value) -> Option<&str> {
+    body.get("download_url").and_then(Value::as_str).filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+}
+
+/// Whether bytes of this media type are shown as text.
+pub fn is_text(media_type: &str) -> bool {
+    let essence = media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence.starts_with("text/")
+        || essence.ends_with("+json")
+        || essence.ends_with("+xml")
+        || matches!(essence.as_str(), "application/json" | "application/xml" | "application/csv" | "application/x-ndjson" | "application/yaml" | "application/x-yaml")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn links_round_trip_and_resist_tampering() {
+        let key = LinkKey::default();
+        let link = Link { tool: "get_single_gumloop_artifact_by_id".into(), args: json!({"id": "art_1"}), url: "https://x.test/signed/a?sig=1".into() };
+        let uri = key.encode(&link);
+        assert!(uri.starts_with("gumloop://download/get_single_gumloop_artifact_by_id?"));
+        assert_eq!(key.decode(&uri), Some(link.clone()));
+        let other_url = uri.replace(&B64.encode(&link.url), &B64.encode("http://169.254.169.254/"));
+        assert_eq!(key.decode(&other_url), None, "a different URL is refused");
+        let other_tool = uri.replace("get_single_gumloop_artifact_by_id", "delete_a_gumloop_agent_by_id");
+        assert_eq!(key.decode(&other_tool), None, "a different tool is refused");
+        assert_eq!(LinkKey::default().decode(&uri), None, "another process's link is refused");
+        assert_eq!(key.decode("gumloop://download/x"), None);
+    }
+
+    #[test]
+    fn text_media_types() {
+        assert!(is_text("text/csv; charset=utf-8") && is_text("application/json") && is_text("application/vnd.api+json"));
+        assert!(!is_text("application/zip") && !is_text("image/png"));
+    }
+}
