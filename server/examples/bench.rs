@@ -402,6 +402,63 @@ async fn main() {
         direct_cpu * 1e6
     );
     println!("memory    RSS idle {:.1} MB, peak under load {:.1} MB (target <= 40 MB)", rss_idle as f64 / 1024.0, peak.load(Ordering::Relaxed) as f64 / 1024.0);
+    // Orchestration, against a fake whose sessions never finish on their own.
+    let slow = FakeGumloop::start(FakeConfig { session_polls: u32::MAX, ..FakeConfig::default() }).await.unwrap();
+    let port = free_port();
+    let slow_url = format!("http://127.0.0.1:{port}/mcp");
+    let mut child = spawn_server(&slow, port);
+    while mcp(&client, &slow_url, "tools/list", json!({})).await.is_err() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // 1. Upstream requests while waiting 30 s on one session.
+    slow.take_requests();
+    mcp(&client, &slow_url, "tools/call", json!({"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "x", "wait": true, "wait_timeout_seconds": 30}}))
+        .await
+        .unwrap();
+    let polls = slow.requests().iter().filter(|r| r.method == "GET" && r.path.contains("/sessions/")).count();
+    // 2. RSS while 100 waits are in flight.
+    let pid = child.id();
+    let idle_waits = rss_kb(pid);
+    let waits: Vec<_> = (0..100)
+        .map(|_| {
+            let (c, u) = (client.clone(), slow_url.clone());
+            tokio::spawn(async move {
+                mcp(&c, &u, "tools/call", json!({"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "x", "wait": true, "wait_timeout_seconds": 6}})).await
+            })
+        })
+        .collect();
+    let mut peak_waits = 0;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        peak_waits = peak_waits.max(rss_kb(pid));
+    }
+    for w in waits {
+        w.await.unwrap().unwrap();
+    }
+    child.kill().ok();
+    child.wait().ok();
+    // 3. A flow run with named inputs (checked against the cached schema) against the same
+    //    run given in wire form, on the main fake's server... restarted for this.
+    let port = free_port();
+    let url3 = format!("http://127.0.0.1:{port}/mcp");
+    let mut child = spawn_server(&fake, port);
+    while mcp(&client, &url3, "tools/list", json!({})).await.is_err() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let named = json!({"name": "create_a_gumloop_flow_run", "arguments": {"saved_item_id": "flow_pricing", "inputs": {"target_company": "Acme"}}});
+    let wire = json!({"name": "create_a_gumloop_flow_run", "arguments": {"saved_item_id": "flow_pricing", "pipeline_inputs": [{"input_name": "target_company", "value": "Acme"}]}});
+    let (mut named_s, mut wire_s) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        named_s.extend(samples(250, || async { mcp(&client, &url3, "tools/call", named.clone()).await.map(|_| ()) }).await);
+        wire_s.extend(samples(250, || async { mcp(&client, &url3, "tools/call", wire.clone()).await.map(|_| ()) }).await);
+    }
+    let ((n50, _), (w50, _)) = (pcts(named_s), pcts(wire_s));
+    child.kill().ok();
+    child.wait().ok();
+
+    println!("waiting   a 30 s wait on a session: {polls} upstream requests (target <= 15)");
+    println!("waiting   RSS with 100 waits in flight: {:.1} MB (before: {:.1} MB)", peak_waits as f64 / 1024.0, idle_waits as f64 / 1024.0);
+    println!("flows     run with named inputs (cached schema check) p50 {:.0} µs vs wire form p50 {:.0} µs: +{:.0} µs", us(n50), us(w50), us(n50) - us(w50));
     let _ = std::fs::remove_dir_all(data_dir());
     println!("start-up  exec to first tools/list: median {:.1} ms, max {:.1} ms over 10 starts (target <= 100 ms)", startups[5].as_secs_f64() * 1e3, startups[9].as_secs_f64() * 1e3);
 }
