@@ -164,6 +164,23 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
             properties.insert(name.to_owned(), s);
         }
     }
+    // Lists take the server's page walker.
+    if kind == "list" {
+        if properties.contains_key("max_items") {
+            return Err(internal(doc_file, key, "`max_items` is reserved on list methods (the server's page walker); rename the upstream field with `args.max_items.as`".into()));
+        }
+        let how = match pagination.as_str() {
+            "cursor" => "following next_cursor",
+            "page" => "page after page up to total_pages",
+            _ => "(this list is not paginated: it is only cut to the cap)",
+        };
+        properties.insert(
+            "max_items".into(),
+            json!({"type": "integer", "minimum": 1, "maximum": 1000, "description": format!(
+                "Collect up to this many items in one call, the server reading the pages for you {how}; the result says whether more remain and how to continue. Without it you get one page."
+            )}),
+        );
+    }
     // Server arguments: in the schema (so they validate and models see them), not in `Args`.
     for (name, s, req) in server_s.as_ref().map(props_of).unwrap_or_default() {
         if req {

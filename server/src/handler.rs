@@ -16,12 +16,13 @@ use crate::catalog::Catalog;
 use crate::credential::Credential;
 use crate::managed::{Clock, Scope};
 use crate::store::CallOutcome;
-use gumloop_mcp_runtime::{AsyncSpec, ToolDescriptor};
+use gumloop_mcp_runtime::{AsyncSpec, MethodKind, Pagination, ToolDescriptor};
 
 use crate::catalog::Entry;
 use crate::flow_inputs::{self, InputCache};
 use crate::downloads::{self, Link, LinkKey};
 use crate::upstream::FetchError;
+use crate::pages;
 use crate::waiting;
 use crate::ratelimit::RateLimitSlot;
 use crate::upstream::{Outcome, Upstream};
@@ -98,6 +99,10 @@ impl GumloopServer {
             Some(_) => waiting::take(&mut args),
             None => waiting::Wait { wait: false, timeout: waiting::DEFAULT_TIMEOUT },
         };
+        let max_items = match entry.descriptor.kind {
+            MethodKind::List => pages::take(&mut args, entry.descriptor.pagination),
+            _ => None,
+        };
         let flow_inputs = if name == flow_inputs::RUN_TOOL { args.as_object_mut().and_then(|o| o.remove("inputs")) } else { None };
         let credential = scope.map_or(&s.credential, |sc| sc.credential.as_ref());
         if credential.api_key.is_none() {
@@ -132,7 +137,10 @@ impl GumloopServer {
                 match entry.descriptor.async_spec {
                     Some(spec) => self.long_running(name, spec, body, wait, credential, progress).await,
                     None if name == flow_inputs::INPUTS_TOOL => CallToolResult::structured(self.with_inputs_schema(body, credential)),
-                    None => self.with_download_link(name, call_args, body),
+                    None => match max_items {
+                        Some(max) => self.walk(entry, call_args, body, max, credential).await,
+                        None => self.with_download_link(name, call_args, body),
+                    },
                 }
             }
             Outcome::Bytes { status, media_type, bytes } if entry.tool.output_schema.is_some() => {
@@ -238,6 +246,68 @@ impl GumloopServer {
                 Err(FetchError::Failed(message)) => return Err(McpError::internal_error(format!("fetching the download failed: {message}"), None)),
             }
         }
+    }
+
+    /// Reads further pages of a list until `max` items, the end, or [`pages::MAX_PAGES`].
+    async fn walk(&self, entry: &Entry, args: Value, first: Value, max: usize, credential: &Credential) -> CallToolResult {
+        let d = entry.descriptor;
+        let Some(key) = pages::items_key(&first) else { return CallToolResult::structured(first) };
+        let mut items: Vec<Value> = first[&key].as_array().cloned().unwrap_or_default();
+        let mut last = first;
+        let mut pages_read = 1usize;
+        let mut next = pages::next_args(d.pagination, &args, &last, max.saturating_sub(items.len()));
+        while items.len() < max && pages_read < pages::MAX_PAGES {
+            let Some(page_args) = next.take() else { break };
+            let request = match (d.build)(page_args.clone(), &credential.context()) {
+                Ok(r) => r,
+                Err(e) => return CallToolResult::error(vec![ContentBlock::text(format!("cannot read page {}: {e}", pages_read + 1))]),
+            };
+            match self.state.upstream.send(request, credential, d.response).await {
+                Outcome::Json { body, .. } => {
+                    items.extend(body[&key].as_array().cloned().unwrap_or_default());
+                    pages_read += 1;
+                    next = pages::next_args(d.pagination, &page_args, &body, max.saturating_sub(items.len()));
+                    last = body;
+                }
+                Outcome::Status { status, body, rate_limit } => {
+                    let mut err = json!({"status": status, "error": body, "walk": {"pages_read": pages_read, "items_collected": items.len(), "stopped": "an upstream error on the next page"}});
+                    if let Some(rl) = rate_limit {
+                        err["rate_limit"] = serde_json::to_value(rl).expect("plain struct");
+                    }
+                    return CallToolResult::structured_error(err);
+                }
+                Outcome::Failed(message) => {
+                    return CallToolResult::error(vec![ContentBlock::text(format!("reading page {} failed after {} items: {message}", pages_read + 1, items.len()))]);
+                }
+                Outcome::Bytes { media_type, .. } => return CallToolResult::error(vec![ContentBlock::text(format!("page {} was {media_type}, not JSON", pages_read + 1))]),
+            }
+        }
+        let left_out = items.len().saturating_sub(max);
+        items.truncate(max);
+        let more = next.is_some() || left_out > 0;
+        let continue_with = pages::continuation(d.pagination, next.as_ref());
+        let mut body = last;
+        let n = items.len();
+        body[&key] = Value::Array(items);
+        if d.pagination == Pagination::Cursor {
+            body["next_cursor"] = continue_with.as_ref().and_then(|c| c.get("cursor").cloned()).unwrap_or(Value::Null);
+        }
+        body["walk"] = json!({"pages_read": pages_read, "items": n, "max_items": max, "complete": !more, "continue_with": continue_with});
+        let mut result = CallToolResult::structured(body);
+        if more {
+            let mut note = format!("Stopped at max_items={max} after {pages_read} page(s); more items remain.");
+            if let Some(c) = &continue_with {
+                note.push_str(&format!(" To continue, call `{}` with the same arguments plus {c}.", d.name));
+            }
+            if left_out > 0 {
+                note.push_str(&format!(
+                    " The last page held {left_out} more item(s) than the cap; they were left out{}.",
+                    if continue_with.is_some() { " and continuing from there skips them (ask for a larger max_items to include them)" } else { "" }
+                ));
+            }
+            result.content.insert(0, ContentBlock::text(note));
+        }
+        result
     }
 
     /// A flow record with its inputs as a JSON Schema beside them (and the inputs cached

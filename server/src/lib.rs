@@ -26,6 +26,7 @@ pub mod flow_inputs;
 pub mod handler;
 pub mod http;
 pub mod managed;
+pub mod pages;
 pub mod ratelimit;
 pub mod secrets;
 pub mod stdio;
