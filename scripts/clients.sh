@@ -97,9 +97,15 @@ expect() {
   echo "ok: $label"
 }
 
-# d. starts first: it spends a minute waiting for a server to expire.
-# In its own process group, so cleanup also stops the servers it starts.
-setsid "$py" clients/managed_flow.py --server-bin "$mcp_bin" --fake "$fake" --data-dir "$tmp/managed" >"$tmp/managed.log" 2>&1 &
+# d. starts first: it spends a minute waiting for a server to expire. It gets a fake of its
+# own, because it checks the fake's request log while a-c run. In its own process group, so
+# cleanup also stops the servers it starts.
+"$fake_bin" --bind 127.0.0.1:0 >"$tmp/fake2.out" 2>"$tmp/fake2.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^ws ' "$tmp/fake2.out" && break; sleep 0.1; done
+api2=$(awk '$1 == "api" {print $2}' "$tmp/fake2.out")
+[ -n "$api2" ] || fail "the second fake-gumloop did not print its api URL"
+setsid "$py" clients/managed_flow.py --server-bin "$mcp_bin" --fake "${api2%/api/v1}" --data-dir "$tmp/managed" >"$tmp/managed.log" 2>&1 &
 managed_pid=$!
 
 echo "== a. Python mcp client ($("$py" -c 'import importlib.metadata as m; print("mcp", m.version("mcp"))'))"
