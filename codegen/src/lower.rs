@@ -156,12 +156,14 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
         properties.insert(name, s);
     }
     // Long-running methods take the server's own waiting arguments; they never go upstream.
+    let mut server_args = Vec::new();
     if let Some(a) = &m.async_ {
         for (name, s) in wait_args(a) {
             if properties.contains_key(name) {
                 return Err(internal(doc_file, key, format!("`{name}` is reserved on long-running methods (the server's wait argument); rename the upstream field with `args.{name}.as`")));
             }
             properties.insert(name.to_owned(), s);
+            server_args.push(name.to_owned());
         }
     }
     // Lists take the server's page walker.
@@ -180,12 +182,14 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
                 "Collect up to this many items in one call, the server reading the pages for you {how}; the result says whether more remain and how to continue. Without it you get one page."
             )}),
         );
+        server_args.push("max_items".to_owned());
     }
     // Server arguments: in the schema (so they validate and models see them), not in `Args`.
     for (name, s, req) in server_s.as_ref().map(props_of).unwrap_or_default() {
         if req {
             required.push(Value::String(name.clone()));
         }
+        server_args.push(name.clone());
         properties.insert(name, s);
     }
     let mut input = Map::new();
@@ -277,6 +281,7 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
             state_pointer: a.state_pointer.clone(),
             terminal: a.terminal.clone(),
         }),
+        server_args,
         args,
         sources: vec![file.to_owned(), doc_file.to_owned()],
     })

@@ -85,6 +85,8 @@ pub struct ToolIr {
     pub body_format: String,
     /// Long-running behaviour.
     pub async_spec: Option<AsyncIr>,
+    /// Input-schema properties the server consumes itself (never passed to `build`).
+    pub server_args: Vec<String>,
     /// Arguments in input-schema order.
     pub args: Vec<ArgIr>,
     /// The spec files this tool comes from.

@@ -149,6 +149,9 @@ pub struct ToolDescriptor {
     pub response: ResponseFormat,
     /// Set for long-running methods.
     pub async_spec: Option<AsyncSpec>,
+    /// Input-schema properties the server consumes itself (`wait`, `max_items`, a flow
+    /// run's `inputs`, …): the server takes them out before calling `build`.
+    pub server_args: &'static [&'static str],
     /// Deserialises the (already schema-validated) arguments and builds the upstream request.
     pub build: fn(serde_json::Value, &Context) -> Result<UpstreamRequest, ArgsError>,
 }

@@ -10,13 +10,13 @@ use rmcp::{
     model::*,
     service::{RequestContext, RoleServer},
 };
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::catalog::Catalog;
 use crate::credential::Credential;
 use crate::managed::{Clock, Scope};
 use crate::store::CallOutcome;
-use gumloop_mcp_runtime::{AsyncSpec, MethodKind, Pagination, ToolDescriptor};
+use gumloop_mcp_runtime::{AsyncSpec, Pagination, ToolDescriptor};
 
 use crate::catalog::Entry;
 use crate::flow_inputs::{self, InputCache};
@@ -95,15 +95,19 @@ impl GumloopServer {
             let text = format!("invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}", problems.join("\n- "));
             return Ok((CallToolResult::error(vec![ContentBlock::text(text)]), CallOutcome::Rejected));
         }
-        let wait = match entry.descriptor.async_spec {
-            Some(_) => waiting::take(&mut args),
-            None => waiting::Wait { wait: false, timeout: waiting::DEFAULT_TIMEOUT },
-        };
-        let max_items = match entry.descriptor.kind {
-            MethodKind::List => pages::take(&mut args, entry.descriptor.pagination),
-            _ => None,
-        };
-        let flow_inputs = if name == flow_inputs::RUN_TOOL { args.as_object_mut().and_then(|o| o.remove("inputs")) } else { None };
+        // The arguments the server consumes itself, as the descriptor lists them; the rest
+        // are the upstream request's.
+        let mut own = Map::new();
+        if let Some(o) = args.as_object_mut() {
+            for k in entry.descriptor.server_args {
+                if let Some(v) = o.remove(*k) {
+                    own.insert((*k).to_owned(), v);
+                }
+            }
+        }
+        let wait = waiting::take(&mut own);
+        let max_items = pages::take(&mut own, &mut args, entry.descriptor.pagination);
+        let flow_inputs = own.remove("inputs");
         let credential = scope.map_or(&s.credential, |sc| sc.credential.as_ref());
         if credential.api_key.is_none() {
             return Ok((

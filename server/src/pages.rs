@@ -3,7 +3,7 @@
 //! the cap, and says whether more remain and how to continue.
 
 use gumloop_mcp_runtime::Pagination;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 /// The most pages one call reads, whatever the cap (a guard against a cursor that never
 /// ends).
@@ -12,12 +12,14 @@ pub const MAX_PAGES: usize = 100;
 /// The largest page a cursor list accepts.
 const MAX_PAGE_SIZE: u64 = 100;
 
-/// Takes `max_items` out of a list's arguments; for cursor lists without a `page_size`,
-/// sizes the first page so it never overshoots the cap.
-pub fn take(args: &mut Value, pagination: Pagination) -> Option<usize> {
-    let o = args.as_object_mut()?;
-    let max = o.remove("max_items")?.as_u64()?.clamp(1, 1000);
-    if pagination == Pagination::Cursor && !o.contains_key("page_size") {
+/// Takes `max_items` out of a call's server arguments; for cursor lists without a
+/// `page_size`, sizes the first page in `args` so it never overshoots the cap.
+pub fn take(own: &mut Map<String, Value>, args: &mut Value, pagination: Pagination) -> Option<usize> {
+    let max = own.remove("max_items")?.as_u64()?.clamp(1, 1000);
+    if let Some(o) = args.as_object_mut()
+        && pagination == Pagination::Cursor
+        && !o.contains_key("page_size")
+    {
         o.insert("page_size".into(), json!(max.min(MAX_PAGE_SIZE)));
     }
     Some(max as usize)
@@ -67,13 +69,14 @@ mod tests {
 
     #[test]
     fn the_first_cursor_page_is_sized_to_the_cap() {
-        let mut args = json!({"agent_id": "a", "max_items": 7});
-        assert_eq!(take(&mut args, Pagination::Cursor), Some(7));
+        let own = |v: Value| v.as_object().unwrap().clone();
+        let mut args = json!({"agent_id": "a"});
+        assert_eq!(take(&mut own(json!({"max_items": 7})), &mut args, Pagination::Cursor), Some(7));
         assert_eq!(args, json!({"agent_id": "a", "page_size": 7}));
-        let mut paged = json!({"max_items": 500, "page_size": 50});
-        assert_eq!(take(&mut paged, Pagination::Page), Some(500));
+        let mut paged = json!({"page_size": 50});
+        assert_eq!(take(&mut own(json!({"max_items": 500})), &mut paged, Pagination::Page), Some(500));
         assert_eq!(paged, json!({"page_size": 50}));
-        assert_eq!(take(&mut json!({}), Pagination::Cursor), None);
+        assert_eq!(take(&mut Map::new(), &mut json!({}), Pagination::Cursor), None);
     }
 
     #[test]

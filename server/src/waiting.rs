@@ -20,12 +20,10 @@ pub struct Wait {
 /// The default and the maximum of `wait_timeout_seconds`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Removes `wait` and `wait_timeout_seconds` from `args` (already schema-validated).
-pub fn take(args: &mut Value) -> Wait {
-    let (wait, secs) = match args.as_object_mut() {
-        Some(o) => (o.remove("wait"), o.remove("wait_timeout_seconds")),
-        None => (None, None),
-    };
+/// Takes `wait` and `wait_timeout_seconds` out of a call's server arguments (already
+/// schema-validated); absent, they mean "do not wait".
+pub fn take(own: &mut Map<String, Value>) -> Wait {
+    let (wait, secs) = (own.remove("wait"), own.remove("wait_timeout_seconds"));
     Wait {
         wait: wait.and_then(|v| v.as_bool()).unwrap_or(false),
         timeout: secs.and_then(|v| v.as_u64()).map_or(DEFAULT_TIMEOUT, |s| Duration::from_secs(s.clamp(1, 600))),
@@ -107,11 +105,10 @@ mod tests {
 
     #[test]
     fn wait_arguments_are_taken_out() {
-        let mut args = json!({"agent_id": "a", "wait": true, "wait_timeout_seconds": 5});
-        assert_eq!(take(&mut args), Wait { wait: true, timeout: Duration::from_secs(5) });
-        assert_eq!(args, json!({"agent_id": "a"}));
-        let mut plain = json!({"agent_id": "a"});
-        assert_eq!(take(&mut plain), Wait { wait: false, timeout: DEFAULT_TIMEOUT });
+        let mut own = json!({"wait": true, "wait_timeout_seconds": 5}).as_object().unwrap().clone();
+        assert_eq!(take(&mut own), Wait { wait: true, timeout: Duration::from_secs(5) });
+        assert!(own.is_empty());
+        assert_eq!(take(&mut Map::new()), Wait { wait: false, timeout: DEFAULT_TIMEOUT });
     }
 
     #[test]

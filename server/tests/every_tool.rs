@@ -60,17 +60,10 @@ async fn every_tool_sends_the_documented_request() {
     for d in ALL_TOOLS {
         let schema: Value = serde_json::from_str(d.input_schema).unwrap();
         let mut args = sample("", &schema, true);
-        // The page walker's cap (tests/pages.rs covers it).
-        args.as_object_mut().unwrap().remove("max_items");
-        if d.name == gumloop_mcp::flow_inputs::RUN_TOOL {
-            // A server argument (tests/flows.rs covers it); this test checks the raw wire form.
-            args.as_object_mut().unwrap().remove("inputs");
-        }
-        if d.async_spec.is_some() {
-            // The server's own waiting arguments (tests/long_running.rs covers them).
-            let o = args.as_object_mut().unwrap();
-            o.remove("wait");
-            o.remove("wait_timeout_seconds");
+        // The server's own arguments (wait, max_items, a flow run's inputs) have tests of
+        // their own; this one checks the raw wire form.
+        for k in d.server_args {
+            args.as_object_mut().unwrap().remove(*k);
         }
         let result = h.call(d.name, args.clone()).await;
         let text = common::text_of(&result);

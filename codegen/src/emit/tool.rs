@@ -267,6 +267,7 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
         }
         None => quote! { ::core::option::Option::None },
     };
+    let server_args = &t.server_args;
     quote! {
         /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
         pub static DESCRIPTOR: #rt::ToolDescriptor = #rt::ToolDescriptor {
@@ -290,6 +291,7 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
             pagination: #rt::Pagination::#pagination,
             response: #rt::ResponseFormat::#response,
             async_spec: #async_spec,
+            server_args: &[#(#server_args),*],
             build,
         };
     }

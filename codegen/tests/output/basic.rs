@@ -195,6 +195,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                server_args: &[],
                 build,
             };
         }
@@ -271,6 +272,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                server_args: &[],
                 build,
             };
         }
@@ -341,6 +343,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Binary,
                 async_spec: ::core::option::Option::None,
+                server_args: &[],
                 build,
             };
         }
@@ -412,6 +415,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                server_args: &[],
                 build,
             };
         }
@@ -540,6 +544,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::Cursor,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                server_args: &["max_items"],
                 build,
             };
         }
@@ -617,6 +622,7 @@ pub mod resources {
                     state_pointer: "/state",
                     terminal: &["done", "failed"],
                 }),
+                server_args: &["wait", "wait_timeout_seconds"],
                 build,
             };
         }

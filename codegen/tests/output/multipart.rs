@@ -129,6 +129,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                server_args: &[],
                 build,
             };
         }
@@ -209,6 +210,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                server_args: &[],
                 build,
             };
         }

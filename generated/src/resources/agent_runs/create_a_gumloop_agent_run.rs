@@ -129,5 +129,6 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
         state_pointer: "/state",
         terminal: &["COMPLETED", "FAILED"],
     }),
+    server_args: &["wait", "wait_timeout_seconds"],
     build,
 };

@@ -120,5 +120,6 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
         state_pointer: "/state",
         terminal: &["DONE", "FAILED", "TERMINATED"],
     }),
+    server_args: &["wait", "wait_timeout_seconds", "inputs"],
     build,
 };

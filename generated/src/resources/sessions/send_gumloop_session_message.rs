@@ -84,5 +84,6 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
         state_pointer: "/session/state",
         terminal: &["completed", "failed"],
     }),
+    server_args: &["wait", "wait_timeout_seconds"],
     build,
 };

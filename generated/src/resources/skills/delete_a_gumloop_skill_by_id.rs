@@ -68,5 +68,6 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     pagination: ::gumloop_mcp_runtime::Pagination::None,
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
+    server_args: &[],
     build,
 };
