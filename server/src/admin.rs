@@ -19,8 +19,7 @@ use serde_json::{Value, json};
 
 use crate::credential::{Credential, Secret};
 use crate::filter::McpServerConfig;
-use crate::managed::{Managed, bearer, query_credential, unauthorized};
-use crate::secrets::TokenHash;
+use crate::managed::{Managed, bearer, live_api_token, unauthorized};
 use crate::store::{McpServer, NewAccount, ServerPatch, StoreError};
 
 /// The admin API's state.
@@ -99,10 +98,7 @@ impl<T: DeserializeOwned> FromRequest<Admin> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Admin) -> Result<Self, ApiError> {
-        let json_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(|v| {
-            let essence = v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-            essence == "application/json" || essence.ends_with("+json")
-        });
+        let json_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(crate::upstream::is_json);
         if json_type == Some(false) {
             return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as `Content-Type: application/json`"));
         }
@@ -141,15 +137,9 @@ pub fn router(admin: Admin) -> Router {
 
 /// Requires a live API token.
 async fn authenticate(State(admin): State<Admin>, req: Request, next: Next) -> Response {
-    if let Some(refused) = query_credential(req.uri().query()) {
-        return refused;
-    }
-    let ok = match bearer(req.headers()) {
-        Some(t) => match admin.managed.store.verify_api_token(&TokenHash::of(t)) {
-            Ok(ok) => ok,
-            Err(e) => return ApiError::from(e).into_response(),
-        },
-        None => false,
+    let ok = match live_api_token(admin.managed.store.as_ref(), bearer(req.headers())) {
+        Ok(ok) => ok,
+        Err(e) => return ApiError::from(e).into_response(),
     };
     if !ok {
         return unauthorized("the admin API needs `Authorization: Bearer <API token>` with a valid, unrevoked API token (`gumloop-mcp api-token create`)");

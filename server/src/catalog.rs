@@ -17,6 +17,8 @@ pub struct Entry {
     pub properties: Vec<String>,
     /// The MCP tool (rmcp's HTTP layer asks for it on every call to check `Mcp-Param-*` headers).
     pub tool: Tool,
+    /// Its documented result carries a signed `download_url` (it gets a resource link).
+    pub signed_download: bool,
 }
 
 /// Every tool, in name order.
@@ -66,8 +68,9 @@ impl Catalog {
             if let Some(out) = d.output_schema {
                 tool = tool.with_raw_output_schema(Arc::new(object(out, "output schema", d.name)?));
             }
+            let signed_download = tool.output_schema.as_ref().and_then(|s| s.get("properties")).and_then(|p| p.get("download_url")).is_some();
             tools.push(tool.clone());
-            if entries.insert(d.name, Entry { descriptor: d, validator, properties, tool }).is_some() {
+            if entries.insert(d.name, Entry { descriptor: d, validator, properties, tool, signed_download }).is_some() {
                 return Err(CatalogError::Duplicate { tool: d.name });
             }
         }

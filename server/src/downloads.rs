@@ -81,11 +81,11 @@ pub fn download_url(body: &Value) -> Option<&str> {
 
 /// Whether bytes of this media type are shown as text.
 pub fn is_text(media_type: &str) -> bool {
-    let essence = media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence.starts_with("text/")
-        || essence.ends_with("+json")
+    let essence = crate::upstream::essence(media_type);
+    crate::upstream::is_json(&essence)
+        || essence.starts_with("text/")
         || essence.ends_with("+xml")
-        || matches!(essence.as_str(), "application/json" | "application/xml" | "application/csv" | "application/x-ndjson" | "application/yaml" | "application/x-yaml")
+        || matches!(essence.as_str(), "application/xml" | "application/csv" | "application/x-ndjson" | "application/yaml" | "application/x-yaml")
 }
 
 #[cfg(test)]

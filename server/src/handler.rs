@@ -122,7 +122,8 @@ impl GumloopServer {
         {
             return Ok(refused);
         }
-        let call_args = args.clone();
+        // Kept only where a result may need them again: page walks and download links.
+        let call_args = (max_items.is_some() || entry.signed_download).then(|| args.clone());
         let request = match (entry.descriptor.build)(args, &credential.context()) {
             Ok(r) => r,
             Err(e) => return Ok((CallToolResult::error(vec![ContentBlock::text(format!("invalid arguments for `{name}`: {e}"))]), CallOutcome::Rejected)),
@@ -142,8 +143,11 @@ impl GumloopServer {
                     Some(spec) => self.long_running(name, spec, body, wait, credential, progress).await,
                     None if name == flow_inputs::INPUTS_TOOL => CallToolResult::structured(self.with_inputs_schema(body, credential)),
                     None => match max_items {
-                        Some(max) => self.walk(entry, call_args, body, max, credential).await,
-                        None => self.with_download_link(name, call_args, body),
+                        Some(max) => self.walk(entry, call_args.unwrap_or_default(), body, max, credential).await,
+                        None => match call_args {
+                            Some(args) if entry.signed_download => self.with_download_link(name, args, body),
+                            _ => CallToolResult::structured(body),
+                        },
                     },
                 }
             }

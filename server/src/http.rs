@@ -125,14 +125,17 @@ fn mcp_service(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, ses
 /// so none shadows another; all share the exchange middleware. `sessions` ends every
 /// session and SSE stream when cancelled; `in_flight` counts exchanges for shutdown.
 pub fn router(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, sessions: &CancellationToken, in_flight: InFlight, managed: Option<Admin>) -> axum::Router {
-    let mut app = axum::Router::new().route_service("/mcp", mcp_service(server.clone(), config, addr, sessions)).route_layer(axum::middleware::from_fn(refuse_query_credentials));
+    let mut app = axum::Router::new().route_service("/mcp", mcp_service(server.clone(), config, addr, sessions));
     if let Some(admin) = managed {
         let scoped = axum::Router::new()
             .route_service("/mcp/{token}", mcp_service(server.scoped(), config, addr, sessions))
             .route_layer(axum::middleware::from_fn_with_state(admin.managed.clone(), crate::managed::authorize));
         app = app.merge(scoped).merge(crate::admin::router(admin));
     }
-    app.fallback(crate::admin::not_found).layer(axum::middleware::from_fn_with_state(in_flight, exchange))
+    // Credentials never belong in a query string, on any route: one check in front of all.
+    app.fallback(crate::admin::not_found)
+        .layer(axum::middleware::from_fn(refuse_query_credentials))
+        .layer(axum::middleware::from_fn_with_state(in_flight, exchange))
 }
 
 async fn refuse_query_credentials(req: Request, next: Next) -> Response {

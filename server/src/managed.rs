@@ -98,6 +98,14 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
+/// Whether `token` (a bearer value, if any) is a live API token.
+pub fn live_api_token(store: &dyn Store, token: Option<&str>) -> crate::store::Result<bool> {
+    match token {
+        Some(t) => store.verify_api_token(&TokenHash::of(t)),
+        None => Ok(false),
+    }
+}
+
 /// Query parameters that look like a credential. Tokens belong in the path (server
 /// tokens) or the `Authorization` header (API tokens), never in a query string, where
 /// proxies and logs keep them.
@@ -148,21 +156,15 @@ pub fn admit(m: &Managed, token: &str, api_token: Option<&str>) -> Result<Scope,
     })?;
     // Expired servers are refused at once, before any sweep deletes them.
     let resolved = resolved.filter(|r| !r.server.expired(now)).ok_or(Refusal::NotFound)?;
-    if resolved.server.config.require_api_token_auth {
-        let live = api_token.is_some_and(|t| m.store.verify_api_token(&TokenHash::of(t)).unwrap_or(false));
-        if !live {
-            return Err(Refusal::Unauthorized);
-        }
+    if resolved.server.config.require_api_token_auth && !live_api_token(m.store.as_ref(), api_token).unwrap_or(false) {
+        return Err(Refusal::Unauthorized);
     }
     Ok(Scope { server_id: resolved.server.id, config: Arc::new(resolved.server.config), credential: Arc::new(resolved.credential), audit: m.audit.clone() })
 }
 
-/// Middleware for `/mcp/{token}`: refuses credentials in the query string, then
-/// [`admit`]s the request and attaches its [`Scope`].
+/// Middleware for `/mcp/{token}`: [`admit`]s the request and attaches its [`Scope`]
+/// (credentials in a query string were refused in front of every route).
 pub async fn authorize(State(m): State<Managed>, mut req: Request, next: Next) -> Response {
-    if let Some(refused) = query_credential(req.uri().query()) {
-        return refused;
-    }
     let token = req.uri().path().strip_prefix("/mcp/").unwrap_or_default().trim_end_matches('/');
     match admit(&m, token, bearer(req.headers())) {
         Ok(scope) => {
