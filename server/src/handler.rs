@@ -191,6 +191,13 @@ impl GumloopServer {
 }
 
 impl GumloopServer {
+    /// One follow-up request the server makes itself (a poll, a page, a flow's inputs):
+    /// `args` built by `tool`'s generated builder and sent as `credential`.
+    async fn send_as(&self, tool: &ToolDescriptor, args: Value, credential: &Credential) -> Result<Outcome, gumloop_mcp_runtime::ArgsError> {
+        let request = (tool.build)(args, &credential.context())?;
+        Ok(self.state.upstream.send(request, credential, tool.response).await)
+    }
+
     /// A result, plus a `resource_link` when it carries a signed `download_url`, so a
     /// client can read the bytes with `resources/read`.
     fn with_download_link(&self, tool: &str, args: Value, body: Value) -> CallToolResult {
@@ -266,11 +273,11 @@ impl GumloopServer {
         let mut next = pages::next_args(d.pagination, &args, &last, max.saturating_sub(items.len()));
         while items.len() < max && pages_read < pages::MAX_PAGES {
             let Some(page_args) = next.take() else { break };
-            let request = match (d.build)(page_args.clone(), &credential.context()) {
-                Ok(r) => r,
+            let outcome = match self.send_as(d, page_args.clone(), credential).await {
+                Ok(o) => o,
                 Err(e) => return CallToolResult::error(vec![ContentBlock::text(format!("cannot read page {}: {e}", pages_read + 1))]),
             };
-            match self.state.upstream.send(request, credential, d.response).await {
+            match outcome {
                 Outcome::Json { body, .. } => {
                     items.extend(body[&key].as_array().cloned().unwrap_or_default());
                     pages_read += 1;
@@ -339,9 +346,11 @@ impl GumloopServer {
         let Some(tool) = self.state.catalog.get(flow_inputs::INPUTS_TOOL) else {
             return Err(CallToolResult::error(vec![ContentBlock::text("cannot check flow inputs: the inputs tool is missing")]));
         };
-        let request = (tool.descriptor.build)(json!({ "id": flow }), &credential.context())
+        let outcome = self
+            .send_as(tool.descriptor, json!({ "id": flow }), credential)
+            .await
             .map_err(|e| CallToolResult::error(vec![ContentBlock::text(format!("cannot read the flow's inputs: {e}"))]))?;
-        match self.state.upstream.send(request, credential, tool.descriptor.response).await {
+        match outcome {
             Outcome::Json { body, .. } => match flow_inputs::parse(&body) {
                 Some(inputs) => Ok(self.state.flow_inputs.put(credential, flow, inputs)),
                 None => Err(CallToolResult::error(vec![ContentBlock::text(format!("Gumloop listed no inputs for flow `{flow}`"))])),
@@ -420,11 +429,11 @@ impl GumloopServer {
             }
             tokio::time::sleep(waiting::backoff(polls).min(deadline - now)).await;
             polls += 1;
-            let request = match (status.descriptor.build)(json!({ "id": id }), &credential.context()) {
-                Ok(r) => r,
+            let outcome = match self.send_as(status.descriptor, json!({ "id": id }), credential).await {
+                Ok(o) => o,
                 Err(e) => return CallToolResult::error(vec![ContentBlock::text(format!("cannot poll `{}`: {e}", spec.status_tool))]),
             };
-            match self.state.upstream.send(request, credential, status.descriptor.response).await {
+            match outcome {
                 Outcome::Json { body, .. } => {
                     last = body;
                     problem = None;

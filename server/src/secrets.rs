@@ -25,8 +25,12 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 /// only unique).
 pub fn new_id(prefix: &str) -> String {
     let bytes: [u8; 8] = random_bytes();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}_{hex}")
+    format!("{prefix}_{}", hex(&bytes))
+}
+
+/// Lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A bearer token as issued: shown once, never stored.
@@ -152,8 +156,7 @@ impl SealingKey {
             Err(e) => return Err(io(e)),
         }
         let bytes: [u8; 32] = random_bytes();
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        write_private(&path, format!("{hex}\n").as_bytes()).map_err(io)?;
+        write_private(&path, format!("{}\n", hex(&bytes)).as_bytes()).map_err(io)?;
         Ok((Self::from_bytes(bytes), KeySource::Created))
     }
 

@@ -4,20 +4,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[test]
-fn sigterm_shuts_down_gracefully() {
+/// The address `serve` logs once it listens (read from its stderr, which is then drained).
+fn listening_addr(child: &mut std::process::Child) -> String {
     use std::io::BufRead;
-    let data = tempfile::tempdir().unwrap();
-    let data = data.path().join("data");
-    // Port 0, then read the bound address from the log: no race with other tests for a port.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()])
-        .env_remove("GUMLOOP_API_KEY")
-        .env("GUMLOOP_MCP_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let addr = loop {
         let mut line = String::new();
@@ -30,18 +19,40 @@ fn sigterm_shuts_down_gracefully() {
         }
     };
     std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    addr
+}
+
+/// Waits up to 10 s for `child` to exit after `cause`.
+fn wait_exit(child: &mut std::process::Child, cause: &str) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no exit after {cause}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path().join("data");
+    // Port 0, then read the bound address from the log: no race with other tests for a port.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()])
+        .env_remove("GUMLOOP_API_KEY")
+        .env("GUMLOOP_MCP_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = listening_addr(&mut child);
     assert!(std::net::TcpStream::connect(&addr).is_ok(), "listening at {addr}");
     assert!(data.is_dir(), "the data directory is created");
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
-    let start = Instant::now();
-    let exit = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "no exit after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let exit = wait_exit(&mut child, "SIGTERM");
     assert!(exit.success(), "{exit:?}");
     let mut out = String::new();
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
@@ -87,14 +98,7 @@ fn stdio_speaks_json_rpc_on_stdout_only() {
     assert_eq!(replies[&2]["result"]["isError"], true, "{}", replies[&2]);
     assert!(replies[&2]["result"]["content"][0]["text"].as_str().unwrap().contains("GUMLOOP_API_KEY"));
     drop(stdin);
-    let start = Instant::now();
-    let exit = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "no exit after stdin closed");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let exit = wait_exit(&mut child, "stdin closed");
     assert!(exit.success(), "{exit:?}");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
@@ -112,7 +116,7 @@ struct Served {
 }
 
 fn serve(data: &std::path::Path, fake_api: &str) -> Served {
-    use std::io::{BufRead, Read};
+    use std::io::Read;
     let mut child = Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"))
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir", data.to_str().unwrap(), "--gumloop-base-url", fake_api])
         .env_remove("GUMLOOP_API_KEY")
@@ -122,15 +126,7 @@ fn serve(data: &std::path::Path, fake_api: &str) -> Served {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let addr = loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "the server exited before listening");
-        if let Some(rest) = line.split("at http://").nth(1) {
-            break rest.split('/').next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let addr = listening_addr(&mut child);
     // Whatever the first start printed comes before the listening line.
     let mut stdout = child.stdout.take().unwrap();
     let mut out = Vec::new();

@@ -3,6 +3,8 @@
 //! API-token auth, expiry, same answer for unknown / revoked / expired), the audit trail,
 //! secrecy at rest, and concurrent creation.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -64,11 +66,7 @@ struct R {
 async fn reply(resp: reqwest::Response) -> R {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
-    let text = resp.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or_else(|_| {
-        text.lines().filter_map(|l| l.strip_prefix("data:")).filter_map(|d| serde_json::from_str(d.trim()).ok()).next_back().unwrap_or(Value::Null)
-    });
-    R { status, headers, body }
+    R { status, headers, body: common::parse_body(&resp.text().await.unwrap()) }
 }
 
 impl H {
