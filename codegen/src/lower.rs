@@ -280,6 +280,7 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
             id_pointer: a.id_pointer.clone(),
             state_pointer: a.state_pointer.clone(),
             terminal: a.terminal.clone(),
+            cancel_tool: a.cancel_tool.clone(),
         }),
         server_args,
         args,

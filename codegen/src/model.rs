@@ -126,6 +126,8 @@ pub struct AsyncIr {
     pub state_pointer: String,
     /// Terminal states.
     pub terminal: Vec<String>,
+    /// The tool that stops the work, if any.
+    pub cancel_tool: Option<String>,
 }
 
 /// Where an argument goes upstream.

@@ -173,6 +173,9 @@ pub struct AsyncRule {
     pub state_pointer: String,
     /// Terminal states.
     pub terminal: Vec<String>,
+    /// The tool that stops the work (given the same id), when Gumloop has one.
+    #[serde(default)]
+    pub cancel_tool: Option<String>,
 }
 
 /// `annotations`.

@@ -384,10 +384,15 @@ impl Validator<'_> {
     fn async_targets(&mut self, names: &BTreeMap<String, (String, String)>) {
         for res in &self.spec.resources {
             for (key, m) in &res.value.methods {
-                if let Some(a) = &m.async_
-                    && !names.contains_key(&a.status_tool) {
-                        self.err(&res.file, format!("methods.{key}.async.status_tool"), format!("no documented tool is named `{}`", a.status_tool), "name an existing tool, e.g. the resource's `get_single_…_by_id`");
-                    }
+                let Some(a) = &m.async_ else { continue };
+                if !names.contains_key(&a.status_tool) {
+                    self.err(&res.file, format!("methods.{key}.async.status_tool"), format!("no documented tool is named `{}`", a.status_tool), "name an existing tool, e.g. the resource's `get_single_…_by_id`");
+                }
+                if let Some(c) = &a.cancel_tool
+                    && !names.contains_key(c)
+                {
+                    self.err(&res.file, format!("methods.{key}.async.cancel_tool"), format!("no documented tool is named `{c}`"), "name an existing tool that stops the work given its id, e.g. the resource's `delete_a_…_by_id`, or leave cancel_tool out");
+                }
             }
         }
     }

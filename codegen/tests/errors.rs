@@ -155,3 +155,12 @@ fn every_problem_is_reported_at_once() {
     let text = err.to_string();
     assert!(text.starts_with("the spec has 2 problems:"), "{text}");
 }
+
+#[test]
+fn async_tools_must_exist() {
+    let resource = "resource: widgets\ntags: [widgets]\nmethods:\n  get:\n    http: GET /widgets/{id}\n    async:\n      status_tool: get_single_acme_widget_by_id\n      id_pointer: /id\n      state_pointer: /state\n      terminal: [done]\n      cancel_tool: stop_acme_widget\n";
+    let d = only_error(spec(resource, DOCS));
+    assert_eq!((d.file.as_str(), d.key_path.as_str()), ("spec/resources/widgets.yaml", "methods.get.async.cancel_tool"));
+    assert!(d.message.contains("no documented tool is named `stop_acme_widget`"), "{d}");
+    assert!(d.help.unwrap().contains("leave cancel_tool out"));
+}

@@ -114,6 +114,9 @@ pub struct AsyncSpec {
     pub state_pointer: &'static str,
     /// States after which polling stops.
     pub terminal: &'static [&'static str],
+    /// The tool that stops the work given the same `id` (a session's cancel, a run's
+    /// kill); `None` where Gumloop offers no way to stop it.
+    pub cancel_tool: Option<&'static str>,
 }
 
 /// Everything known about one tool at build time.

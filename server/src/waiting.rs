@@ -101,6 +101,7 @@ mod tests {
         id_pointer: "/session/id",
         state_pointer: "/session/state",
         terminal: &["completed", "failed"],
+        cancel_tool: Some("delete_a_gumloop_session_by_id"),
     };
 
     #[test]

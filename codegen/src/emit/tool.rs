@@ -256,12 +256,17 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
     let async_spec = match &t.async_spec {
         Some(s) => {
             let (tool, idp, sp, terminal) = (&s.status_tool, &s.id_pointer, &s.state_pointer, &s.terminal);
+            let cancel = match &s.cancel_tool {
+                Some(c) => quote! { ::core::option::Option::Some(#c) },
+                None => quote! { ::core::option::Option::None },
+            };
             quote! {
                 ::core::option::Option::Some(#rt::AsyncSpec {
                     status_tool: #tool,
                     id_pointer: #idp,
                     state_pointer: #sp,
                     terminal: &[#(#terminal),*],
+                    cancel_tool: #cancel,
                 })
             }
         }

@@ -621,6 +621,7 @@ pub mod resources {
                     id_pointer: "/id",
                     state_pointer: "/state",
                     terminal: &["done", "failed"],
+                    cancel_tool: ::core::option::Option::None,
                 }),
                 server_args: &["wait", "wait_timeout_seconds"],
                 build,

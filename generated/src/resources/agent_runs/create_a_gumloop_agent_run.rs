@@ -128,6 +128,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
         id_pointer: "/interaction_id",
         state_pointer: "/state",
         terminal: &["COMPLETED", "FAILED"],
+        cancel_tool: ::core::option::Option::None,
     }),
     server_args: &["wait", "wait_timeout_seconds"],
     build,

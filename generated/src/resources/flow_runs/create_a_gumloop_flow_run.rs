@@ -119,6 +119,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
         id_pointer: "/run_id",
         state_pointer: "/state",
         terminal: &["DONE", "FAILED", "TERMINATED"],
+        cancel_tool: ::core::option::Option::Some("delete_a_gumloop_flow_run_by_id"),
     }),
     server_args: &["wait", "wait_timeout_seconds", "inputs"],
     build,

@@ -104,6 +104,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
         id_pointer: "/session/id",
         state_pointer: "/session/state",
         terminal: &["completed", "failed", "idle"],
+        cancel_tool: ::core::option::Option::Some("delete_a_gumloop_session_by_id"),
     }),
     server_args: &["wait", "wait_timeout_seconds"],
     build,
