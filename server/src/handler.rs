@@ -9,6 +9,7 @@ use rmcp::{
     ErrorData as McpError, ServerHandler,
     model::*,
     service::{RequestContext, RoleServer},
+    task_manager::{TaskExit, TaskOptions},
 };
 use serde_json::{Map, Value, json};
 
@@ -23,6 +24,7 @@ use crate::flow_inputs::{self, InputCache};
 use crate::downloads::{self, Link, LinkKey};
 use crate::upstream::FetchError;
 use crate::pages;
+use crate::tasks::{self, Tasks};
 use crate::waiting;
 use crate::ratelimit::RateLimitSlot;
 use crate::upstream::{Outcome, Upstream};
@@ -42,6 +44,8 @@ pub struct State {
     pub flow_inputs: InputCache,
     /// Seals resource links of signed downloads.
     pub links: LinkKey,
+    /// MCP tasks of long-running calls.
+    pub tasks: Tasks,
 }
 
 /// The rmcp handler. One instance serves `/mcp` and stdio with the configured
@@ -81,19 +85,11 @@ impl GumloopServer {
 
     /// Runs one tool call (validation, request, upstream, result) under `scope`, and
     /// says what it came to for the audit trail.
-    async fn run(&self, name: &str, mut args: Value, slot: Option<&RateLimitSlot>, scope: Option<&Scope>, progress: Option<&Progress>) -> Result<(CallToolResult, CallOutcome), McpError> {
+    async fn run(&self, name: &str, mut args: Value, slot: Option<&RateLimitSlot>, scope: Option<&Scope>, follow: Option<&Follow>) -> Result<(CallToolResult, CallOutcome), McpError> {
         let s = &self.state;
-        let visible = |d: &ToolDescriptor| scope.is_none_or(|sc| sc.config.allows(d));
-        // A tool the scope hides is answered exactly like one that does not exist, and
-        // hints only name tools the scope shows.
-        let Some(entry) = s.catalog.get(name).filter(|e| visible(e.descriptor)) else {
-            let hint = s.catalog.suggest_among(name, visible).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-            return Err(McpError::invalid_params(format!("unknown tool `{name}`{hint}"), None));
-        };
-        let problems = violations(entry, &args);
-        if !problems.is_empty() {
-            let text = format!("invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}", problems.join("\n- "));
-            return Ok((CallToolResult::error(vec![ContentBlock::text(text)]), CallOutcome::Rejected));
+        let entry = self.entry(name, scope)?;
+        if let Some(rejected) = rejection(entry, &args) {
+            return Ok((rejected, CallOutcome::Rejected));
         }
         // The arguments the server consumes itself, as the descriptor lists them; the rest
         // are the upstream request's.
@@ -105,7 +101,11 @@ impl GumloopServer {
                 }
             }
         }
-        let wait = waiting::take(&mut own);
+        let mut wait = waiting::take(&mut own);
+        if let Some(hook) = follow.and_then(|f| f.task.as_ref()) {
+            // A task always waits: its result is the final record.
+            wait = waiting::Wait { wait: true, timeout: hook.timeout };
+        }
         let max_items = pages::take(&mut own, &mut args, entry.descriptor.pagination);
         let flow_inputs = own.remove("inputs");
         let credential = scope.map_or(&s.credential, |sc| sc.credential.as_ref());
@@ -140,7 +140,7 @@ impl GumloopServer {
                     other => json!({ "result": other }),
                 };
                 match entry.descriptor.async_spec {
-                    Some(spec) => self.long_running(name, spec, body, wait, credential, progress).await,
+                    Some(spec) => self.long_running(name, spec, body, wait, credential, follow).await,
                     None if name == flow_inputs::INPUTS_TOOL => CallToolResult::structured(self.with_inputs_schema(body, credential)),
                     None => match max_items {
                         Some(max) => self.walk(entry, call_args.unwrap_or_default(), body, max, credential).await,
@@ -190,7 +190,27 @@ impl GumloopServer {
     }
 }
 
+/// The invalid-arguments result for `args`, if any: answered before anything is sent.
+fn rejection(entry: &Entry, args: &Value) -> Option<CallToolResult> {
+    let problems = violations(entry, args);
+    (!problems.is_empty()).then(|| {
+        let text = format!("invalid arguments for `{}` (nothing was sent to Gumloop):\n- {}", entry.descriptor.name, problems.join("\n- "));
+        CallToolResult::error(vec![ContentBlock::text(text)])
+    })
+}
+
 impl GumloopServer {
+    /// The tool `name` as `scope` sees it. A tool the scope hides is answered exactly like
+    /// one that does not exist, and hints only name tools the scope shows.
+    fn entry(&self, name: &str, scope: Option<&Scope>) -> Result<&Entry, McpError> {
+        let catalog = &self.state.catalog;
+        let visible = |d: &ToolDescriptor| scope.is_none_or(|sc| sc.config.allows(d));
+        catalog.get(name).filter(|e| visible(e.descriptor)).ok_or_else(|| {
+            let hint = catalog.suggest_among(name, visible).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+            McpError::invalid_params(format!("unknown tool `{name}`{hint}"), None)
+        })
+    }
+
     /// One follow-up request the server makes itself (a poll, a page, a flow's inputs):
     /// `args` built by `tool`'s generated builder and sent as `credential`.
     async fn send_as(&self, tool: &ToolDescriptor, args: Value, credential: &Credential) -> Result<Outcome, gumloop_mcp_runtime::ArgsError> {
@@ -386,18 +406,43 @@ impl GumloopServer {
     }
 }
 
-/// Where a waiting call reports progress: the client's progress token and its peer.
-pub struct Progress {
-    peer: rmcp::service::Peer<RoleServer>,
-    token: ProgressToken,
+/// Where a waiting call reports: the client's progress token (with its peer) and, for a
+/// call run as an MCP task, the task.
+#[derive(Default)]
+pub struct Follow {
+    progress: Option<(rmcp::service::Peer<RoleServer>, ProgressToken)>,
+    task: Option<tasks::Hook>,
+}
+
+impl Follow {
+    /// The upstream work has an id (a task's `tasks/cancel` needs it).
+    fn started(&self, id: &str) {
+        if let Some(hook) = &self.task {
+            let _ = hook.upstream_id.set(id.to_owned());
+        }
+    }
+
+    /// A poll saw `message` after `elapsed` of at most `total` seconds.
+    async fn report(&self, message: String, elapsed: f64, total: f64) {
+        if let Some(hook) = &self.task {
+            hook.ctx.set_status_message(message.clone());
+        }
+        if let Some((peer, token)) = &self.progress {
+            let note = ProgressNotificationParam::new(token.clone(), elapsed).with_total(total).with_message(message);
+            let _ = peer.notify_progress(note).await;
+        }
+    }
 }
 
 impl GumloopServer {
     /// The result of a long-running method's first answer: waited on when asked, else
     /// the unfinished state with plain guidance on how to follow it.
-    async fn long_running(&self, tool: &str, spec: AsyncSpec, first: Value, wait: waiting::Wait, credential: &Credential, progress: Option<&Progress>) -> CallToolResult {
+    async fn long_running(&self, tool: &str, spec: AsyncSpec, first: Value, wait: waiting::Wait, credential: &Credential, progress: Option<&Follow>) -> CallToolResult {
         let state = waiting::state_of(&first, &spec);
         let id = waiting::id_of(&first, &spec);
+        if let (Some(f), Some(id)) = (progress, &id) {
+            f.started(id);
+        }
         if waiting::is_terminal(state.as_deref(), &spec) {
             return CallToolResult::structured(first);
         }
@@ -413,7 +458,7 @@ impl GumloopServer {
     /// Polls the status tool with backoff until a terminal state, the timeout, or an
     /// upstream error; the caller's cancellation drops this future and stops it.
     #[allow(clippy::too_many_arguments)]
-    async fn wait_for(&self, tool: &str, spec: AsyncSpec, first: Value, id: &str, timeout: std::time::Duration, credential: &Credential, progress: Option<&Progress>) -> CallToolResult {
+    async fn wait_for(&self, tool: &str, spec: AsyncSpec, first: Value, id: &str, timeout: std::time::Duration, credential: &Credential, progress: Option<&Follow>) -> CallToolResult {
         let Some(status) = self.state.catalog.get(spec.status_tool) else {
             return CallToolResult::error(vec![ContentBlock::text(format!("cannot wait: the status tool `{}` is missing", spec.status_tool))]);
         };
@@ -449,11 +494,10 @@ impl GumloopServer {
             }
             let state = waiting::state_of(&last, &spec);
             let elapsed = started.elapsed().as_secs_f64();
-            if let Some(p) = progress {
+            if let Some(f) = progress {
                 let queue = waiting::queue_position(&last).map_or(String::new(), |q| format!(", queue position {q}"));
                 let message = format!("state: {}{queue}, {elapsed:.0} s elapsed", state.as_deref().unwrap_or("unknown"));
-                let note = ProgressNotificationParam::new(p.token.clone(), elapsed).with_total(timeout.as_secs_f64()).with_message(message);
-                let _ = p.peer.notify_progress(note).await;
+                f.report(message, elapsed, timeout.as_secs_f64()).await;
             }
             if waiting::is_terminal(state.as_deref(), &spec) {
                 let summary = json!({"state": state, "finished": true, "polls": polls, "elapsed_seconds": round1(elapsed), "id": id});
@@ -489,9 +533,64 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
+impl GumloopServer {
+    /// Records a managed call in its server's audit trail.
+    async fn audit(&self, scope: Option<&Scope>, tool: &str, result: &Result<(CallToolResult, CallOutcome), McpError>, started: Instant) {
+        if let Some(scope) = scope {
+            let outcome = match result {
+                Ok((_, outcome)) => *outcome,
+                Err(e) if e.code == ErrorCode::INVALID_PARAMS => CallOutcome::Rejected,
+                Err(_) => CallOutcome::ToolError,
+            };
+            let now = self.state.clock.now();
+            scope.audit.record(&scope.server_id, tool, outcome, started, now).await;
+        }
+    }
+
+    /// Runs a long-running call as an MCP task: invalid arguments are answered at once;
+    /// otherwise the task starts the work, waits for it (reporting each upstream state as
+    /// its status message), and settles with the final record. The call is audited when
+    /// the task settles.
+    async fn start_task(&self, name: String, args: Value, scope: Option<Scope>, started: Instant) -> Result<CallToolResponse, McpError> {
+        let entry = self.entry(&name, scope.as_ref())?;
+        if let Some(rejected) = rejection(entry, &args) {
+            let result = Ok((rejected, CallOutcome::Rejected));
+            self.audit(scope.as_ref(), &name, &result, started).await;
+            return result.map(|(r, _)| r.into());
+        }
+        let tasks = &self.state.tasks;
+        let record = tasks::Record {
+            owner: scope.as_ref().map(|s| s.server_id.clone()),
+            cancel_tool: entry.descriptor.async_spec.and_then(|s| s.cancel_tool),
+            upstream_id: Default::default(),
+        };
+        let upstream_id = record.upstream_id.clone();
+        let (server, timeout) = (self.clone(), tasks.ttl);
+        let options = TaskOptions::new()
+            .with_ttl_ms(tasks.ttl.as_millis() as u64)
+            .with_poll_interval_ms(tasks::POLL_INTERVAL_MS)
+            .with_status_message(format!("starting `{name}`"));
+        let task = tasks.manager.spawn(options, move |ctx| {
+            Box::pin(async move {
+                let follow = Follow { progress: None, task: Some(tasks::Hook { ctx: ctx.clone(), upstream_id, timeout }) };
+                let result = tokio::select! {
+                    // tasks/cancel has stopped the upstream work by now (where Gumloop can).
+                    _ = ctx.cancelled() => return Err(TaskExit::Cancelled),
+                    r = server.run(&name, args, None, scope.as_ref(), Some(&follow)) => r,
+                };
+                server.audit(scope.as_ref(), &name, &result, started).await;
+                // A tool error settles as `completed` with `isError`; `failed` is for protocol errors.
+                result.map(|(r, _)| r).map_err(TaskExit::Error)
+            })
+        });
+        tasks.remember(&task.task_id, record);
+        Ok(CallToolResponse::Task(CreateTaskResult::new(task)))
+    }
+}
+
 impl ServerHandler for GumloopServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().enable_tasks().build())
             .with_server_info(Implementation::new("gumloop-mcp", env!("CARGO_PKG_VERSION")))
             .with_instructions(
                 "Tools for Gumloop: flows, agents and their asynchronous sessions, artifacts, skills, audit logs and chat completions. \
@@ -515,23 +614,57 @@ impl ServerHandler for GumloopServer {
         let started = Instant::now();
         let scope = self.scope_of(&ctx)?;
         let args = request.arguments.map(Value::Object).unwrap_or_else(|| json!({}));
+        if tasks::wanted(&ctx) && self.entry(&request.name, scope.as_ref()).is_ok_and(|e| e.descriptor.async_spec.is_some()) {
+            return self.start_task(request.name.to_string(), args, scope, started).await;
+        }
         let slot = ctx.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<RateLimitSlot>().cloned());
-        let progress = ctx.meta.get_progress_token().map(|token| Progress { peer: ctx.peer.clone(), token });
+        let follow = ctx.meta.get_progress_token().map(|token| Follow { progress: Some((ctx.peer.clone(), token)), task: None });
         // Dropping the upstream future on cancel drops its HTTP request (and stops a wait).
         let result = tokio::select! {
             _ = ctx.ct.cancelled() => Err(McpError::internal_error("the call was cancelled by the client", None)),
-            r = self.run(&request.name, args, slot.as_ref(), scope.as_ref(), progress.as_ref()) => r,
+            r = self.run(&request.name, args, slot.as_ref(), scope.as_ref(), follow.as_ref()) => r,
         };
-        if let Some(scope) = &scope {
-            let outcome = match &result {
-                Ok((_, outcome)) => *outcome,
-                Err(e) if e.code == ErrorCode::INVALID_PARAMS => CallOutcome::Rejected,
-                Err(_) => CallOutcome::ToolError,
-            };
-            let now = self.state.clock.now();
-            scope.audit.record(&scope.server_id, &request.name, outcome, started, now).await;
-        }
+        self.audit(scope.as_ref(), &request.name, &result, started).await;
         result.map(|(r, _)| r.into())
+    }
+
+    async fn get_task(&self, request: GetTaskParams, ctx: RequestContext<RoleServer>) -> Result<GetTaskResult, McpError> {
+        let scope = self.scope_of(&ctx)?;
+        self.state.tasks.record(&request.task_id, scope.as_ref().map(|s| s.server_id.as_str()))?;
+        Ok(GetTaskResult::new(self.state.tasks.manager.get_task(&request.task_id)?))
+    }
+
+    async fn update_task(&self, request: UpdateTaskParams, ctx: RequestContext<RoleServer>) -> Result<(), McpError> {
+        let scope = self.scope_of(&ctx)?;
+        self.state.tasks.record(&request.task_id, scope.as_ref().map(|s| s.server_id.as_str()))?;
+        // These tasks never ask for input; rmcp ignores responses to no request.
+        self.state.tasks.manager.update_task(&request.task_id, request.input_responses)
+    }
+
+    async fn cancel_task(&self, request: CancelTaskParams, ctx: RequestContext<RoleServer>) -> Result<(), McpError> {
+        let scope = self.scope_of(&ctx)?;
+        let tasks = &self.state.tasks;
+        let record = tasks.record(&request.task_id, scope.as_ref().map(|s| s.server_id.as_str()))?;
+        if tasks.is_terminal(&request.task_id) {
+            return Ok(());
+        }
+        // Stop the work in Gumloop first; if Gumloop refuses, the task goes on and says why.
+        if let (Some(tool), Some(id)) = (record.cancel_tool, record.upstream_id.get()) {
+            let credential = scope.as_ref().map_or(&self.state.credential, |s| s.credential.as_ref());
+            let descriptor = self.state.catalog.get(tool).map(|e| e.descriptor).ok_or_else(|| McpError::internal_error(format!("the cancel tool `{tool}` is missing"), None))?;
+            let outcome = self.send_as(descriptor, json!({ "id": id }), credential).await.map_err(|e| McpError::internal_error(format!("cannot call `{tool}`: {e}"), None))?;
+            match outcome {
+                Outcome::Json { .. } | Outcome::Bytes { .. } => tracing::info!(tool, id, "task cancelled upstream"),
+                Outcome::Status { status, body, .. } => {
+                    return Err(McpError::internal_error(
+                        format!("Gumloop refused to stop `{id}` (`{tool}` answered HTTP {status}); the task goes on"),
+                        Some(json!({ "status": status, "error": body })),
+                    ));
+                }
+                Outcome::Failed(message) => return Err(McpError::internal_error(format!("stopping `{id}` with `{tool}` failed: {message}; the task goes on"), None)),
+            }
+        }
+        tasks.manager.cancel_task(&request.task_id)
     }
 
     async fn read_resource(&self, request: ReadResourceRequestParams, ctx: RequestContext<RoleServer>) -> Result<ReadResourceResponse, McpError> {

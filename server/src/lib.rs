@@ -31,6 +31,7 @@ pub mod ratelimit;
 pub mod secrets;
 pub mod stdio;
 pub mod store;
+pub mod tasks;
 pub mod upstream;
 pub mod validate;
 pub mod waiting;
@@ -46,5 +47,5 @@ use gumloop_mcp_generated::resources::{ALL_TOOLS, INTEGRATION};
 pub fn gumloop_server(upstream: UpstreamConfig, credential: Credential) -> anyhow::Result<GumloopServer> {
     let catalog = Catalog::new(ALL_TOOLS)?;
     let upstream = Upstream::new(upstream, &INTEGRATION)?;
-    Ok(GumloopServer::new(handler::State { catalog, upstream, credential, clock: managed::Clock::system(), flow_inputs: Default::default(), links: Default::default() }))
+    Ok(GumloopServer::new(handler::State { catalog, upstream, credential, clock: managed::Clock::system(), flow_inputs: Default::default(), links: Default::default(), tasks: Default::default() }))
 }

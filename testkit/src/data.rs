@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 pub struct Polled {
     pub value: Value,
     pub polls: u32,
+    /// Never completes however often it is polled (a stuck session, to cancel).
+    pub stuck: bool,
 }
 
 /// All mutable data.
@@ -63,12 +65,15 @@ impl Store {
                     "metadata": {}, "folder_id": null, "type": null, "created_at": TS, "active_trigger_count": 0, "creator": creator()}))
             })
             .collect();
-        let sessions = (1..=25)
+        let mut sessions: BTreeMap<String, Polled> = (1..=25)
             .map(|i| {
                 let id = format!("sess_{i:02}");
-                (id.clone(), Polled { value: session(&id, "agent_1", "completed", vec![]), polls: 0 })
+                (id.clone(), Polled { value: session(&id, "agent_1", "completed", vec![]), polls: 0, stuck: false })
             })
             .collect();
+        // A session stuck in `processing` (the stuck-session workflow cancels it).
+        let stuck = session("ses_998", "agent_1", "processing", vec![message("user", "Summarise last quarter's churn")]);
+        sessions.insert("ses_998".to_owned(), Polled { value: stuck, polls: 0, stuck: true });
         let artifacts = (1..=3)
             .map(|i| json!({"id": format!("art_{i}"), "version_id": format!("artv_{i}"), "major_version": 1, "agent_id": "agent_1",
                 "session_id": "sess_01", "filename": format!("report-{i}.csv"), "created_at": TS,
@@ -83,7 +88,7 @@ impl Store {
             })
             .collect();
         let mut runs = BTreeMap::new();
-        runs.insert("run_seed".to_owned(), Polled { value: run("run_seed", "flow_1", "DONE"), polls: 0 });
+        runs.insert("run_seed".to_owned(), Polled { value: run("run_seed", "flow_1", "DONE"), polls: 0, stuck: false });
         Self {
             flows,
             agents,

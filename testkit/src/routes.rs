@@ -260,6 +260,9 @@ fn page(items: Vec<Value>, q: &HashMap<String, String>, key: &str) -> Response {
 
 /// Advances a polled record; returns true when it has just been polled enough to finish.
 fn poll(p: &mut Polled, needed: u32) -> bool {
+    if p.stuck {
+        return false;
+    }
     p.polls += 1;
     p.polls >= needed
 }
@@ -303,7 +306,7 @@ async fn start_pipeline(State(s): S, body: Bytes) -> Response {
         return legacy(404, "saved item not found");
     }
     let id = st.id("run");
-    st.runs.insert(id.clone(), Polled { value: data::run(&id, flow, "RUNNING"), polls: 0 });
+    st.runs.insert(id.clone(), Polled { value: data::run(&id, flow, "RUNNING"), polls: 0, stuck: false });
     ok(json!({"run_id": id, "saved_item_id": flow, "workbook_id": "wb_1", "url": format!("https://www.gumloop.com/pipeline?run_id={id}")}))
 }
 
@@ -423,7 +426,7 @@ async fn start_agent(State(s): S, body: Bytes) -> Response {
         return legacy(404, "gummie_not_found");
     }
     let id = st.id("int");
-    st.agent_runs.insert(id.clone(), Polled { value: json!({"interaction_id": id, "gummie_id": agent, "state": "ASYNC_PROCESSING", "created_ts": "2026-11-01T12:00:00Z"}), polls: 0 });
+    st.agent_runs.insert(id.clone(), Polled { value: json!({"interaction_id": id, "gummie_id": agent, "state": "ASYNC_PROCESSING", "created_ts": "2026-11-01T12:00:00Z"}), polls: 0, stuck: false });
     with_status(202, json!({"interaction_id": id, "status": "processing"}))
 }
 
@@ -474,7 +477,7 @@ async fn export_data(State(s): S, body: Bytes) -> Response {
     }
     let mut st = s.store.lock().unwrap();
     let id = st.id("export");
-    st.exports.insert(id.clone(), Polled { value: json!({"data_export_id": id, "state": "REQUESTED", "created_ts": "2026-11-01T12:00:00Z", "finished_ts": null}), polls: 0 });
+    st.exports.insert(id.clone(), Polled { value: json!({"data_export_id": id, "state": "REQUESTED", "created_ts": "2026-11-01T12:00:00Z", "finished_ts": null}), polls: 0, stuck: false });
     ok(json!({"success": true, "data_export_id": id, "state": "REQUESTED", "created_ts": "2026-11-01T12:00:00Z"}))
 }
 
@@ -732,7 +735,7 @@ async fn create_session(State(s): S, Path(id): Path<String>, body: Bytes) -> Res
         None => ("idle", 201, vec![]),
     };
     let session = data::session(&sid, &id, state, messages);
-    st.sessions.insert(sid, Polled { value: session.clone(), polls: 0 });
+    st.sessions.insert(sid, Polled { value: session.clone(), polls: 0, stuck: false });
     with_status(status, envelope(&session))
 }
 
