@@ -146,7 +146,7 @@ impl GumloopServer {
                         Some(max) => self.walk(entry, call_args.unwrap_or_default(), body, max, credential).await,
                         None => match call_args {
                             Some(args) if entry.signed_download => self.with_download_link(name, args, body),
-                            _ => CallToolResult::structured(body),
+                            _ => with_images(body),
                         },
                     },
                 }
@@ -519,6 +519,17 @@ impl GumloopServer {
         result.content.insert(0, ContentBlock::text(guidance));
         result
     }
+}
+
+/// A result, with any data-URL images of a chat completion as image content.
+fn with_images(mut body: Value) -> CallToolResult {
+    if body.get("choices").is_none() {
+        return CallToolResult::structured(body);
+    }
+    let images = crate::images::take(&mut body);
+    let mut result = CallToolResult::structured(body);
+    result.content.extend(images);
+    result
 }
 
 fn blob(uri: &str, media_type: String, bytes: Vec<u8>) -> ResourceContents {

@@ -25,6 +25,7 @@ pub mod filter;
 pub mod flow_inputs;
 pub mod handler;
 pub mod http;
+pub mod images;
 pub mod managed;
 pub mod pages;
 pub mod ratelimit;

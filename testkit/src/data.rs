@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+/// A 1×1 PNG: the image a chat completion generates.
+pub const TINY_PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
 /// A record that completes after a number of polls.
 #[derive(Debug, Clone)]
 pub struct Polled {

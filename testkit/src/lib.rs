@@ -7,6 +7,7 @@
 //! so tests can assert exactly what a client sent.
 
 mod data;
+pub use data::TINY_PNG_BASE64;
 mod faults;
 mod record;
 mod routes;

@@ -975,8 +975,27 @@ async fn chat_completion(body: Bytes) -> Response {
     if !["gpt-4.1", "claude-sonnet-4"].contains(&model) {
         return v1(404, "model_not_found", "unknown model");
     }
-    let last = messages.iter().rev().find(|m| m["role"] == "user").and_then(|m| m["content"].as_str()).unwrap_or_default();
+    if b.get("stream") == Some(&json!(true)) {
+        return v1(501, "not_implemented", "this fake serves non-streaming completions only");
+    }
+    // User content is text, or (multi-modal) an array of text and image_url parts.
+    let last = messages.iter().rev().find(|m| m["role"] == "user").map(|m| &m["content"]);
+    let (text, images_in) = match last {
+        Some(Value::String(s)) => (s.clone(), 0),
+        Some(Value::Array(parts)) => {
+            let text: Vec<&str> = parts.iter().filter(|p| p["type"] == "text").filter_map(|p| p["text"].as_str()).collect();
+            (text.join(" "), parts.iter().filter(|p| p["type"] == "image_url").count())
+        }
+        _ => (String::new(), 0),
+    };
+    let seen = if images_in > 0 { format!(" (and {images_in} image(s))") } else { String::new() };
+    let mut message = json!({"role": "assistant", "content": format!("echo: {text}{seen}")});
+    // With modalities [text, image], one generated image comes back as a data URL.
+    let wants_image = b.get("modalities").and_then(Value::as_array).is_some_and(|m| m.iter().any(|x| x == "image"));
+    if wants_image {
+        message["images"] = json!([{"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{}", data::TINY_PNG_BASE64)}}]);
+    }
     ok(json!({"id": "chatcmpl_1", "object": "chat.completion", "created": 1_793_534_400, "model": model,
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": format!("echo: {last}")}}],
+        "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
         "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}}))
 }
