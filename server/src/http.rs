@@ -19,6 +19,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::Admin;
+
+/// The largest MCP request body: Gumloop's 10 MB upload limit, base64-encoded (4/3),
+/// plus the JSON-RPC envelope. Larger requests get 413 before any parsing.
+pub const MAX_MCP_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 use crate::handler::GumloopServer;
 use crate::ratelimit::RateLimitSlot;
 
@@ -115,6 +119,8 @@ fn mcp_service(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, ses
         .enforce_origin_validation()
         // JSON answers for stateless requests, so a single call's response can carry ratelimit-* headers.
         .with_json_response(true)
+        // A 10 MB skill package travels as base64 inside JSON: room for it and the envelope.
+        .with_max_request_body_bytes(MAX_MCP_REQUEST_BYTES)
         .with_cancellation_token(sessions.child_token());
     StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), cfg)
 }
