@@ -5,7 +5,9 @@
 //! `art_1`..`art_3` of `agent_1`, skills `skill_1`..`skill_3`, models `gpt-4.1` and
 //! `claude-sonnet-4`, organization `org_1`, team `team_1`, MCP servers `mcp_1`, `mcp_2`,
 //! evaluations `eval_1`..`eval_3`, versions `ver_1`, `ver_2`, triggers `trig_1`, `trig_2`,
-//! run `run_seed`, 120 audit log entries.
+//! run `run_seed`, 120 audit log entries, and session `ses_998` of `agent_1`, stuck in
+//! `processing`. A finished run of `flow_pricing` (the Competitor Pricing Scraper) adds a
+//! CSV artifact to `agent_1` with a row for its `target_company`.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +35,10 @@ pub struct Store {
     pub agent_runs: BTreeMap<String, Polled>,
     pub exports: BTreeMap<String, Polled>,
     pub artifacts: Vec<Value>,
+    /// The bytes behind each artifact's signed URL: (media type, content).
+    pub artifact_bodies: BTreeMap<String, (String, String)>,
+    /// Each run's `pipeline_inputs`, by run id.
+    pub run_inputs: BTreeMap<String, Value>,
     pub skills: BTreeMap<String, Value>,
     pub agent_mcp: BTreeMap<(String, String), Value>,
     pub eval_config: BTreeMap<String, Value>,
@@ -100,11 +106,40 @@ impl Store {
             agent_runs: BTreeMap::new(),
             exports: BTreeMap::new(),
             artifacts,
+            artifact_bodies: BTreeMap::new(),
+            run_inputs: BTreeMap::new(),
             skills,
             agent_mcp: BTreeMap::new(),
             eval_config: BTreeMap::new(),
             next_id: 1,
         }
+    }
+
+    /// What a finished run leaves behind: the pricing flow writes a CSV artifact.
+    pub fn finish_run(&mut self, run_id: &str, flow: &str) {
+        if flow != "flow_pricing" {
+            return;
+        }
+        let inputs = self.run_inputs.get(run_id).cloned().unwrap_or_default();
+        let company = inputs
+            .as_array()
+            .and_then(|a| a.iter().find(|i| i["input_name"] == "target_company"))
+            .and_then(|i| i["value"].as_str())
+            .unwrap_or("unknown")
+            .to_owned();
+        let slug: String = company.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        let id = self.id("art");
+        let csv = format!("company,plan,monthly_price_usd\n{company},Starter,19\n{company},Pro,49\n{company},Enterprise,199\n");
+        self.artifacts.push(json!({"id": id, "version_id": format!("{id}_v1"), "major_version": 1, "agent_id": "agent_1",
+            "session_id": null, "filename": format!("pricing-{slug}.csv"), "created_at": TS,
+            "metadata": {"media_type": "text/csv", "size": csv.len()}, "url": null, "creator": creator()}));
+        // A run log beside it, so filtering to .csv has something to leave out.
+        let log_id = self.id("art");
+        self.artifacts.push(json!({"id": log_id, "version_id": format!("{log_id}_v1"), "major_version": 1, "agent_id": "agent_1",
+            "session_id": null, "filename": format!("pricing-{slug}-log.txt"), "created_at": TS,
+            "metadata": {"media_type": "text/plain", "size": 3}, "url": null, "creator": creator()}));
+        self.artifact_bodies.insert(id, ("text/csv".into(), csv));
+        self.artifact_bodies.insert(log_id, ("text/plain".into(), "ok\n".into()));
     }
 
     /// A fresh deterministic id.

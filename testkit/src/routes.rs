@@ -307,6 +307,9 @@ async fn start_pipeline(State(s): S, body: Bytes) -> Response {
     }
     let id = st.id("run");
     st.runs.insert(id.clone(), Polled { value: data::run(&id, flow, "RUNNING"), polls: 0, stuck: false });
+    if let Some(inputs) = b.get("pipeline_inputs") {
+        st.run_inputs.insert(id.clone(), inputs.clone());
+    }
     ok(json!({"run_id": id, "saved_item_id": flow, "workbook_id": "wb_1", "url": format!("https://www.gumloop.com/pipeline?run_id={id}")}))
 }
 
@@ -321,6 +324,9 @@ async fn get_pl_run(State(s): S, Query(q): Q) -> Response {
     if run.value["state"] == "RUNNING" && poll(run, polls) {
         let flow = run.value["log"][0].as_str().unwrap_or_default().rsplit(' ').next().unwrap_or_default().to_owned();
         run.value = data::run(id, &flow, "DONE");
+        let value = run.value.clone();
+        st.finish_run(id, &flow);
+        return ok(value);
     }
     ok(run.value.clone())
 }
@@ -809,7 +815,8 @@ async fn list_artifacts(State(s): S, Path(id): Path<String>, Query(q): Q) -> Res
 async fn download_artifact(State(s): S, Path(id): Path<String>) -> Response {
     let art = s.store.lock().unwrap().artifacts.iter().find(|a| a["id"] == id.as_str()).cloned();
     let Some(a) = art else { return v1(404, "artifact_not_found", "artifact not found") };
-    ok(json!({"download_url": signed_url(&s, "artifacts", &id), "filename": a["filename"], "media_type": "text/csv", "size": 12}))
+    let (media_type, size) = (&a["metadata"]["media_type"], &a["metadata"]["size"]);
+    ok(json!({"download_url": signed_url(&s, "artifacts", &id), "filename": a["filename"], "media_type": media_type, "size": size}))
 }
 
 async fn signed_download(State(s): S, Path((kind, id)): Path<(String, String)>, Query(q): Q) -> Response {
@@ -824,7 +831,10 @@ async fn signed_download(State(s): S, Path((kind, id)): Path<(String, String)>, 
         return (StatusCode::FORBIDDEN, "expired").into_response();
     }
     match kind.as_str() {
-        "artifacts" => ([("content-type", "text/csv")], "a,b\n1,2\n3,4\n").into_response(),
+        "artifacts" => match s.store.lock().unwrap().artifact_bodies.get(&id) {
+            Some((media_type, body)) => ([("content-type", media_type.clone())], body.clone()).into_response(),
+            None => ([("content-type", "text/csv".to_owned())], "a,b\n1,2\n3,4\n".to_owned()).into_response(),
+        },
         _ => ([("content-type", "application/zip")], EMPTY_ZIP).into_response(),
     }
 }
