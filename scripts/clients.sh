@@ -8,6 +8,9 @@
 #   d. the team-deployment flow with the Python client (clients/managed_flow.py): API
 #      tokens, an account, scoped servers, filters, API-token auth, expiry, SIGKILL restart;
 #      it waits a minute for an expiry, so it runs in the background while a-c run
+#   e. the six seed workflows of orchestration (clients/seed_workflows.py) with the Python
+#      client: flows with named inputs and artifacts read back, a stuck session, bad
+#      inputs, MCP tasks, skill rejections, audit-log pages; with its own fake and server
 # Runs scripts/setup.sh and builds the two binaries first. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -116,6 +119,11 @@ done
 for mode in legacy auto; do
   "$py" clients/python_client.py --fake "$fake" --mode "$mode" --stdio "${stdio_cmd[@]}"
 done
+echo "   ($((SECONDS - t))s)"
+
+echo "== e. seed workflows (Python mcp client, own fake and server)"
+t=$SECONDS
+"$py" clients/seed_workflows.py --server-bin "$mcp_bin" --fake-bin "$fake_bin" --data-dir "$tmp/seed-workflows"
 echo "   ($((SECONDS - t))s)"
 
 echo "== b. MCP Inspector CLI"
