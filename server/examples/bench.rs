@@ -148,7 +148,9 @@ fn rss_kb(pid: u32) -> u64 {
 
 fn rpc_body(method: &str, params: Value) -> (String, Value) {
     let mut params = params;
-    params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    if params.get("_meta").is_none() {
+        params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    }
     (method.to_owned(), json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
 }
 
@@ -435,6 +437,20 @@ async fn main() {
     for w in waits {
         w.await.unwrap().unwrap();
     }
+    // 2b. RSS while 100 MCP tasks wait (each call returns at once; the tasks poll on).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_tasks = rss_kb(pid);
+    let task_meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}});
+    for _ in 0..100 {
+        let r = mcp(&client, &slow_url, "tools/call", json!({"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "x"}, "_meta": task_meta})).await.unwrap();
+        assert_eq!(r["result"]["resultType"], "task", "{r}");
+    }
+    let mut peak_tasks = 0;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        peak_tasks = peak_tasks.max(rss_kb(pid));
+    }
     child.kill().ok();
     child.wait().ok();
     // 3. A flow run with named inputs (checked against the cached schema) against the same
@@ -458,6 +474,7 @@ async fn main() {
 
     println!("waiting   a 30 s wait on a session: {polls} upstream requests (target <= 15)");
     println!("waiting   RSS with 100 waits in flight: {:.1} MB (before: {:.1} MB)", peak_waits as f64 / 1024.0, idle_waits as f64 / 1024.0);
+    println!("tasks     RSS with 100 MCP tasks waiting: {:.1} MB (before: {:.1} MB)", peak_tasks as f64 / 1024.0, idle_tasks as f64 / 1024.0);
     println!("flows     run with named inputs (cached schema check) p50 {:.0} µs vs wire form p50 {:.0} µs: +{:.0} µs", us(n50), us(w50), us(n50) - us(w50));
     let _ = std::fs::remove_dir_all(data_dir());
     println!("start-up  exec to first tools/list: median {:.1} ms, max {:.1} ms over 10 starts (target <= 100 ms)", startups[5].as_secs_f64() * 1e3, startups[9].as_secs_f64() * 1e3);
