@@ -31,6 +31,8 @@ pub struct Store {
     pub skills: BTreeMap<String, Value>,
     pub agent_mcp: BTreeMap<(String, String), Value>,
     pub eval_config: BTreeMap<String, Value>,
+    /// Inputs of flows added at run time ([`crate::FakeGumloop::add_flow`]); seed flows use [`flow_inputs`].
+    pub added_inputs: BTreeMap<String, Value>,
     next_id: u64,
 }
 
@@ -95,8 +97,14 @@ impl Store {
             skills,
             agent_mcp: BTreeMap::new(),
             eval_config: BTreeMap::new(),
+            added_inputs: BTreeMap::new(),
             next_id: 1,
         }
+    }
+
+    /// A flow's inputs: set at run time, else the seed's.
+    pub fn inputs_of(&self, flow: &str) -> Value {
+        self.added_inputs.get(flow).cloned().unwrap_or_else(|| flow_inputs(flow))
     }
 
     /// A fresh deterministic id.
