@@ -293,4 +293,15 @@ mod tests {
         assert_eq!(args.upstream.upstream_config().call_timeout, Duration::from_secs(5));
         assert!(Cli::try_parse_from(["gumloop-mcp", "stdio", "--call-timeout-secs", "0"]).is_err());
     }
+
+    #[test]
+    fn flow_tools_flags() {
+        let cli = Cli::try_parse_from(["gumloop-mcp", "server", "create", "--account", "acct_1", "--flow-tools"]).unwrap();
+        let Command::Server(ServerCommand::Create { flow_tools, .. }) = cli.command else { panic!("not server create") };
+        assert!(flow_tools);
+        let cli = Cli::try_parse_from(["gumloop-mcp", "serve", "--flow-tools-ttl-secs", "5"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        assert_eq!(args.flow_tools_ttl_secs, 5);
+        assert!(Cli::try_parse_from(["gumloop-mcp", "serve", "--flow-tools-ttl-secs", "0"]).is_err());
+    }
 }

@@ -351,3 +351,36 @@ async fn the_admin_api_checks_flow_tools_and_configs_round_trip() {
     let old = h.store.get_server(&acct, id).unwrap();
     assert!(!old.config.flow_tools && old.config.methods == Some(vec!["read".to_owned()]));
 }
+
+#[tokio::test]
+async fn the_refresher_stops_with_its_last_session_and_with_its_server() {
+    let h = start(Duration::from_millis(200)).await;
+    let acct = h.account().await;
+    let lists = || h.fake.requests().iter().filter(|r| r.path.ends_with("/list_saved_items")).count();
+    for end in ["session closed", "server deleted"] {
+        let (id, url) = h.server(&acct, json!({"flow_tools": true})).await;
+        let post = || h.client.post(&url).header("content-type", "application/json").header("accept", "application/json, text/event-stream");
+        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}});
+        let resp = post().json(&init).send().await.unwrap();
+        let session = resp.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+        reply(resp).await;
+        let in_session = || post().header("mcp-session-id", &session).header("mcp-protocol-version", "2025-11-25");
+        in_session().json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).send().await.unwrap();
+        reply(in_session().json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})).send().await.unwrap()).await;
+        let before = lists();
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(lists() > before, "{end}: refreshed in the background while the session lives");
+        match end {
+            "session closed" => {
+                let closed = h.client.delete(&url).header("mcp-session-id", &session).header("mcp-protocol-version", "2025-11-25").send().await.unwrap();
+                assert!(closed.status().is_success(), "{}", closed.status());
+            }
+            _ => assert_eq!(h.admin("DELETE", &format!("/integrated-account/{acct}/mcp/{id}"), None).await.status, 204),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = lists();
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(lists(), after, "{end}: the refresher stopped");
+    }
+}
