@@ -403,6 +403,8 @@ impl GumloopServer {
             let listeners = changed.then(|| (s.sessions.clone(), s.subscribers.clone()));
             (set, listeners)
         };
+        // Slow listeners never hold up the next refresh or list.
+        drop(_one);
         if let Some((sessions, subscribers)) = listeners {
             self.notify_changed(&scope.server_id, sessions, subscribers).await;
         }
