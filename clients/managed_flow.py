@@ -236,7 +236,7 @@ async def main(args):
         servers = {s["id"]: s for s in admin.call("GET", f"/integrated-account/{acct_id}/mcp")["result"]}
         check(set(servers) == {reader["id"], hourly["id"]}, f"servers after restart: {sorted(servers)}")
         check(servers[hourly["id"]]["expires_at"] == hourly["expires_at"], "the hourly server's expiry changed")
-        check(servers[reader["id"]]["config"] == {"methods": ["read"], "tags": ["flows"], "require_api_token_auth": True}, "the reader's config changed")
+        check(servers[reader["id"]]["config"] == {"methods": ["read"], "tags": ["flows"], "require_api_token_auth": True, "flow_tools": False}, "the reader's config changed")
         admin.call("GET", f"/integrated-account/{acct_id}/mcp/{expiring['id']}", expect=(404,))
         stored = json.loads(subprocess.run([args.server_bin, "server", "list", "--json", "--data-dir", args.data_dir], check=True, capture_output=True).stdout)
         check(expiring["id"] not in [s["id"] for s in stored], "the expired server is still in the store")

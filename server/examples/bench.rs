@@ -36,7 +36,7 @@ fn managed_urls(port: u16) -> (String, String) {
     let now = jiff::Timestamp::now();
     let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), user_id: Some("user_test".into()), ..Default::default() };
     let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).unwrap();
-    let filtered = McpServerConfig { methods: Some(vec!["read".into()]), tags: Some(vec!["flows".into()]), require_api_token_auth: false };
+    let filtered = McpServerConfig { methods: Some(vec!["read".into()]), tags: Some(vec!["flows".into()]), ..McpServerConfig::default() };
     let (_, t1) = store.create_server(&acct.id, "filtered", &filtered, None, now).unwrap();
     let (_, t2) = store.create_server(&acct.id, "open", &McpServerConfig::default(), None, now).unwrap();
     (format!("http://127.0.0.1:{port}/mcp/{}", t1.reveal()), format!("http://127.0.0.1:{port}/mcp/{}", t2.reveal()))
@@ -54,7 +54,7 @@ fn admission_costs() -> Vec<(&'static str, f64)> {
     let now = jiff::Timestamp::now();
     let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), ..Default::default() };
     let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).unwrap();
-    let filtered = McpServerConfig { methods: Some(vec!["read".into()]), tags: Some(vec!["flows".into()]), require_api_token_auth: false };
+    let filtered = McpServerConfig { methods: Some(vec!["read".into()]), tags: Some(vec!["flows".into()]), ..McpServerConfig::default() };
     let guarded = McpServerConfig { require_api_token_auth: true, ..filtered.clone() };
     let (_, plain) = store.create_server(&acct.id, "plain", &filtered, None, now).unwrap();
     let (_, with_auth) = store.create_server(&acct.id, "guarded", &guarded, None, now).unwrap();

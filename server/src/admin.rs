@@ -381,7 +381,7 @@ struct ToolsQuery {
 async fn list_tools(State(a): State<Admin>, query: Result<Query<ToolsQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<Value>> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let split = |v: Option<String>| v.map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect::<Vec<_>>());
-    let config = McpServerConfig { methods: split(q.methods), tags: split(q.tags), require_api_token_auth: false };
+    let config = McpServerConfig { methods: split(q.methods), tags: split(q.tags), ..McpServerConfig::default() };
     if config.methods.is_some() || config.tags.is_some() {
         check_config(&a, &config)?;
     }

@@ -131,11 +131,12 @@ pub fn parse_lifetime(text: &str) -> Result<SignedDuration> {
 /// `gumloop-mcp server …`.
 pub fn server(cmd: ServerCommand) -> Result<()> {
     match cmd {
-        ServerCommand::Create { account, name, methods, tags, expires_in, expires_at, require_api_token, public_url, store } => {
+        ServerCommand::Create { account, name, methods, tags, expires_in, expires_at, require_api_token, flow_tools, public_url, store } => {
             let config = McpServerConfig {
                 methods: (!methods.is_empty()).then_some(methods),
                 tags: (!tags.is_empty()).then_some(tags),
                 require_api_token_auth: require_api_token,
+                flow_tools,
             };
             let problems = config.problems(gumloop_mcp_generated::resources::ALL_TOOLS);
             if !problems.is_empty() {
@@ -167,17 +168,18 @@ pub fn server(cmd: ServerCommand) -> Result<()> {
                 None => db.list_all_servers()?,
             };
             out(store.json, &serde_json::to_value(&servers)?, || {
-                let mut s = String::from("ID\tNAME\tACCOUNT\tMETHODS\tTAGS\tAPI TOKEN\tEXPIRES");
+                let mut s = String::from("ID\tNAME\tACCOUNT\tMETHODS\tTAGS\tAPI TOKEN\tFLOW TOOLS\tEXPIRES");
                 for x in &servers {
                     let join = |v: &Option<Vec<String>>| v.as_ref().map_or("*".to_owned(), |v| v.join(","));
                     s += &format!(
-                        "\n{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        "\n{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                         x.id,
                         x.name,
                         x.integrated_account_id,
                         join(&x.config.methods),
                         join(&x.config.tags),
                         if x.config.require_api_token_auth { "required" } else { "-" },
+                        if x.config.flow_tools { "on" } else { "-" },
                         x.expires_at.map_or("-".into(), |e| e.to_string())
                     );
                 }

@@ -154,6 +154,9 @@ pub enum ServerCommand {
         /// Require `Authorization: Bearer <API token>` on MCP requests too
         #[arg(long)]
         require_api_token: bool,
+        /// Add one tool per saved flow of the account, run_gumloop_flow_<name>, taking the flow's inputs as its arguments (needs create_a_gumloop_flow_run in the filters)
+        #[arg(long)]
+        flow_tools: bool,
         /// The server's public base URL, for the printed URL
         #[arg(long, env = "GUMLOOP_MCP_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
         public_url: String,
@@ -228,6 +231,9 @@ pub struct ServeArgs {
     /// Days to keep the audit trail of tool calls on managed servers
     #[arg(long, env = "GUMLOOP_MCP_AUDIT_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub audit_retention_days: u32,
+    /// Seconds a managed server's flow tools (config.flow_tools) are trusted before the account's flows are listed again; sessions are sent notifications/tools/list_changed when they change
+    #[arg(long, env = "GUMLOOP_MCP_FLOW_TOOLS_TTL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub flow_tools_ttl_secs: u64,
     /// Seconds between sweeps that delete expired servers and old audit records (one also runs at start-up)
     #[arg(long, env = "GUMLOOP_MCP_SWEEP_INTERVAL_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub sweep_interval_secs: u64,
@@ -286,5 +292,16 @@ mod tests {
         assert_eq!(args.http_config().allowed_hosts, ["mcp.example.com", "proxy.internal:8443"]);
         assert_eq!(args.upstream.upstream_config().call_timeout, Duration::from_secs(5));
         assert!(Cli::try_parse_from(["gumloop-mcp", "stdio", "--call-timeout-secs", "0"]).is_err());
+    }
+
+    #[test]
+    fn flow_tools_flags() {
+        let cli = Cli::try_parse_from(["gumloop-mcp", "server", "create", "--account", "acct_1", "--flow-tools"]).unwrap();
+        let Command::Server(ServerCommand::Create { flow_tools, .. }) = cli.command else { panic!("not server create") };
+        assert!(flow_tools);
+        let cli = Cli::try_parse_from(["gumloop-mcp", "serve", "--flow-tools-ttl-secs", "5"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        assert_eq!(args.flow_tools_ttl_secs, 5);
+        assert!(Cli::try_parse_from(["gumloop-mcp", "serve", "--flow-tools-ttl-secs", "0"]).is_err());
     }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use gumloop_mcp_runtime::{MethodKind, ToolDescriptor};
 use serde::{Deserialize, Serialize};
 
+use crate::flow_inputs::RUN_TOOL;
 use crate::validate::closest;
 
 /// A managed server's `config`, as the admin API takes and returns it.
@@ -22,6 +23,11 @@ pub struct McpServerConfig {
     /// MCP requests must also carry `Authorization: Bearer <API token>`.
     #[serde(default)]
     pub require_api_token_auth: bool,
+    /// One extra tool per saved flow of the account, `run_gumloop_flow_<slug>`, whose
+    /// arguments are the flow's inputs (see `flow_tools`). Absent in configs stored
+    /// before the option existed, hence the default.
+    #[serde(default)]
+    pub flow_tools: bool,
 }
 
 /// The method groups.
@@ -66,7 +72,20 @@ impl McpServerConfig {
                 list(self.tags.as_deref())
             ));
         }
+        if out.is_empty() && self.flow_tools && !self.runs_flows(tools) {
+            out.push(format!(
+                "config.flow_tools: a flow tool runs its flow through {RUN_TOOL}, which methods {} AND tags {} hide; \
+                 widen them to include it (e.g. methods `write` or `{RUN_TOOL}`, tags `flows`) or set flow_tools to false",
+                list(self.methods.as_deref()),
+                list(self.tags.as_deref())
+            ));
+        }
         out
+    }
+
+    /// Whether the server shows the flow-run tool, which every flow tool is a call of.
+    pub fn runs_flows(&self, tools: &[&'static ToolDescriptor]) -> bool {
+        tools.iter().any(|t| t.name == RUN_TOOL && self.allows(t))
     }
 }
 
@@ -94,7 +113,7 @@ mod tests {
 
     fn config(methods: &[&str], tags: &[&str]) -> McpServerConfig {
         let v = |s: &[&str]| (!s.is_empty()).then(|| s.iter().map(|x| x.to_string()).collect());
-        McpServerConfig { methods: v(methods), tags: v(tags), require_api_token_auth: false }
+        McpServerConfig { methods: v(methods), tags: v(tags), ..McpServerConfig::default() }
     }
 
     fn names(c: &McpServerConfig) -> Vec<&'static str> {
@@ -131,5 +150,25 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert!(p[0].contains("match no tool"), "{p:?}");
         assert!(config(&["read"], &["flows"]).problems(ALL_TOOLS).is_empty());
+    }
+
+    #[test]
+    fn flow_tools_need_the_run_tool() {
+        let hidden = McpServerConfig { flow_tools: true, ..config(&["read"], &[]) };
+        let p = hidden.problems(ALL_TOOLS);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("config.flow_tools:") && p[0].contains("create_a_gumloop_flow_run") && p[0].contains("methods [read]"), "{p:?}");
+        assert!(McpServerConfig { flow_tools: true, ..config(&["write"], &["flows"]) }.problems(ALL_TOOLS).is_empty());
+        assert!(McpServerConfig { flow_tools: true, ..McpServerConfig::default() }.problems(ALL_TOOLS).is_empty());
+    }
+
+    #[test]
+    fn old_configs_load_and_new_ones_round_trip() {
+        let old: McpServerConfig = serde_json::from_str(r#"{"methods":["read"],"require_api_token_auth":true}"#).unwrap();
+        assert!(!old.flow_tools && old.require_api_token_auth);
+        let new = McpServerConfig { flow_tools: true, ..config(&["write"], &[]) };
+        let text = serde_json::to_string(&new).unwrap();
+        assert!(text.contains(r#""flow_tools":true"#), "{text}");
+        assert_eq!(serde_json::from_str::<McpServerConfig>(&text).unwrap(), new);
     }
 }

@@ -21,6 +21,7 @@ use gumloop_mcp_runtime::{AsyncSpec, Pagination, ToolDescriptor};
 
 use crate::catalog::Entry;
 use crate::flow_inputs::{self, InputCache};
+use crate::flow_tools::{self, FlowTools};
 use crate::downloads::{self, Link, LinkKey};
 use crate::upstream::FetchError;
 use crate::pages;
@@ -46,6 +47,8 @@ pub struct State {
     pub links: LinkKey,
     /// MCP tasks of long-running calls.
     pub tasks: Tasks,
+    /// Managed servers' per-flow tools and their listeners.
+    pub flow_tools: FlowTools,
 }
 
 /// The rmcp handler. One instance serves `/mcp` and stdio with the configured
@@ -53,7 +56,7 @@ pub struct State {
 /// [`Scope`] the token middleware attached to the request.
 #[derive(Clone)]
 pub struct GumloopServer {
-    state: Arc<State>,
+    pub(crate) state: Arc<State>,
     scoped: bool,
 }
 
@@ -66,6 +69,11 @@ impl GumloopServer {
     /// The same tools and upstream, for managed URLs: every request must carry a [`Scope`].
     pub fn scoped(&self) -> Self {
         Self { state: self.state.clone(), scoped: true }
+    }
+
+    /// Lets background work for managed servers (the flow-tools refresher) re-read them.
+    pub fn attach_store(&self, store: Arc<dyn crate::store::Store>, clock: Clock) {
+        self.state.flow_tools.attach(store, clock);
     }
 
     /// The scope a request runs under: `Ok(None)` for the configured credential,
@@ -85,8 +93,17 @@ impl GumloopServer {
 
     /// Runs one tool call (validation, request, upstream, result) under `scope`, and
     /// says what it came to for the audit trail.
-    async fn run(&self, name: &str, mut args: Value, slot: Option<&RateLimitSlot>, scope: Option<&Scope>, follow: Option<&Follow>) -> Result<(CallToolResult, CallOutcome), McpError> {
+    async fn run(&self, name: &str, args: Value, slot: Option<&RateLimitSlot>, scope: Option<&Scope>, follow: Option<&Follow>) -> Result<(CallToolResult, CallOutcome), McpError> {
         let s = &self.state;
+        // A managed server's flow tool is a run of its flow.
+        let (name, mut args) = match scope {
+            Some(sc) => match self.flow_tool_call(name, args, sc).await {
+                flow_tools::Call::Other(args) => (name, args),
+                flow_tools::Call::Run(args) => (flow_inputs::RUN_TOOL, args),
+                flow_tools::Call::Refused(result, outcome) => return Ok((result, outcome)),
+            },
+            None => (name, args),
+        };
         let entry = self.entry(name, scope)?;
         if let Some(rejected) = rejection(entry, &args) {
             return Ok((rejected, CallOutcome::Rejected));
@@ -213,7 +230,7 @@ impl GumloopServer {
 
     /// One follow-up request the server makes itself (a poll, a page, a flow's inputs):
     /// `args` built by `tool`'s generated builder and sent as `credential`.
-    async fn send_as(&self, tool: &ToolDescriptor, args: Value, credential: &Credential) -> Result<Outcome, gumloop_mcp_runtime::ArgsError> {
+    pub(crate) async fn send_as(&self, tool: &ToolDescriptor, args: Value, credential: &Credential) -> Result<Outcome, gumloop_mcp_runtime::ArgsError> {
         let request = (tool.build)(args, &credential.context())?;
         Ok(self.state.upstream.send(request, credential, tool.response).await)
     }
@@ -601,7 +618,12 @@ impl GumloopServer {
 
 impl ServerHandler for GumloopServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().enable_tasks().build())
+        // Managed servers' tool lists change with their flows (config.flow_tools).
+        let capabilities = match self.scoped {
+            true => ServerCapabilities::builder().enable_tools().enable_tool_list_changed().enable_resources().enable_prompts().enable_tasks().build(),
+            false => ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().enable_tasks().build(),
+        };
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("gumloop-mcp", env!("CARGO_PKG_VERSION")))
             .with_instructions(
                 "Tools for Gumloop: flows, agents and their asynchronous sessions, artifacts, skills, audit logs and chat completions. \
@@ -612,13 +634,33 @@ impl ServerHandler for GumloopServer {
     async fn list_tools(&self, _r: Option<PaginatedRequestParams>, ctx: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
         let tools = match self.scope_of(&ctx)? {
             None => self.state.catalog.tools().as_ref().clone(),
-            Some(scope) => self.state.catalog.visible(|d| scope.config.allows(d)),
+            Some(scope) => {
+                let mut tools = self.state.catalog.visible(|d| scope.config.allows(d));
+                tools.extend(self.list_flow_tools(&scope, &ctx).await);
+                tools.sort_by(|a, b| a.name.cmp(&b.name));
+                tools
+            }
         };
         Ok(ListToolsResult::with_all_items(tools))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.state.catalog.get(name).map(|e| e.tool.clone())
+        let flow_tool = || self.scoped.then(|| self.state.flow_tools.get_tool(name)).flatten();
+        self.state.catalog.get(name).map(|e| e.tool.clone()).or_else(flow_tool)
+    }
+
+    fn accepted_subscription_filter(&self, _requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+        self.scoped.then(|| SubscriptionFilter::builder().tools_list_changed().build())
+    }
+
+    async fn listen(&self, ctx: rmcp::service::SubscriptionContext) -> Result<(), McpError> {
+        match self.scoped {
+            true => self.listen_flow_tools(ctx).await,
+            false => {
+                ctx.cancelled().await;
+                Ok(())
+            }
+        }
     }
 
     async fn call_tool(&self, request: CallToolRequestParams, ctx: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {

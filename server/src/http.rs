@@ -133,6 +133,7 @@ fn mcp_service(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, ses
 pub fn router(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, sessions: &CancellationToken, in_flight: InFlight, managed: Option<Admin>) -> axum::Router {
     let mut app = axum::Router::new().route_service("/mcp", mcp_service(server.clone(), config, addr, sessions));
     if let Some(admin) = managed {
+        server.attach_store(admin.managed.store.clone(), admin.managed.clock.clone());
         let scoped = axum::Router::new()
             .route_service("/mcp/{token}", mcp_service(server.scoped(), config, addr, sessions))
             .route_layer(axum::middleware::from_fn_with_state(admin.managed.clone(), crate::managed::authorize));

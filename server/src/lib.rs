@@ -23,6 +23,7 @@ pub mod credential;
 pub mod downloads;
 pub mod filter;
 pub mod flow_inputs;
+pub mod flow_tools;
 pub mod handler;
 pub mod http;
 pub mod images;
@@ -46,7 +47,21 @@ use gumloop_mcp_generated::resources::{ALL_TOOLS, INTEGRATION};
 
 /// A handler serving every generated tool, calling Gumloop as `credential`.
 pub fn gumloop_server(upstream: UpstreamConfig, credential: Credential) -> anyhow::Result<GumloopServer> {
+    gumloop_server_with(upstream, credential, flow_tools::DEFAULT_TTL)
+}
+
+/// [`gumloop_server`] whose managed servers' flow tools are refreshed every `flow_tools_ttl`.
+pub fn gumloop_server_with(upstream: UpstreamConfig, credential: Credential, flow_tools_ttl: std::time::Duration) -> anyhow::Result<GumloopServer> {
     let catalog = Catalog::new(ALL_TOOLS)?;
     let upstream = Upstream::new(upstream, &INTEGRATION)?;
-    Ok(GumloopServer::new(handler::State { catalog, upstream, credential, clock: managed::Clock::system(), flow_inputs: Default::default(), links: Default::default(), tasks: Default::default() }))
+    Ok(GumloopServer::new(handler::State {
+        catalog,
+        upstream,
+        credential,
+        clock: managed::Clock::system(),
+        flow_inputs: Default::default(),
+        links: Default::default(),
+        flow_tools: flow_tools::FlowTools::new(flow_tools_ttl),
+        tasks: Default::default(),
+    }))
 }

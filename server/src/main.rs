@@ -18,12 +18,12 @@ use tokio_util::sync::CancellationToken;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn build_server(args: &UpstreamArgs) -> Result<GumloopServer> {
+fn build_server(args: &UpstreamArgs, flow_tools_ttl: Duration) -> Result<GumloopServer> {
     let credential = Credential::from_env();
     if credential.api_key.is_none() {
         tracing::warn!("GUMLOOP_API_KEY is not set: tools/list works, tools/call will report the missing key");
     }
-    gumloop_mcp::gumloop_server(args.upstream_config(), credential)
+    gumloop_mcp::gumloop_server_with(args.upstream_config(), credential, flow_tools_ttl)
 }
 
 /// Fires `token` on SIGTERM or Ctrl-C.
@@ -64,7 +64,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args, token).await,
         Command::Stdio(args) => {
-            let server = build_server(&args)?;
+            let server = build_server(&args, gumloop_mcp::flow_tools::DEFAULT_TTL)?;
             tracing::info!("serving {} tools over MCP on stdin/stdout", ALL_TOOLS.len());
             stdio::serve(server, token).await
         }
@@ -83,7 +83,7 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     }
     let store: Arc<dyn Store> = Arc::new(store);
     cli::first_start_token(store.as_ref())?;
-    let server = build_server(&args.upstream)?;
+    let server = build_server(&args.upstream, Duration::from_secs(args.flow_tools_ttl_secs))?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_owned();

@@ -62,6 +62,19 @@ pub struct Scope {
     pub credential: Arc<Credential>,
     /// Where calls are recorded.
     pub audit: AuditLog,
+    /// The hash of the URL's token, so background work for this server (the flow-tools
+    /// refresher) can check that the server still exists, unexpired, before acting for it.
+    pub token: ScopeToken,
+}
+
+/// A server token's hash inside a [`Scope`] (its `Debug` prints nothing of it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ScopeToken(pub TokenHash);
+
+impl std::fmt::Debug for ScopeToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScopeToken")
+    }
 }
 
 /// Shared state of the managed endpoints and the admin API.
@@ -159,7 +172,13 @@ pub fn admit(m: &Managed, token: &str, api_token: Option<&str>) -> Result<Scope,
     if resolved.server.config.require_api_token_auth && !live_api_token(m.store.as_ref(), api_token).unwrap_or(false) {
         return Err(Refusal::Unauthorized);
     }
-    Ok(Scope { server_id: resolved.server.id, config: Arc::new(resolved.server.config), credential: Arc::new(resolved.credential), audit: m.audit.clone() })
+    Ok(Scope {
+        server_id: resolved.server.id,
+        config: Arc::new(resolved.server.config),
+        credential: Arc::new(resolved.credential),
+        audit: m.audit.clone(),
+        token: ScopeToken(hash),
+    })
 }
 
 /// Middleware for `/mcp/{token}`: [`admit`]s the request and attaches its [`Scope`]

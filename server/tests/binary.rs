@@ -246,7 +246,10 @@ fn the_cli_manages_tokens_accounts_and_servers() {
     assert!(url.starts_with("https://mcp.example.com/mcp/gmcp_"), "{printed}");
     let listed = json_of(&cli(d, &["server", "list", "--json"]));
     let server = &listed[0];
-    assert_eq!(server["config"], serde_json::json!({"methods": ["read"], "tags": ["flows"], "require_api_token_auth": true}));
+    assert_eq!(server["config"], serde_json::json!({"methods": ["read"], "tags": ["flows"], "require_api_token_auth": true, "flow_tools": false}));
+    // Flow tools are runs: a filter that hides the run tool refuses them.
+    let refused = cli(d, &["server", "create", "--account", acct_id, "--methods", "read", "--flow-tools"]);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("config.flow_tools:"), "{}", String::from_utf8_lossy(&refused.stderr));
     assert!(server["expires_at"].is_string());
     let listing = String::from_utf8(cli(d, &["server", "list"]).stdout).unwrap();
     assert!(listing.contains("read") && listing.contains("required") && !listing.contains("gmcp_"), "{listing}");

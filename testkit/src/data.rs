@@ -42,6 +42,8 @@ pub struct Store {
     pub skills: BTreeMap<String, Value>,
     pub agent_mcp: BTreeMap<(String, String), Value>,
     pub eval_config: BTreeMap<String, Value>,
+    /// Inputs of flows added at run time ([`crate::FakeGumloop::add_flow`]); seed flows use [`flow_inputs`].
+    pub added_inputs: BTreeMap<String, Value>,
     next_id: u64,
 }
 
@@ -111,6 +113,7 @@ impl Store {
             skills,
             agent_mcp: BTreeMap::new(),
             eval_config: BTreeMap::new(),
+            added_inputs: BTreeMap::new(),
             next_id: 1,
         }
     }
@@ -140,6 +143,11 @@ impl Store {
             "metadata": {"media_type": "text/plain", "size": 3}, "url": null, "creator": creator()}));
         self.artifact_bodies.insert(id, ("text/csv".into(), csv));
         self.artifact_bodies.insert(log_id, ("text/plain".into(), "ok\n".into()));
+    }
+
+    /// A flow's inputs: set at run time, else the seed's.
+    pub fn inputs_of(&self, flow: &str) -> Value {
+        self.added_inputs.get(flow).cloned().unwrap_or_else(|| flow_inputs(flow))
     }
 
     /// A fresh deterministic id.

@@ -102,6 +102,36 @@ impl FakeGumloop {
         self.inner.faults.lock().unwrap().push_back(fault);
     }
 
+    /// Saves a flow at run time, as a user would in Gumloop: it appears in
+    /// `list_saved_items` and `list_workbooks`, and `get_inputs` answers `inputs` (a list
+    /// of `{name, data_type, description}`). An existing id is replaced (e.g. to change
+    /// its inputs).
+    pub fn add_flow(&self, id: &str, name: &str, description: Option<&str>, inputs: serde_json::Value) {
+        let mut st = self.inner.store.lock().unwrap();
+        let record = serde_json::json!({"saved_item_id": id, "name": name, "description": description, "created_ts": "2026-11-02T12:00:00Z"});
+        match st.flows.iter_mut().find(|f| f["saved_item_id"] == id) {
+            Some(f) => *f = record,
+            None => st.flows.push(record),
+        }
+        st.added_inputs.insert(id.to_owned(), inputs);
+    }
+
+    /// Renames a saved flow; `false` when there is no flow `id`.
+    pub fn rename_flow(&self, id: &str, name: &str) -> bool {
+        let mut st = self.inner.store.lock().unwrap();
+        let Some(f) = st.flows.iter_mut().find(|f| f["saved_item_id"] == id) else { return false };
+        f["name"] = name.into();
+        true
+    }
+
+    /// Deletes a saved flow; `false` when there is no flow `id`.
+    pub fn remove_flow(&self, id: &str) -> bool {
+        let mut st = self.inner.store.lock().unwrap();
+        let before = st.flows.len();
+        st.flows.retain(|f| f["saved_item_id"] != id);
+        st.flows.len() < before
+    }
+
     /// Waits until the server task ends (used by the binary).
     pub async fn wait(self) {
         let _ = (&mut { self }.task).await;

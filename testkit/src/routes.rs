@@ -289,10 +289,11 @@ async fn get_inputs(State(s): S, Query(q): Q) -> Response {
         return r;
     }
     let Some(id) = q.get("saved_item_id") else { return legacy(400, "saved_item_id is required") };
-    if !s.store.lock().unwrap().flows.iter().any(|f| f["saved_item_id"] == id.as_str()) {
+    let st = s.store.lock().unwrap();
+    if !st.flows.iter().any(|f| f["saved_item_id"] == id.as_str()) {
         return legacy(404, "saved item not found");
     }
-    ok(json!({ "inputs": data::flow_inputs(id) }))
+    ok(json!({ "inputs": st.inputs_of(id) }))
 }
 
 async fn start_pipeline(State(s): S, body: Bytes) -> Response {
