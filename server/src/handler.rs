@@ -575,13 +575,28 @@ impl GumloopServer {
         }
     }
 
+    /// Whether `name` starts long-running work: a tool with an async spec, or a managed
+    /// server's flow tool (a flow run).
+    fn starts_work(&self, name: &str, scope: Option<&Scope>) -> bool {
+        match self.entry(name, scope) {
+            Ok(e) => e.descriptor.async_spec.is_some(),
+            Err(_) => scope.is_some_and(|sc| sc.config.flow_tools) && self.state.flow_tools.get_tool(name).is_some(),
+        }
+    }
+
     /// Runs a long-running call as an MCP task: invalid arguments are answered at once;
     /// otherwise the task starts the work, waits for it (reporting each upstream state as
     /// its status message), and settles with the final record. The call is audited when
     /// the task settles.
     async fn start_task(&self, name: String, args: Value, scope: Option<Scope>, started: Instant) -> Result<CallToolResponse, McpError> {
-        let entry = self.entry(&name, scope.as_ref())?;
-        if let Some(rejected) = rejection(entry, &args) {
+        // A flow tool is checked inside the task, as the flow run it becomes.
+        let entry = match self.entry(&name, scope.as_ref()) {
+            Ok(entry) => entry,
+            Err(_) => self.entry(flow_inputs::RUN_TOOL, scope.as_ref())?,
+        };
+        if entry.descriptor.name == name
+            && let Some(rejected) = rejection(entry, &args)
+        {
             let result = Ok((rejected, CallOutcome::Rejected));
             self.audit(scope.as_ref(), &name, &result, started).await;
             return result.map(|(r, _)| r.into());
@@ -667,7 +682,7 @@ impl ServerHandler for GumloopServer {
         let started = Instant::now();
         let scope = self.scope_of(&ctx)?;
         let args = request.arguments.map(Value::Object).unwrap_or_else(|| json!({}));
-        if tasks::wanted(&ctx) && self.entry(&request.name, scope.as_ref()).is_ok_and(|e| e.descriptor.async_spec.is_some()) {
+        if tasks::wanted(&ctx) && self.starts_work(&request.name, scope.as_ref()) {
             return self.start_task(request.name.to_string(), args, scope, started).await;
         }
         let slot = ctx.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<RateLimitSlot>().cloned());

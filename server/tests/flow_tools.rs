@@ -384,3 +384,34 @@ async fn the_refresher_stops_with_its_last_session_and_with_its_server() {
         assert_eq!(lists(), after, "{end}: the refresher stopped");
     }
 }
+
+#[tokio::test]
+async fn a_tasks_client_gets_a_task_for_a_flow_tool() {
+    let h = start(Duration::from_secs(60)).await;
+    let acct = h.account().await;
+    let (_, url) = h.server(&acct, json!({"flow_tools": true})).await;
+    h.tools(&url).await;
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}});
+    let send = |method: &'static str, params: Value, name: String| {
+        let mut params = params;
+        params["_meta"] = meta.clone();
+        let req = h.client.post(&url).header("accept", "application/json, text/event-stream").header("mcp-protocol-version", "2026-07-28").header("mcp-method", method).header("mcp-name", name);
+        async move { reply(req.json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).send().await.unwrap()).await }
+    };
+    let created = send("tools/call", json!({"name": PRICING, "arguments": {"target_company": "Acme"}}), PRICING.into()).await;
+    assert_eq!(created.body["result"]["resultType"], "task", "{}", created.body);
+    let task = created.body["result"]["taskId"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let done = loop {
+        let t = send("tasks/get", json!({"taskId": task}), task.clone()).await.body["result"].clone();
+        if t["status"] != "working" {
+            break t;
+        }
+        assert!(std::time::Instant::now() < deadline, "{t}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["result"]["structuredContent"]["state"], "DONE", "{done}");
+    assert_eq!(h.starts()[0]["pipeline_inputs"], json!([{"input_name": "target_company", "value": "Acme"}]));
+}
