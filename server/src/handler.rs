@@ -25,6 +25,7 @@ use crate::flow_tools::{self, FlowTools};
 use crate::downloads::{self, Link, LinkKey};
 use crate::upstream::FetchError;
 use crate::pages;
+use crate::skills;
 use crate::tasks::{self, Tasks};
 use crate::waiting;
 use crate::ratelimit::RateLimitSlot;
@@ -125,6 +126,14 @@ impl GumloopServer {
         }
         let max_items = pages::take(&mut own, &mut args, entry.descriptor.pagination);
         let flow_inputs = own.remove("inputs");
+        // A skill upload is packaged (and every check made) before anything else happens.
+        let skill_files = match skills::is_upload(entry.descriptor).then(|| skills::package(&mut own)).transpose() {
+            Ok(files) => files,
+            Err(e) => {
+                let text = format!("invalid skill for `{name}` (nothing was sent to Gumloop): {e}");
+                return Ok((CallToolResult::error(vec![ContentBlock::text(text)]), CallOutcome::Rejected));
+            }
+        };
         let credential = scope.map_or(&s.credential, |sc| sc.credential.as_ref());
         if credential.api_key.is_none() {
             return Ok((
@@ -141,10 +150,13 @@ impl GumloopServer {
         }
         // Kept only where a result may need them again: page walks and download links.
         let call_args = (max_items.is_some() || entry.signed_download).then(|| args.clone());
-        let request = match (entry.descriptor.build)(args, &credential.context()) {
+        let mut request = match (entry.descriptor.build)(args, &credential.context()) {
             Ok(r) => r,
             Err(e) => return Ok((CallToolResult::error(vec![ContentBlock::text(format!("invalid arguments for `{name}`: {e}"))]), CallOutcome::Rejected)),
         };
+        if let Some(files) = skill_files {
+            request.body = skills::with_files(request.body, files);
+        }
         let started = Instant::now();
         let outcome = s.upstream.send(request, credential, entry.descriptor.response).await;
         let ms = started.elapsed().as_millis() as u64;

@@ -19,10 +19,6 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::Admin;
-
-/// The largest MCP request body: Gumloop's 10 MB upload limit, base64-encoded (4/3),
-/// plus the JSON-RPC envelope. Larger requests get 413 before any parsing.
-pub const MAX_MCP_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 use crate::handler::GumloopServer;
 use crate::ratelimit::RateLimitSlot;
 
@@ -109,6 +105,11 @@ fn allowed_origins(config: &HttpConfig, addr: SocketAddr) -> Vec<String> {
     origins
 }
 
+/// The largest MCP request body: rmcp's 4 MB default would refuse a skill upload well
+/// under Gumloop's 10 MB cap (base64 in JSON adds a third), so the skill tools' own
+/// checks could never answer; 16 MB is rmcp's stdio line limit too.
+const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
 /// The rmcp service for one account: legacy sessions for 2025-11-25 clients, stateless
 /// 2026-07-28 requests (including `server/discover`) on the same endpoint.
 fn mcp_service(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, sessions: &CancellationToken) -> StreamableHttpService<GumloopServer, LocalSessionManager> {
@@ -119,8 +120,7 @@ fn mcp_service(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, ses
         .enforce_origin_validation()
         // JSON answers for stateless requests, so a single call's response can carry ratelimit-* headers.
         .with_json_response(true)
-        // A 10 MB skill package travels as base64 inside JSON: room for it and the envelope.
-        .with_max_request_body_bytes(MAX_MCP_REQUEST_BYTES)
+        .with_max_request_body_bytes(MAX_REQUEST_BYTES)
         .with_cancellation_token(sessions.child_token());
     StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), cfg)
 }

@@ -31,6 +31,7 @@ pub mod managed;
 pub mod pages;
 pub mod ratelimit;
 pub mod secrets;
+pub mod skills;
 pub mod stdio;
 pub mod store;
 pub mod tasks;

@@ -174,7 +174,7 @@ async fn session_lifecycle_through_mcp() {
 async fn skills_upload_as_multipart_and_binary_downloads_are_resources() {
     let h = start().await;
     let md = "---\nname: triage\ndescription: Sort tickets\n---\n# Triage\n";
-    let result = h.call("create_a_gumloop_skill", json!({"files": [{"filename": "SKILL.md", "content": md}]})).await;
+    let result = h.call("create_a_gumloop_skill", json!({"skill_markdown": md})).await;
     assert_eq!(result["structuredContent"]["skill"]["name"], "triage", "{result}");
     let r = &h.fake.requests()[0];
     let RecordedBody::Multipart(parts) = &r.body else { panic!("not multipart: {:?}", r.body) };
@@ -182,8 +182,9 @@ async fn skills_upload_as_multipart_and_binary_downloads_are_resources() {
     assert_eq!(parts[0].filename.as_deref(), Some("SKILL.md"));
     assert_eq!(parts[0].bytes, md.as_bytes());
 
-    let bad = h.call("create_a_gumloop_skill", json!({"files": [{"filename": "SKILL.md", "content": "no frontmatter"}]})).await;
-    assert_eq!(bad["structuredContent"]["status"], 400);
+    let bad = h.call("create_a_gumloop_skill", json!({"skill_markdown": "no frontmatter"})).await;
+    assert!(text_of(&bad).contains("`skill_markdown` has no frontmatter"), "{bad}");
+    assert_eq!(h.fake.requests().len(), 1, "refused before upload");
 
     let zip = h.call("download_many_gumloop_files", json!({"file_names": ["a.txt"], "run_id": "run_seed"})).await;
     assert_eq!(zip["content"][1]["type"], "resource", "{zip}");

@@ -5,7 +5,7 @@
 mod common;
 
 use gumloop_mcp_generated::resources::ALL_TOOLS;
-use gumloop_mcp_runtime::{Base, Body, Context, PartValue};
+use gumloop_mcp_runtime::{Base, Body, Context, Part, PartValue};
 use gumloop_testkit::RecordedBody;
 use serde_json::{Map, Value, json};
 
@@ -65,7 +65,15 @@ async fn every_tool_sends_the_documented_request() {
         for k in d.server_args {
             args.as_object_mut().unwrap().remove(*k);
         }
-        let result = h.call(d.name, args.clone()).await;
+        // A skill upload needs one of its forms (tests/skills.rs covers them); the server
+        // puts its SKILL.md part in front of the generated parts.
+        let skill_md = "---\nname: s\ndescription: d\n---\n";
+        let uploads_skill = gumloop_mcp::skills::is_upload(d);
+        let mut call_args = args.clone();
+        if uploads_skill {
+            call_args["skill_markdown"] = json!(skill_md);
+        }
+        let result = h.call(d.name, call_args).await;
         let text = common::text_of(&result);
         assert!(!text.starts_with("invalid arguments"), "{}: {text}", d.name);
         let reqs = h.fake.take_requests();
@@ -88,7 +96,11 @@ async fn every_tool_sends_the_documented_request() {
         assert_eq!(got.headers.get("x-auth-key").map(String::as_str), Some("user_test"), "{}", d.name);
 
         // Query and body: what the generated builder describes is what arrived.
-        let expected = (d.build)(args.clone(), &ctx).unwrap();
+        let mut expected = (d.build)(args.clone(), &ctx).unwrap();
+        if uploads_skill {
+            let file = Part { name: "files".into(), value: PartValue::File { filename: "SKILL.md".into(), media_type: None, bytes: skill_md.into() } };
+            expected.body = gumloop_mcp::skills::with_files(expected.body, vec![file]);
+        }
         assert_eq!(got.query, expected.query, "{}", d.name);
         match (&expected.body, &got.body) {
             (Body::Empty, RecordedBody::Empty) => {}

@@ -845,42 +845,80 @@ async fn list_skills(State(s): S, Query(q): Q) -> Response {
     page(items, &q, "skills")
 }
 
-/// Reads the `files` parts, checking SKILL.md frontmatter and the 10 MB cap.
+/// Reads the `files` parts as Gumloop does: one `.md` file (stored as SKILL.md), one
+/// `.zip`/`.skill` archive with SKILL.md at its root, or loose files including a
+/// SKILL.md. Refuses unsafe paths (400), more than 10 MB sent or unpacked (413), and a
+/// SKILL.md without frontmatter naming the skill (400). Returns (name, description).
 async fn skill_files(req: Request) -> Result<(String, String), Response> {
     let mut mp = Multipart::from_request(req, &()).await.map_err(|_| v1(400, "invalid_request", "expected multipart/form-data with files parts"))?;
-    let (mut total, mut found) = (0usize, None);
-    let mut any = false;
+    let (mut total, mut files) = (0usize, Vec::new());
     while let Ok(Some(f)) = mp.next_field().await {
         if f.name() != Some("files") {
             continue;
         }
-        any = true;
         let name = f.file_name().unwrap_or_default().to_owned();
         let bytes = f.bytes().await.map_err(|_| v1(400, "invalid_request", "unreadable part"))?;
         total += bytes.len();
         if total > MAX_SKILL_BYTES {
             return Err(v1(413, "payload_too_large", "skill uploads are limited to 10 MB"));
         }
-        if name.ends_with(".zip") || name.ends_with(".skill") {
-            if !bytes.starts_with(b"PK") {
-                return Err(v1(400, "invalid_archive", "the archive is not a zip file"));
+        files.push((name, bytes));
+    }
+    let text = match &files[..] {
+        [] => return Err(v1(400, "invalid_request", "files is required")),
+        [(name, bytes)] if name.ends_with(".zip") || name.ends_with(".skill") => skill_md_in_archive(bytes)?,
+        [(name, bytes)] if name.ends_with(".md") => bytes.to_vec(),
+        loose => {
+            if let Some((name, _)) = loose.iter().find(|(n, _)| !safe_path(n)) {
+                return Err(v1(400, "unsafe_path", &format!("unsafe file name `{name}`")));
             }
-            found = Some(("archived-skill".to_owned(), "From an archive".to_owned()));
-        } else if name.ends_with(".md") {
-            let text = String::from_utf8_lossy(&bytes);
-            let front = text.strip_prefix("---").and_then(|r| r.split_once("\n---")).map(|(f, _)| f.to_owned());
-            let Some(front) = front else { return Err(v1(400, "invalid_skill_md", "SKILL.md must start with YAML frontmatter (---)")) };
-            let get = |k: &str| front.lines().find_map(|l| l.trim().strip_prefix(&format!("{k}:")).map(|v| v.trim().to_owned())).filter(|v| !v.is_empty());
-            match (get("name"), get("description")) {
-                (Some(n), Some(d)) => found = Some((n, d)),
-                _ => return Err(v1(400, "invalid_skill_md", "SKILL.md frontmatter needs name and description")),
-            }
+            loose.iter().find(|(n, _)| n == "SKILL.md").map(|(_, b)| b.to_vec()).ok_or_else(|| v1(400, "invalid_skill_md", "no SKILL.md found"))?
         }
+    };
+    skill_frontmatter(&String::from_utf8_lossy(&text))
+}
+
+/// A relative path that stays inside the skill when unpacked.
+fn safe_path(p: &str) -> bool {
+    let b = p.as_bytes();
+    let drive = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
+    !p.is_empty() && !p.starts_with('/') && !p.contains('\\') && !drive && p.split('/').all(|s| s != ".." && s != ".")
+}
+
+/// The SKILL.md at an archive's root, after checking every entry's path and the sizes
+/// the entries declare.
+fn skill_md_in_archive(bytes: &[u8]) -> Result<Vec<u8>, Response> {
+    use std::io::Read as _;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| v1(400, "invalid_archive", "the archive is not a zip file"))?;
+    let mut declared = 0u64;
+    for i in 0..zip.len() {
+        let e = zip.by_index_raw(i).map_err(|_| v1(400, "invalid_archive", "unreadable archive entry"))?;
+        let name = e.name().map(|n| n.into_owned()).unwrap_or_default();
+        if !safe_path(name.strip_suffix('/').unwrap_or(&name)) || e.is_symlink() {
+            return Err(v1(400, "unsafe_archive", &format!("unsafe archive entry `{name}`")));
+        }
+        declared += e.size();
     }
-    if !any {
-        return Err(v1(400, "invalid_request", "files is required"));
+    if declared > MAX_SKILL_BYTES as u64 {
+        return Err(v1(413, "payload_too_large", "the archive unpacks to more than 10 MB"));
     }
-    found.ok_or_else(|| v1(400, "invalid_skill_md", "no SKILL.md found"))
+    let mut out = Vec::new();
+    let entry = zip.by_name("SKILL.md").map_err(|_| v1(400, "invalid_skill_md", "no SKILL.md at the archive's root"))?;
+    entry.take(MAX_SKILL_BYTES as u64).read_to_end(&mut out).map_err(|_| v1(400, "invalid_archive", "SKILL.md cannot be unpacked"))?;
+    Ok(out)
+}
+
+/// Name and description out of SKILL.md's YAML frontmatter.
+fn skill_frontmatter(text: &str) -> Result<(String, String), Response> {
+    let bad = |m: &str| v1(400, "invalid_skill_md", m);
+    let rest = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n")).ok_or_else(|| bad("SKILL.md must start with YAML frontmatter (---)"))?;
+    let end = rest.find("\n---").ok_or_else(|| bad("SKILL.md frontmatter is not closed (---)"))?;
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&rest[..end]).map_err(|_| bad("SKILL.md frontmatter is not valid YAML"))?;
+    let get = |k: &str| yaml.get(k).and_then(serde_yaml::Value::as_str).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    match (get("name"), get("description")) {
+        (Some(n), Some(d)) => Ok((n, d)),
+        _ => Err(bad("SKILL.md frontmatter needs name and description")),
+    }
 }
 
 async fn create_skill(State(s): S, req: Request) -> Response {

@@ -72,6 +72,40 @@ async fn skills_multipart_rules() {
     assert_eq!(s, 413);
     let RecordedBody::Multipart(parts) = &f.requests()[0].body else { panic!() };
     assert_eq!(parts[0].filename.as_deref(), Some("SKILL.md"));
+
+    // Archives: SKILL.md at the root gives the name; unsafe entries are refused.
+    let zip = |entries: &[(&str, &str)]| {
+        use std::io::Write as _;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, text) in entries {
+            w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+            w.write_all(text.as_bytes()).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    };
+    let md = "---\nname: zipped\ndescription: b\n---\n";
+    let (s, b) = json_of(auth(c.post(&url)).multipart(part("zipped.skill", zip(&[("SKILL.md", md), ("scripts/a.py", "")])))).await;
+    assert_eq!((s, b["skill"]["name"].as_str()), (201, Some("zipped")));
+    for evil in ["../evil", "/etc/passwd", "a\\..\\b"] {
+        let (s, b) = json_of(auth(c.post(&url)).multipart(part("x.zip", zip(&[("SKILL.md", md), (evil, "x")])))).await;
+        assert_eq!((s, b["error"]["code"].as_str()), (400, Some("unsafe_archive")), "{evil}");
+    }
+    let (s, b) = json_of(auth(c.post(&url)).multipart(part("x.zip", zip(&[("dir/SKILL.md", md)])))).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("invalid_skill_md")));
+    // Loose files: one of them SKILL.md, every name safe.
+    let loose = |names: &[&str]| {
+        let mut form = reqwest::multipart::Form::new();
+        for n in names {
+            form = form.part("files", reqwest::multipart::Part::bytes(md.as_bytes().to_vec()).file_name(n.to_string()));
+        }
+        form
+    };
+    let (s, _) = json_of(auth(c.post(&url)).multipart(loose(&["SKILL.md", "notes.md"]))).await;
+    assert_eq!(s, 201);
+    let (s, b) = json_of(auth(c.post(&url)).multipart(loose(&["SKILL.md", "../notes.md"]))).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("unsafe_path")));
+    let (s, b) = json_of(auth(c.post(&url)).multipart(loose(&["a.md", "b.md"]))).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("invalid_skill_md")));
 }
 
 #[tokio::test]

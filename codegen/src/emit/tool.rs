@@ -157,6 +157,9 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
 
     let body_args: Vec<&ArgIr> = t.args.iter().filter(|a| matches!(a.location, Location::Body | Location::Both)).collect();
     let body = match t.body_format.as_str() {
+        // Parts the server adds itself (a skill's files) can leave a multipart body with
+        // none declared; no `mut` then, so the output stays warning-free.
+        "multipart" if body_args.is_empty() => quote! { let body = #rt::Body::Multipart(::std::vec::Vec::new()); },
         "multipart" => {
             let pushes = body_args.iter().map(|a| emit_part(a));
             quote! {

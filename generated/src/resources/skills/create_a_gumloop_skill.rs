@@ -6,10 +6,6 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// One SKILL.md (text, with YAML frontmatter holding name and description), a .zip or .skill archive with SKILL.md at its root (base64), or loose files including a SKILL.md. 10 MB at most.
-    ///
-    /// Sent as multipart part `files`.
-    pub files: ::std::vec::Vec<::gumloop_mcp_runtime::FileArg>,
     /// Own it by this team instead of the user.
     ///
     /// Sent as multipart part `team_id`.
@@ -29,9 +25,6 @@ impl Args {
         path.push_str("/skills");
         let query = ::std::vec::Vec::new();
         let mut parts = ::std::vec::Vec::new();
-        for (i, file) in self.files.iter().enumerate() {
-            parts.push(file.to_part("files", &::std::format!("/files/{}", i))?);
-        }
         ::gumloop_mcp_runtime::push_text_parts(
             &mut parts,
             "team_id",
@@ -64,8 +57,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "create",
     kind: ::gumloop_mcp_runtime::MethodKind::Create,
     tags: &["skills"],
-    description: "Upload a new skill. SKILL.md must start with YAML frontmatter giving name and description; the first version is created automatically. Attach it to an agent with manage_gumloop_agent_skills.\n\nReturns: skill.\nRequired: files.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"files\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"filename\":{\"type\":\"string\",\"description\":\"File name, e.g. SKILL.md or bundle.zip.\"},\"content\":{\"type\":\"string\",\"description\":\"The file's text (for text files such as SKILL.md).\"},\"content_base64\":{\"type\":\"string\",\"description\":\"The file's bytes, base64-encoded (for binary files such as .zip).\"},\"media_type\":{\"type\":\"string\",\"description\":\"Content type; guessed from the extension when omitted.\"}},\"required\":[\"filename\"],\"additionalProperties\":false},\"minItems\":1,\"description\":\"One SKILL.md (text, with YAML frontmatter holding name and description), a .zip or .skill archive with SKILL.md at its root (base64), or loose files including a SKILL.md. 10 MB at most.\"},\"team_id\":{\"type\":\"string\",\"description\":\"Own it by this team instead of the user.\"}},\"required\":[\"files\"],\"additionalProperties\":false}",
+    description: "Upload a new skill; its first version is created automatically. Attach it to an agent with manage_gumloop_agent_skills. Give exactly one of skill_markdown (SKILL.md text, plus name and description to have the frontmatter written), files (a list of {path, content} or {path, content_base64} including SKILL.md) or archive_base64 (a .zip or .skill archive). SKILL.md needs YAML frontmatter with name and description; paths must be relative; 10 MB at most. The server checks all of this and packages the upload itself.\n\nReturns: skill.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"team_id\":{\"type\":\"string\",\"description\":\"Own it by this team instead of the user.\"},\"skill_markdown\":{\"type\":\"string\",\"description\":\"Form 1: the SKILL.md text. With `name` and `description` the server writes its YAML frontmatter; without them the text must start with its own (---, name:, description:, ---).\"},\"name\":{\"type\":\"string\",\"description\":\"With skill_markdown only: the skill's name, written into the frontmatter.\"},\"description\":{\"type\":\"string\",\"description\":\"With skill_markdown only: what the skill does and when to use it, written into the frontmatter.\"},\"files\":{\"type\":\"array\",\"minItems\":1,\"description\":\"Form 2: the skill's files, one of them SKILL.md at the root (with frontmatter), e.g. [{\\\"path\\\": \\\"SKILL.md\\\", \\\"content\\\": \\\"...\\\"}, {\\\"path\\\": \\\"scripts/run.py\\\", \\\"content\\\": \\\"...\\\"}]. Relative paths only.\",\"items\":{\"type\":\"object\",\"required\":[\"path\"],\"additionalProperties\":false,\"properties\":{\"path\":{\"type\":\"string\",\"description\":\"Relative path inside the skill, e.g. SKILL.md or reference/api.md.\"},\"content\":{\"type\":\"string\",\"description\":\"The file's text.\"},\"content_base64\":{\"type\":\"string\",\"description\":\"The file's bytes, base64-encoded (binary files); instead of content.\"}}}},\"archive_base64\":{\"type\":\"string\",\"description\":\"Form 3: a .zip or .skill archive with SKILL.md at its root, base64-encoded.\"}},\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"skill\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"description\":{\"type\":\"string\"},\"team_id\":{\"type\":[\"string\",\"null\"]},\"created_at\":{\"type\":[\"string\",\"null\"]},\"updated_at\":{\"type\":[\"string\",\"null\"]},\"metadata\":{\"type\":[\"object\",\"null\"]},\"usage_count\":{\"type\":[\"integer\",\"null\"]},\"version_id\":{\"type\":[\"string\",\"null\"]},\"major_version\":{\"type\":[\"integer\",\"null\"]},\"is_deployed\":{\"type\":[\"boolean\",\"null\"]},\"creator\":{\"type\":[\"object\",\"null\"],\"description\":\"Who created the record.\",\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"first_name\":{\"type\":[\"string\",\"null\"]},\"last_name\":{\"type\":[\"string\",\"null\"]},\"email\":{\"type\":[\"string\",\"null\"]},\"profile_picture\":{\"type\":[\"string\",\"null\"]}}}}}}}",
     ),
@@ -81,6 +74,6 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     pagination: ::gumloop_mcp_runtime::Pagination::None,
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
-    server_args: &[],
+    server_args: &["skill_markdown", "name", "description", "files", "archive_base64"],
     build,
 };
