@@ -620,6 +620,10 @@ impl GumloopServer {
             upstream_id: Default::default(),
         };
         let upstream_id = record.upstream_id.clone();
+        let unstoppable = record.cancel_tool.is_none().then(|| {
+            let status = entry.descriptor.async_spec.map_or("its status tool", |s| s.status_tool);
+            format!("cancelled here only: Gumloop offers no way to stop `{name}`, so the work goes on there; follow it with `{status}`")
+        });
         let (server, timeout) = (self.clone(), tasks.ttl);
         let options = TaskOptions::new()
             .with_ttl_ms(tasks.ttl.as_millis() as u64)
@@ -630,7 +634,12 @@ impl GumloopServer {
                 let follow = Follow { progress: None, task: Some(tasks::Hook { ctx: ctx.clone(), upstream_id, timeout }) };
                 let result = tokio::select! {
                     // tasks/cancel has stopped the upstream work by now (where Gumloop can).
-                    _ = ctx.cancelled() => return Err(TaskExit::Cancelled),
+                    _ = ctx.cancelled() => {
+                        if let Some(note) = unstoppable {
+                            ctx.set_status_message(note);
+                        }
+                        return Err(TaskExit::Cancelled);
+                    }
                     r = server.run(&name, args, None, scope.as_ref(), Some(&follow)) => r,
                 };
                 server.audit(scope.as_ref(), &name, &result, started).await;

@@ -128,6 +128,18 @@ async fn tasks_cancel_stops_the_session_and_the_run_in_gumloop() {
     assert!(r.body.get("error").is_none(), "{}", r.body);
     assert_eq!(settle(&h, &task).await.0["status"], "cancelled");
     assert_eq!(count(&h, "POST", "/kill_pipeline"), 1);
+
+    // A data export has no cancel endpoint: the task ends, and says the work goes on.
+    let export = call(&h, "create_a_gumloop_data_export", json!({"export_fields": ["name"], "start_date": "2026-11-01", "end_date": "2026-11-02"})).await;
+    let task = export["taskId"].as_str().unwrap().to_owned();
+    let before = h.fake.requests().len();
+    let r = rpc(&h, "tasks/cancel", json!({"taskId": task}), &task).await;
+    assert!(r.body.get("error").is_none(), "{}", r.body);
+    let (t, _) = settle(&h, &task).await;
+    assert_eq!(t["status"], "cancelled", "{t}");
+    let note = t["statusMessage"].as_str().unwrap();
+    assert!(note.contains("no way to stop `create_a_gumloop_data_export`") && note.contains("get_single_gumloop_data_export_by_id"), "{note}");
+    assert!(h.fake.requests()[before..].iter().all(|r| r.method == "GET" || r.path.ends_with("/export_data")), "nothing but the start and polls went upstream");
 }
 
 #[tokio::test]
