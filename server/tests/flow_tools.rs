@@ -46,29 +46,15 @@ async fn start(ttl: Duration) -> H {
     H { fake, base, client: reqwest::Client::new(), admin_token: token.reveal().to_owned(), store, dir, _running: running }
 }
 
-struct R {
-    status: u16,
-    body: Value,
-}
-
-async fn reply(resp: reqwest::Response) -> R {
-    let status = resp.status().as_u16();
-    R { status, body: common::parse_body(&resp.text().await.unwrap()) }
-}
+use common::{Reply as R, reply};
 
 impl H {
     async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> R {
-        let mut req = self.client.request(method.parse().unwrap(), format!("{}{path}", self.base)).bearer_auth(&self.admin_token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        reply(req.send().await.unwrap()).await
+        common::admin(&self.client, &self.base, &self.admin_token, method, path, body).await
     }
 
     async fn account(&self) -> String {
-        let r = self.admin("POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}}))).await;
-        assert_eq!(r.status, 201, "{}", r.body);
-        r.body["id"].as_str().unwrap().to_owned()
+        common::account(&self.client, &self.base, &self.admin_token).await
     }
 
     /// A managed server with `config`: (its id, its URL).
@@ -79,10 +65,15 @@ impl H {
     }
 
     /// A stateless 2026-07-28 request.
-    async fn mcp(&self, url: &str, method: &str, mut params: Value) -> R {
-        params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    async fn mcp(&self, url: &str, method: &str, params: Value) -> R {
+        self.mcp_with(url, method, params, json!({})).await
+    }
+
+    /// A stateless 2026-07-28 request from a client declaring `capabilities`.
+    async fn mcp_with(&self, url: &str, method: &str, mut params: Value, capabilities: Value) -> R {
+        params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": capabilities});
         let mut req = self.client.post(url).header("accept", "application/json, text/event-stream").header("mcp-protocol-version", "2026-07-28").header("mcp-method", method);
-        if let Some(name) = params.get("name").and_then(Value::as_str) {
+        if let Some(name) = ["name", "taskId"].iter().find_map(|k| params.get(*k)).and_then(Value::as_str) {
             req = req.header("mcp-name", name);
         }
         reply(req.json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).send().await.unwrap()).await
@@ -391,20 +382,13 @@ async fn a_tasks_client_gets_a_task_for_a_flow_tool() {
     let acct = h.account().await;
     let (_, url) = h.server(&acct, json!({"flow_tools": true})).await;
     h.tools(&url).await;
-    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}});
-    let send = |method: &'static str, params: Value, name: String| {
-        let mut params = params;
-        params["_meta"] = meta.clone();
-        let req = h.client.post(&url).header("accept", "application/json, text/event-stream").header("mcp-protocol-version", "2026-07-28").header("mcp-method", method).header("mcp-name", name);
-        async move { reply(req.json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).send().await.unwrap()).await }
-    };
-    let created = send("tools/call", json!({"name": PRICING, "arguments": {"target_company": "Acme"}}), PRICING.into()).await;
+    let tasks = json!({"extensions": {"io.modelcontextprotocol/tasks": {}}});
+    let created = h.mcp_with(&url, "tools/call", json!({"name": PRICING, "arguments": {"target_company": "Acme"}}), tasks.clone()).await;
     assert_eq!(created.body["result"]["resultType"], "task", "{}", created.body);
     let task = created.body["result"]["taskId"].as_str().unwrap().to_owned();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     let done = loop {
-        let t = send("tasks/get", json!({"taskId": task}), task.clone()).await.body["result"].clone();
+        let t = h.mcp_with(&url, "tasks/get", json!({"taskId": task}), tasks.clone()).await.body["result"].clone();
         if t["status"] != "working" {
             break t;
         }

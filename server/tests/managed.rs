@@ -57,17 +57,7 @@ async fn start_with(body_limit: usize) -> H {
     H { fake, base, client: reqwest::Client::new(), admin_token: token.reveal().to_owned(), store, clock_ms, clock, dir, _running: running }
 }
 
-struct R {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
-}
-
-async fn reply(resp: reqwest::Response) -> R {
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    R { status, headers, body: common::parse_body(&resp.text().await.unwrap()) }
-}
+use common::{Reply as R, reply};
 
 impl H {
     fn advance(&self, secs: i64) {
@@ -75,17 +65,11 @@ impl H {
     }
 
     async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> R {
-        let mut req = self.client.request(method.parse().unwrap(), format!("{}{path}", self.base)).bearer_auth(&self.admin_token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        reply(req.send().await.unwrap()).await
+        common::admin(&self.client, &self.base, &self.admin_token, method, path, body).await
     }
 
     async fn account(&self) -> String {
-        let r = self.admin("POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}}))).await;
-        assert_eq!(r.status, 201, "{}", r.body);
-        r.body["id"].as_str().unwrap().to_owned()
+        common::account(&self.client, &self.base, &self.admin_token).await
     }
 
     async fn server(&self, account: &str, body: Value) -> Value {

@@ -14,33 +14,18 @@ use serde_json::{Value, json};
 const TASKS: &str = "io.modelcontextprotocol/tasks";
 
 /// A stateless request from a client declaring the tasks extension.
-async fn rpc(h: &Harness, method: &str, mut params: Value, name: &str) -> Reply {
-    params["_meta"] = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {"extensions": {TASKS: {}}},
-    });
-    let resp = h
-        .post()
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", method)
-        .header("mcp-name", name)
-        .json(&json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}))
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    Reply { status, headers, body: parse_body(&resp.text().await.unwrap()) }
+async fn rpc(h: &Harness, method: &str, params: Value) -> Reply {
+    h.rpc_with(method, params, json!({"extensions": {TASKS: {}}})).await
 }
 
 async fn call(h: &Harness, tool: &str, args: Value) -> Value {
-    let r = rpc(h, "tools/call", json!({"name": tool, "arguments": args}), tool).await;
+    let r = rpc(h, "tools/call", json!({"name": tool, "arguments": args})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body["result"].clone()
 }
 
 async fn get(h: &Harness, task: &str) -> Value {
-    let r = rpc(h, "tasks/get", json!({"taskId": task}), task).await;
+    let r = rpc(h, "tasks/get", json!({"taskId": task})).await;
     r.body.get("result").cloned().unwrap_or_else(|| panic!("tasks/get failed: {}", r.body))
 }
 
@@ -100,7 +85,7 @@ async fn tasks_cancel_stops_the_session_and_the_run_in_gumloop() {
         assert!(Instant::now() < deadline, "never polled");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let r = rpc(&h, "tasks/cancel", json!({"taskId": task}), &task).await;
+    let r = rpc(&h, "tasks/cancel", json!({"taskId": task})).await;
     assert!(r.body.get("error").is_none(), "{}", r.body);
     let (t, _) = settle(&h, &task).await;
     assert_eq!(t["status"], "cancelled", "{t}");
@@ -114,7 +99,7 @@ async fn tasks_cancel_stops_the_session_and_the_run_in_gumloop() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(count(&h, "GET", "/sessions/"), polls + 1, "no polling after the cancel");
     // Cancelling again, or a finished task, changes nothing and calls nothing.
-    let again = rpc(&h, "tasks/cancel", json!({"taskId": task}), &task).await;
+    let again = rpc(&h, "tasks/cancel", json!({"taskId": task})).await;
     assert!(again.body.get("error").is_none(), "{}", again.body);
     assert_eq!(h.fake.requests().iter().filter(|r| r.path.ends_with("/cancel")).count(), 1);
 
@@ -124,7 +109,7 @@ async fn tasks_cancel_stops_the_session_and_the_run_in_gumloop() {
     while !get(&h, &task).await["statusMessage"].as_str().unwrap_or_default().contains("state:") {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let r = rpc(&h, "tasks/cancel", json!({"taskId": task}), &task).await;
+    let r = rpc(&h, "tasks/cancel", json!({"taskId": task})).await;
     assert!(r.body.get("error").is_none(), "{}", r.body);
     assert_eq!(settle(&h, &task).await.0["status"], "cancelled");
     assert_eq!(count(&h, "POST", "/kill_pipeline"), 1);
@@ -133,7 +118,7 @@ async fn tasks_cancel_stops_the_session_and_the_run_in_gumloop() {
     let export = call(&h, "create_a_gumloop_data_export", json!({"export_fields": ["name"], "start_date": "2026-11-01", "end_date": "2026-11-02"})).await;
     let task = export["taskId"].as_str().unwrap().to_owned();
     let before = h.fake.requests().len();
-    let r = rpc(&h, "tasks/cancel", json!({"taskId": task}), &task).await;
+    let r = rpc(&h, "tasks/cancel", json!({"taskId": task})).await;
     assert!(r.body.get("error").is_none(), "{}", r.body);
     let (t, _) = settle(&h, &task).await;
     assert_eq!(t["status"], "cancelled", "{t}");
@@ -173,7 +158,7 @@ async fn bad_calls_are_answered_at_once_and_other_clients_never_get_a_task() {
     assert!(body["result"].get("taskId").is_none(), "{body}");
     assert!(body["result"]["structuredContent"]["session"].is_object(), "{body}");
     // An unknown task is an error naming it.
-    let r = rpc(&h, "tasks/get", json!({"taskId": "nope"}), "nope").await;
+    let r = rpc(&h, "tasks/get", json!({"taskId": "nope"})).await;
     assert!(r.body["error"]["message"].as_str().unwrap().contains("unknown task `nope`"), "{}", r.body);
     // The server advertises the extension.
     let d = h.rpc("server/discover", json!({})).await;

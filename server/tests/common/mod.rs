@@ -85,7 +85,8 @@ pub fn parse_body(text: &str) -> Value {
     })
 }
 
-async fn reply(resp: reqwest::Response) -> Reply {
+/// A response's status, headers and parsed body.
+pub async fn reply(resp: reqwest::Response) -> Reply {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap();
@@ -98,11 +99,17 @@ impl Harness {
         self.client.post(&self.url).header("content-type", "application/json").header("accept", "application/json, text/event-stream")
     }
 
-    /// One stateless (2026-07-28) JSON-RPC request.
-    pub async fn rpc(&self, method: &str, mut params: Value) -> Reply {
-        params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    /// One stateless (2026-07-28) JSON-RPC request from a client declaring no capabilities.
+    pub async fn rpc(&self, method: &str, params: Value) -> Reply {
+        self.rpc_with(method, params, json!({})).await
+    }
+
+    /// One stateless (2026-07-28) JSON-RPC request from a client declaring `capabilities`;
+    /// `Mcp-Name` carries the tool name, resource URI or task id.
+    pub async fn rpc_with(&self, method: &str, mut params: Value, capabilities: Value) -> Reply {
+        params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": capabilities});
         let mut req = self.post().header("mcp-protocol-version", "2026-07-28").header("mcp-method", method);
-        if let Some(name) = params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str) {
+        if let Some(name) = ["name", "uri", "taskId"].iter().find_map(|k| params.get(*k)).and_then(Value::as_str) {
             req = req.header("mcp-name", name);
         }
         reply(req.json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).send().await.unwrap()).await
@@ -161,4 +168,20 @@ impl Legacy<'_> {
 
 pub fn text_of(result: &Value) -> String {
     result["content"][0]["text"].as_str().unwrap_or_default().to_owned()
+}
+
+/// One admin API request to `base` with the admin token.
+pub async fn admin(client: &reqwest::Client, base: &str, token: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
+    let mut req = client.request(method.parse().unwrap(), format!("{base}{path}")).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    reply(req.send().await.unwrap()).await
+}
+
+/// Connects the fake's test account through the admin API; its id.
+pub async fn account(client: &reqwest::Client, base: &str, token: &str) -> String {
+    let r = admin(client, base, token, "POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}}))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_owned()
 }
