@@ -23,13 +23,11 @@ import argparse
 import asyncio
 import datetime
 import json
-import logging
 import os
 import select
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -37,14 +35,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-
-class Failed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failed(msg)
+from harness import Failed, check, fake_requests, quiet_delete_noise, serve
 
 
 def log(msg):
@@ -55,21 +46,7 @@ class Server:
     """One `gumloop-mcp serve` process on 127.0.0.1:0."""
 
     def __init__(self, binary, fake, data_dir):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GUMLOOP_")}
-        env["GUMLOOP_MCP_LOG"] = "info"
-        self.proc = subprocess.Popen(
-            [binary, "serve", "--bind", "127.0.0.1:0", "--data-dir", data_dir,
-             "--gumloop-base-url", f"{fake}/api/v1", "--gumloop-ws-base-url", f"{fake}/ws/api/v1"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-        )
-        self.addr = None
-        deadline = time.time() + 20
-        while self.addr is None:
-            check(time.time() < deadline, "gumloop-mcp did not start listening within 20 s")
-            line = self.proc.stderr.readline().decode()
-            check(line, f"gumloop-mcp exited at start-up (code {self.proc.poll()})")
-            if "at http://" in line:
-                self.addr = line.split("at http://", 1)[1].split("/", 1)[0]
+        self.proc, self.addr = serve(binary, fake, data_dir)
         # The first start prints its admin token before it listens.
         out = b""
         while select.select([self.proc.stdout], [], [], 0.2)[0]:
@@ -101,11 +78,6 @@ class Admin:
             status, text = e.code, e.read()
         check(status in expect, f"{method} {path}: HTTP {status}, expected {expect}: {text[:500]!r}")
         return json.loads(text) if text else None
-
-
-def fake_requests(fake):
-    with urllib.request.urlopen(f"{fake}/__fake/requests", timeout=10) as r:
-        return json.load(r)
 
 
 def raw_status(url, token=None):
@@ -250,14 +222,8 @@ async def main(args):
         server.kill()
 
 
-class DropDeleteNoise(logging.Filter):
-    # rmcp answers a legacy session's DELETE with 202; mcp 2.3.0 expects 200/204 and logs it. Harmless.
-    def filter(self, record):
-        return "Session termination failed: 202" not in record.getMessage()
-
-
 if __name__ == "__main__":
-    logging.getLogger("mcp.client.streamable_http").addFilter(DropDeleteNoise())
+    quiet_delete_noise()
     p = argparse.ArgumentParser()
     p.add_argument("--server-bin", required=True)
     p.add_argument("--fake", required=True)

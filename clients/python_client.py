@@ -19,12 +19,13 @@ Exits 1 with a FAILED line on the first failed check.
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 import urllib.request
 
 from mcp import Client, StdioServerParameters
+
+from harness import Failed, check, quiet_delete_noise, text_of
 
 MIN_TOOLS = 50
 KNOWN_TOOLS = [
@@ -39,15 +40,6 @@ KNOWN_TOOLS = [
 EXPECTED_VERSION = {"legacy": "2025-11-25", "2026-07-28": "2026-07-28", "auto": "2026-07-28"}
 # Keywords whose value may legitimately be null in a JSON Schema.
 NULL_OK = {"const", "default", "examples", "enum"}
-
-
-class Failed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failed(msg)
 
 
 class Upstream:
@@ -81,10 +73,6 @@ def null_keywords(schema, path="#"):
         for i, v in enumerate(schema):
             found += null_keywords(v, f"{path}/{i}")
     return found
-
-
-def text_of(result):
-    return " ".join(getattr(c, "text", "") for c in result.content)
 
 
 async def list_all_tools(client):
@@ -163,12 +151,6 @@ async def exercise(client, upstream, label):
     print(f"ok: python mcp {label}: protocol {client.protocol_version}, {len(tools)} tools in {pages} page(s), read + 2 writes + 3 rejected calls")
 
 
-class DropDeleteNoise(logging.Filter):
-    # rmcp answers a legacy session's DELETE with 202; mcp 2.3.0 expects 200/204 and logs it. Harmless.
-    def filter(self, record):
-        return "Session termination failed: 202" not in record.getMessage()
-
-
 async def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--fake", required=True, help="the fake Gumloop's origin, http://127.0.0.1:PORT")
@@ -177,7 +159,7 @@ async def main():
     g.add_argument("--http", metavar="URL", help="the server's streamable HTTP endpoint")
     g.add_argument("--stdio", nargs=argparse.REMAINDER, metavar="CMD", help="the server command for stdio")
     a = p.parse_args()
-    logging.getLogger("mcp.client.streamable_http").addFilter(DropDeleteNoise())
+    quiet_delete_noise()
 
     upstream = Upstream(a.fake)
     if a.http:

@@ -24,13 +24,10 @@ import asyncio
 import base64
 import datetime
 import io
-import json
-import logging
 import os
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from typing import Any, Literal
 
@@ -39,20 +36,9 @@ from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
 from mcp_types import CallToolResult, Request, RequestParams, Result
 from pydantic import ConfigDict
 
+from harness import Failed, check, fake_requests, quiet_delete_noise, serve, text_of
+
 TASKS = "io.modelcontextprotocol/tasks"
-
-
-class Failed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failed(msg)
-
-
-def text_of(result):
-    return " ".join(getattr(c, "text", "") for c in result.content)
 
 
 class Fake:
@@ -72,8 +58,7 @@ class Fake:
         self.seen = 0
 
     def requests(self):
-        with urllib.request.urlopen(f"{self.origin}/__fake/requests", timeout=10) as r:
-            return json.load(r)
+        return fake_requests(self.origin)
 
     def new(self):
         """The requests received since the previous call."""
@@ -86,19 +71,8 @@ class Server:
     """`gumloop-mcp serve` on 127.0.0.1:0 with the fake as its Gumloop."""
 
     def __init__(self, binary, fake, data_dir):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GUMLOOP_")}
-        env.update(GUMLOOP_API_KEY="test-key", GUMLOOP_USER_ID="user_test", GUMLOOP_MCP_LOG="info")
-        self.proc = subprocess.Popen(
-            [binary, "serve", "--bind", "127.0.0.1:0", "--data-dir", data_dir, "--gumloop-base-url", fake.api, "--gumloop-ws-base-url", fake.ws],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-        )
-        deadline, addr = time.time() + 20, None
-        while addr is None:
-            check(time.time() < deadline, "gumloop-mcp did not start listening within 20 s")
-            line = self.proc.stderr.readline().decode()
-            check(line, f"gumloop-mcp exited at start-up (code {self.proc.poll()})")
-            if "at http://" in line:
-                addr = line.split("at http://", 1)[1].split("/", 1)[0]
+        env = {"GUMLOOP_API_KEY": "test-key", "GUMLOOP_USER_ID": "user_test"}
+        self.proc, addr = serve(binary, fake.origin, data_dir, env)
         self.url = f"http://{addr}/mcp"
 
 
@@ -345,14 +319,8 @@ async def main(a):
         fake.proc.wait(10)
 
 
-class DropDeleteNoise(logging.Filter):
-    # rmcp answers a legacy session's DELETE with 202; mcp 2.3.0 expects 200/204 and logs it. Harmless.
-    def filter(self, record):
-        return "Session termination failed: 202" not in record.getMessage()
-
-
 if __name__ == "__main__":
-    logging.getLogger("mcp.client.streamable_http").addFilter(DropDeleteNoise())
+    quiet_delete_noise()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--server-bin", required=True)
     p.add_argument("--fake-bin", required=True)
