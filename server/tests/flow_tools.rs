@@ -239,20 +239,12 @@ async fn a_legacy_session_hears_of_added_and_renamed_flows() {
     let h = start(Duration::from_millis(500)).await;
     let acct = h.account().await;
     let (_, url) = h.server(&acct, json!({"flow_tools": true})).await;
-    let post = || h.client.post(&url).header("content-type", "application/json").header("accept", "application/json, text/event-stream");
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}});
-    let resp = post().json(&init).send().await.unwrap();
-    let session = resp.headers()["mcp-session-id"].to_str().unwrap().to_owned();
-    let init = reply(resp).await;
-    assert_eq!(init.body["result"]["capabilities"]["tools"]["listChanged"], true, "{}", init.body);
-    let in_session = || post().header("mcp-session-id", &session).header("mcp-protocol-version", "2025-11-25");
-    assert_eq!(in_session().json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).send().await.unwrap().status().as_u16(), 202);
-    let mut stream = h.client.get(&url).header("accept", "text/event-stream").header("mcp-session-id", &session).header("mcp-protocol-version", "2025-11-25").send().await.unwrap();
-    assert_eq!(stream.status().as_u16(), 200);
-    let list = |id: u64| async move {
-        let r = reply(in_session().json(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": {}})).send().await.unwrap()).await;
-        r.body["result"]["tools"].as_array().unwrap().clone()
+    let legacy = common::legacy_session(&h.client, &url).await;
+    assert_eq!(legacy.init.body["result"]["capabilities"]["tools"]["listChanged"], true, "{}", legacy.init.body);
+    let mut stream = legacy.open_stream().await;
+    let list = |id: u64| {
+        let legacy = &legacy;
+        async move { legacy.rpc(id, "tools/list", json!({})).await.body["result"]["tools"].as_array().unwrap().clone() }
     };
     assert_eq!(flow_tools(&list(1).await).len(), 4);
     // Nothing changes: no notification.
@@ -350,21 +342,14 @@ async fn the_refresher_stops_with_its_last_session_and_with_its_server() {
     let lists = || h.fake.requests().iter().filter(|r| r.path.ends_with("/list_saved_items")).count();
     for end in ["session closed", "server deleted"] {
         let (id, url) = h.server(&acct, json!({"flow_tools": true})).await;
-        let post = || h.client.post(&url).header("content-type", "application/json").header("accept", "application/json, text/event-stream");
-        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}});
-        let resp = post().json(&init).send().await.unwrap();
-        let session = resp.headers()["mcp-session-id"].to_str().unwrap().to_owned();
-        reply(resp).await;
-        let in_session = || post().header("mcp-session-id", &session).header("mcp-protocol-version", "2025-11-25");
-        in_session().json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).send().await.unwrap();
-        reply(in_session().json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})).send().await.unwrap()).await;
+        let legacy = common::legacy_session(&h.client, &url).await;
+        legacy.rpc(1, "tools/list", json!({})).await;
         let before = lists();
         tokio::time::sleep(Duration::from_millis(700)).await;
         assert!(lists() > before, "{end}: refreshed in the background while the session lives");
         match end {
             "session closed" => {
-                let closed = h.client.delete(&url).header("mcp-session-id", &session).header("mcp-protocol-version", "2025-11-25").send().await.unwrap();
+                let closed = legacy.close().await;
                 assert!(closed.status().is_success(), "{}", closed.status());
             }
             _ => assert_eq!(h.admin("DELETE", &format!("/integrated-account/{acct}/mcp/{id}"), None).await.status, 204),

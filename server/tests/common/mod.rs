@@ -122,18 +122,9 @@ impl Harness {
         r.body.get("result").cloned().unwrap_or_else(|| panic!("no result: {}", r.body))
     }
 
-    /// Opens a legacy (2025-11-25) session: `initialize`, then `notifications/initialized`.
-    pub async fn legacy_session(&self) -> Legacy<'_> {
-        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}});
-        let resp = self.post().json(&init).send().await.unwrap();
-        let session = resp.headers().get("mcp-session-id").expect("a legacy session id").to_str().unwrap().to_owned();
-        let r = reply(resp).await;
-        assert_eq!(r.body["result"]["protocolVersion"], "2025-11-25", "{}", r.body);
-        let legacy = Legacy { h: self, session };
-        let note = legacy.request().json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).send().await.unwrap();
-        assert_eq!(note.status().as_u16(), 202);
-        legacy
+    /// Opens a legacy (2025-11-25) session on `/mcp`.
+    pub async fn legacy_session(&self) -> Legacy {
+        legacy_session(&self.client, &self.url).await
     }
 
     /// Triggers graceful shutdown and waits for the server to stop.
@@ -142,20 +133,49 @@ impl Harness {
     }
 }
 
-pub struct Legacy<'a> {
-    h: &'a Harness,
-    pub session: String,
+/// Opens a legacy (2025-11-25) session at an MCP URL: `initialize`, then
+/// `notifications/initialized`.
+pub async fn legacy_session(client: &reqwest::Client, url: &str) -> Legacy {
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}});
+    let post = client.post(url).header("content-type", "application/json").header("accept", "application/json, text/event-stream");
+    let resp = post.json(&init).send().await.unwrap();
+    let session = resp.headers().get("mcp-session-id").expect("a legacy session id").to_str().unwrap().to_owned();
+    let init = reply(resp).await;
+    assert_eq!(init.body["result"]["protocolVersion"], "2025-11-25", "{}", init.body);
+    let legacy = Legacy { client: client.clone(), url: url.to_owned(), session, init };
+    let note = legacy.request().json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).send().await.unwrap();
+    assert_eq!(note.status().as_u16(), 202);
+    legacy
 }
 
-impl Legacy<'_> {
+pub struct Legacy {
+    client: reqwest::Client,
+    url: String,
+    pub session: String,
+    /// The answer to `initialize`.
+    pub init: Reply,
+}
+
+impl Legacy {
     fn request(&self) -> reqwest::RequestBuilder {
-        self.h.post().header("mcp-session-id", &self.session).header("mcp-protocol-version", "2025-11-25")
+        self.client
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", &self.session)
+            .header("mcp-protocol-version", "2025-11-25")
+    }
+
+    /// Ends the session (`DELETE`).
+    pub async fn close(&self) -> reqwest::Response {
+        self.client.delete(&self.url).header("mcp-session-id", &self.session).header("mcp-protocol-version", "2025-11-25").send().await.unwrap()
     }
 
     /// Opens the session's standalone GET stream (server-to-client messages), as
     /// 2025-11-25 clients do, and keeps it open.
     pub async fn open_stream(&self) -> reqwest::Response {
-        let resp = self.h.client.get(&self.h.url).header("accept", "text/event-stream").header("mcp-session-id", &self.session).header("mcp-protocol-version", "2025-11-25").send().await.unwrap();
+        let resp = self.client.get(&self.url).header("accept", "text/event-stream").header("mcp-session-id", &self.session).header("mcp-protocol-version", "2025-11-25").send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 200);
         resp
     }
