@@ -274,6 +274,11 @@ impl FlowTools {
         self.lock().values().find_map(|s| s.set.as_ref()?.get(name).map(|t| t.tool.clone()))
     }
 
+    /// Whether `name` is a flow tool in the server's cached list (fresh or not).
+    pub fn is_cached_tool(&self, server: &str, name: &str) -> bool {
+        name.starts_with(PREFIX) && self.cached(server).is_some_and(|set| set.get(name).is_some())
+    }
+
     /// The cached list of a server, fresh or not, if there is one.
     fn cached(&self, server: &str) -> Option<Arc<FlowSet>> {
         self.lock().get(server).and_then(|s| s.set.clone())

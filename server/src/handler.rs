@@ -592,7 +592,7 @@ impl GumloopServer {
     fn starts_work(&self, name: &str, scope: Option<&Scope>) -> bool {
         match self.entry(name, scope) {
             Ok(e) => e.descriptor.async_spec.is_some(),
-            Err(_) => scope.is_some_and(|sc| sc.config.flow_tools) && self.state.flow_tools.get_tool(name).is_some(),
+            Err(_) => scope.is_some_and(|sc| sc.config.flow_tools && self.state.flow_tools.is_cached_tool(&sc.server_id, name)),
         }
     }
 
