@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use gumloop_mcp_generated::resources::INTEGRATION;
 
 use crate::http::HttpConfig;
+use crate::sessions::SessionLimits;
 use crate::upstream::UpstreamConfig;
 
 /// Serves every documented Gumloop endpoint as an MCP tool.
@@ -246,6 +247,15 @@ pub struct ServeArgs {
     /// Seconds calls in flight may run after SIGTERM or Ctrl-C before the server exits anyway
     #[arg(long, env = "GUMLOOP_MCP_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+    /// Most live MCP sessions, on /mcp and every managed URL together (2025-11-25 clients open one each; 2026-07-28 requests need none), about 80 KB each. At the limit a new session evicts the least recently active one that has no request in flight; if every session is busy, the initialize gets HTTP 503 with a JSON-RPC error
+    #[arg(long, env = "GUMLOOP_MCP_MAX_SESSIONS", default_value_t = SessionLimits::DEFAULT_MAX_SESSIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_sessions: usize,
+    /// Most live MCP sessions on one managed server's URL; at the limit a new one evicts that server's least recently active idle session, never another server's
+    #[arg(long, env = "GUMLOOP_MCP_MAX_SESSIONS_PER_SERVER", default_value_t = SessionLimits::DEFAULT_MAX_PER_SERVER, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_sessions_per_server: usize,
+    /// Seconds an MCP session lives with no request in flight and no open GET stream; a client that comes back later gets 404 and initializes again
+    #[arg(long, env = "GUMLOOP_MCP_SESSION_IDLE_SECS", default_value_t = SessionLimits::DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_secs: u64,
     #[command(flatten)]
     pub upstream: UpstreamArgs,
 }
@@ -257,6 +267,7 @@ impl ServeArgs {
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            sessions: SessionLimits { max_sessions: self.max_sessions, max_per_server: self.max_sessions_per_server, idle_timeout: Duration::from_secs(self.session_idle_secs) },
         }
     }
 }
@@ -303,5 +314,20 @@ mod tests {
         let Command::Serve(args) = cli.command else { panic!("not serve") };
         assert_eq!(args.flow_tools_ttl_secs, 5);
         assert!(Cli::try_parse_from(["gumloop-mcp", "serve", "--flow-tools-ttl-secs", "0"]).is_err());
+    }
+
+    #[test]
+    fn session_flags() {
+        let serve = |args: &[&str]| match Cli::try_parse_from(["gumloop-mcp", "serve"].iter().chain(args)).map(|c| c.command) {
+            Ok(Command::Serve(args)) => Ok(args.http_config().sessions),
+            Ok(_) => panic!("not serve"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(serve(&[]).unwrap(), SessionLimits::default());
+        let set = serve(&["--max-sessions", "50", "--max-sessions-per-server", "5", "--session-idle-secs", "30"]).unwrap();
+        assert_eq!(set, SessionLimits { max_sessions: 50, max_per_server: 5, idle_timeout: Duration::from_secs(30) });
+        for zero in ["--max-sessions", "--max-sessions-per-server", "--session-idle-secs"] {
+            assert!(serve(&[zero, "0"]).is_err(), "{zero} 0");
+        }
     }
 }

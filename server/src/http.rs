@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use futures_util::StreamExt as _;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager};
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -21,6 +21,8 @@ use tokio_util::sync::CancellationToken;
 use crate::admin::Admin;
 use crate::handler::GumloopServer;
 use crate::ratelimit::RateLimitSlot;
+use crate::screen::{MAX_REQUEST_BYTES, screen};
+use crate::sessions::{BoundedSessions, SessionLimits, SessionRegistry};
 
 /// HTTP settings.
 #[derive(Debug, Clone)]
@@ -33,11 +35,13 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// How long in-flight requests may run after the shutdown signal.
     pub shutdown_grace: Duration,
+    /// Bounds on legacy sessions.
+    pub sessions: SessionLimits,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { allowed_hosts: Vec::new(), allowed_origins: Vec::new(), shutdown_grace: Duration::from_secs(10) }
+        Self { allowed_hosts: Vec::new(), allowed_origins: Vec::new(), shutdown_grace: Duration::from_secs(10), sessions: SessionLimits::default() }
     }
 }
 
@@ -105,14 +109,10 @@ fn allowed_origins(config: &HttpConfig, addr: SocketAddr) -> Vec<String> {
     origins
 }
 
-/// The largest MCP request body: rmcp's 4 MB default would refuse a skill upload well
-/// under Gumloop's 10 MB cap (base64 in JSON adds a third), so the skill tools' own
-/// checks could never answer; 16 MB is rmcp's stdio line limit too.
-const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
-
-/// The rmcp service for one account: legacy sessions for 2025-11-25 clients, stateless
-/// 2026-07-28 requests (including `server/discover`) on the same endpoint.
-fn mcp_service(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, sessions: &CancellationToken) -> StreamableHttpService<GumloopServer, LocalSessionManager> {
+/// The rmcp service for one account: legacy sessions for 2025-11-25 clients (counted in
+/// `registry`), stateless 2026-07-28 requests (including `server/discover`) on the same
+/// endpoint.
+fn mcp_service(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, sessions: &CancellationToken, registry: &Arc<SessionRegistry>) -> StreamableHttpService<GumloopServer, BoundedSessions> {
     let cfg = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(true)
         .with_allowed_hosts(allowed_hosts(config, addr))
@@ -122,20 +122,24 @@ fn mcp_service(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, ses
         .with_json_response(true)
         .with_max_request_body_bytes(MAX_REQUEST_BYTES)
         .with_cancellation_token(sessions.child_token());
-    StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), cfg)
+    StreamableHttpService::new(move || Ok(server.clone()), Arc::new(BoundedSessions::new(registry.clone())), cfg)
 }
 
 /// The axum app. `/mcp` serves the configured account. With `managed`, `/mcp/{token}`
 /// serves managed servers (a separate rmcp service and session manager, so sessions
-/// never cross between the two) and the admin API is mounted beside them. Exact routes,
-/// so none shadows another; all share the exchange middleware. `sessions` ends every
-/// session and SSE stream when cancelled; `in_flight` counts exchanges for shutdown.
-pub fn router(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, sessions: &CancellationToken, in_flight: InFlight, managed: Option<Admin>) -> axum::Router {
-    let mut app = axum::Router::new().route_service("/mcp", mcp_service(server.clone(), config, addr, sessions));
+/// never cross between the two, though both count in `registry`) and the admin API is
+/// mounted beside them. Exact routes, so none shadows another; all share the exchange
+/// middleware, the MCP routes the [`screen`] (inside the token check, so an unknown token
+/// learns nothing). `sessions` ends every session and SSE stream when cancelled;
+/// `in_flight` counts exchanges for shutdown.
+pub fn router(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, sessions: &CancellationToken, registry: &Arc<SessionRegistry>, in_flight: InFlight, managed: Option<Admin>) -> axum::Router {
+    let screened = || axum::middleware::from_fn_with_state(registry.clone(), screen);
+    let mut app = axum::Router::new().route_service("/mcp", mcp_service(server.clone(), config, addr, sessions, registry)).route_layer(screened());
     if let Some(admin) = managed {
         server.attach_store(admin.managed.store.clone(), admin.managed.clock.clone());
         let scoped = axum::Router::new()
-            .route_service("/mcp/{token}", mcp_service(server.scoped(), config, addr, sessions))
+            .route_service("/mcp/{token}", mcp_service(server.scoped(), config, addr, sessions, registry))
+            .route_layer(screened())
             .route_layer(axum::middleware::from_fn_with_state(admin.managed.clone(), crate::managed::authorize));
         app = app.merge(scoped).merge(crate::admin::router(admin));
     }
@@ -227,7 +231,9 @@ pub async fn serve(server: GumloopServer, listener: TcpListener, config: HttpCon
     if addr.ip().is_unspecified() && config.allowed_hosts.is_empty() {
         tracing::warn!("listening on {addr} but only loopback Host headers are accepted; name public hosts with --allowed-host");
     }
-    let app = router(server, &config, addr, &sessions, in_flight.clone(), managed);
+    let registry = SessionRegistry::new(config.sessions);
+    tokio::spawn(registry.clone().sweep(sessions.child_token()));
+    let app = router(server, &config, addr, &sessions, &registry, in_flight.clone(), managed);
     let signal = shutdown.clone();
     let serving = std::future::IntoFuture::into_future(axum::serve(listener, app).with_graceful_shutdown(async move { signal.cancelled().await }));
     tokio::pin!(serving);

@@ -68,6 +68,7 @@ pub async fn start_with(call_timeout: Duration) -> Harness {
     Setup { call_timeout, ..Setup::default() }.start().await
 }
 
+#[derive(Clone)]
 pub struct Reply {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
@@ -133,13 +134,17 @@ impl Harness {
     }
 }
 
+/// A 2025-11-25 `initialize` at an MCP URL, the request that opens a legacy session.
+pub fn initialize(client: &reqwest::Client, url: &str) -> reqwest::RequestBuilder {
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}});
+    client.post(url).header("content-type", "application/json").header("accept", "application/json, text/event-stream").json(&init)
+}
+
 /// Opens a legacy (2025-11-25) session at an MCP URL: `initialize`, then
 /// `notifications/initialized`.
 pub async fn legacy_session(client: &reqwest::Client, url: &str) -> Legacy {
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}});
-    let post = client.post(url).header("content-type", "application/json").header("accept", "application/json, text/event-stream");
-    let resp = post.json(&init).send().await.unwrap();
+    let resp = initialize(client, url).send().await.unwrap();
     let session = resp.headers().get("mcp-session-id").expect("a legacy session id").to_str().unwrap().to_owned();
     let init = reply(resp).await;
     assert_eq!(init.body["result"]["protocolVersion"], "2025-11-25", "{}", init.body);
@@ -149,6 +154,7 @@ pub async fn legacy_session(client: &reqwest::Client, url: &str) -> Legacy {
     legacy
 }
 
+#[derive(Clone)]
 pub struct Legacy {
     client: reqwest::Client,
     url: String,
@@ -184,6 +190,11 @@ impl Legacy {
     pub async fn rpc(&self, id: u64, method: &str, params: Value) -> Reply {
         reply(self.request().json(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).send().await.unwrap()).await
     }
+
+    /// Any body POSTed in the session.
+    pub async fn post_raw(&self, body: impl Into<reqwest::Body>) -> Reply {
+        reply(self.request().body(body).send().await.unwrap()).await
+    }
 }
 
 pub fn text_of(result: &Value) -> String {
@@ -204,4 +215,50 @@ pub async fn account(client: &reqwest::Client, base: &str, token: &str) -> Strin
     let r = admin(client, base, token, "POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}}))).await;
     assert_eq!(r.status, 201, "{}", r.body);
     r.body["id"].as_str().unwrap().to_owned()
+}
+
+/// gumloop-mcp with managed servers and the admin API, in-process against the fake.
+pub struct ManagedHarness {
+    pub fake: FakeGumloop,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    pub client: reqwest::Client,
+    pub admin_token: String,
+    /// The connected account managed servers are made for.
+    pub account: String,
+    _dir: tempfile::TempDir,
+    _running: Running,
+}
+
+/// Starts gumloop-mcp with managed servers (no credential on `/mcp`) and connects the
+/// fake's account.
+pub async fn start_managed(http: HttpConfig) -> ManagedHarness {
+    use gumloop_mcp::admin::Admin;
+    use gumloop_mcp::managed::{AuditLog, Clock, Managed};
+    use gumloop_mcp::store::{SqliteStore, Store};
+    let fake = FakeGumloop::start(FakeConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(SqliteStore::open(dir.path(), gumloop_mcp::secrets::SealingKey::from_bytes([7; 32])).unwrap());
+    let clock = Clock::system();
+    let (_, token) = store.create_api_token("admin", clock.now()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = UpstreamConfig { call_timeout: Duration::from_secs(30), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
+    let server = gumloop_mcp::gumloop_server(upstream, Credential::default()).unwrap();
+    let managed = Managed { store: store.clone(), clock, public_url: base.clone(), audit: AuditLog::start(store) };
+    let admin = Admin { managed, tools: gumloop_mcp_generated::resources::ALL_TOOLS, body_limit: 64 * 1024 };
+    let running = http::spawn_managed(server, listener, http, Some(admin)).unwrap();
+    let client = reqwest::Client::new();
+    let admin_token = token.reveal().to_owned();
+    let account = account(&client, &base, &admin_token).await;
+    ManagedHarness { fake, base, client, admin_token, account, _dir: dir, _running: running }
+}
+
+impl ManagedHarness {
+    /// A new managed server with `config`; its URL.
+    pub async fn server(&self, config: Value) -> String {
+        let r = admin(&self.client, &self.base, &self.admin_token, "POST", &format!("/integrated-account/{}/mcp", self.account), Some(json!({"name": "s", "config": config}))).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["url"].as_str().unwrap().to_owned()
+    }
 }
