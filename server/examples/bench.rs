@@ -93,6 +93,34 @@ fn admission_costs() -> Vec<(&'static str, f64)> {
         .collect()
 }
 
+/// In-process cost per body of the JSON-RPC check every MCP POST now passes
+/// (`envelope::check`) on the benchmark's tools/call body, and of rmcp's own parse of the
+/// same body for scale: median over 21 batches of 10,000, in µs.
+fn screen_costs() -> [(&'static str, f64); 2] {
+    let (_, body) = rpc_body("tools/call", json!({"name": "list_all_gumloop_flows", "arguments": {}}));
+    let body = serde_json::to_vec(&body).unwrap();
+    let median = |f: &dyn Fn()| {
+        let mut batches: Vec<f64> = (0..21)
+            .map(|_| {
+                let t = Instant::now();
+                for _ in 0..10_000 {
+                    f();
+                }
+                t.elapsed().as_secs_f64() * 1e6 / 10_000.0
+            })
+            .collect();
+        batches.sort_by(f64::total_cmp);
+        batches[10]
+    };
+    let check = median(&|| {
+        std::hint::black_box(gumloop_mcp::envelope::check(std::hint::black_box(&body), Some("2026-07-28")).is_ok());
+    });
+    let rmcp = median(&|| {
+        std::hint::black_box(serde_json::from_slice::<rmcp::model::ClientJsonRpcMessage>(std::hint::black_box(&body)).is_ok());
+    });
+    [("JSON-RPC check (envelope, nesting, typed params)", check), ("rmcp's own parse of the same body, for scale", rmcp)]
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -390,6 +418,9 @@ async fn main() {
     println!("latency   tools/list: p50 {:.0} µs, p99 {:.0} µs", us(l50), us(l99));
     println!("managed   tools/list on a filtered server (read + flows): p50 {:.0} µs, p99 {:.0} µs", us(f50), us(f99));
     println!("managed   tools/call via /mcp/<token>: p50 {:.0} µs, p99 {:.0} µs; via /mcp p50 {:.0} µs; managed adds {:.0} µs (token, scope, audit write)", us(m_managed), us(m_managed99), us(m_plain), us(m_managed) - us(m_plain));
+    for (label, cost) in screen_costs() {
+        println!("screen    tools/call body, in process, {label}: {cost:.2} µs per request");
+    }
     for (label, cost) in admission_costs() {
         println!("managed   admission + filter, in process, {label}: {cost:.1} µs per call (target <= 20 µs)");
     }

@@ -247,7 +247,7 @@ pub struct ServeArgs {
     /// Seconds calls in flight may run after SIGTERM or Ctrl-C before the server exits anyway
     #[arg(long, env = "GUMLOOP_MCP_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
-    /// Most live MCP sessions, on /mcp and every managed URL together (2025-11-25 clients open one each; 2026-07-28 requests need none), about 80 KB each. At the limit a new session evicts the least recently active one that has no request in flight; if every session is busy, the initialize gets HTTP 503 with a JSON-RPC error
+    /// Most live MCP sessions, on /mcp and every managed URL together (2025-11-25 clients open one each; 2026-07-28 requests need none), about 100 KB each. At the limit a new session evicts the least recently active one that has no request in flight; if every session is busy, the initialize gets HTTP 503 with a JSON-RPC error
     #[arg(long, env = "GUMLOOP_MCP_MAX_SESSIONS", default_value_t = SessionLimits::DEFAULT_MAX_SESSIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_sessions: usize,
     /// Most live MCP sessions on one managed server's URL; at the limit a new one evicts that server's least recently active idle session, never another server's

@@ -1,5 +1,5 @@
 //! Bounds on legacy (2025-11-25) sessions. Every `initialize` without a session id makes
-//! rmcp keep a session (~78 KB) until it ends, and `/mcp` asks for no credential, so
+//! rmcp keep a session (~80-100 KB) until it ends, and `/mcp` asks for no credential, so
 //! without a bound a flood of initializes grows memory without limit.
 //!
 //! [`BoundedSessions`] wraps rmcp's `LocalSessionManager` (one per MCP service) and
@@ -39,8 +39,8 @@ pub struct SessionLimits {
 }
 
 impl SessionLimits {
-    /// 1,000 sessions hold at most ~80 MB; a team server rarely has more than a few
-    /// hundred clients connected at once.
+    /// 1,000 sessions hold about 100 MB (measured by `cargo xtask bench-sessions`); a team
+    /// server rarely has more than a few hundred clients connected at once.
     pub const DEFAULT_MAX_SESSIONS: usize = 1000;
     /// A tenth of the total: one leaked managed URL can neither hold most of the slots
     /// nor, at its own cap, evict other servers' sessions.
@@ -48,7 +48,7 @@ impl SessionLimits {
     /// Two minutes (rmcp's default is five). Only time with nothing open counts, so a
     /// long `wait` or an open notification stream never ends a session; a client that
     /// comes back later gets a 404 and initializes again, one round trip, which is cheaper
-    /// than holding ~78 KB per abandoned session for five minutes under a flood.
+    /// than holding ~100 KB per abandoned session for five minutes under a flood.
     pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 }
 

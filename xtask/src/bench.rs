@@ -135,3 +135,25 @@ pub fn bench_server() -> Result<()> {
     anyhow::ensure!(status.success(), "the benchmark failed");
     Ok(())
 }
+
+/// Builds the release server and runs `server/examples/bench_sessions.rs` (the legacy
+/// session flood); `--server PATH` floods another build instead, for a before/after.
+pub fn bench_sessions(args: &[&str]) -> Result<()> {
+    let server = match args {
+        [] => None,
+        ["--server", path] => Some(*path),
+        _ => bail!("usage: cargo xtask bench-sessions [--server PATH]"),
+    };
+    let root = project_root();
+    let status = std::process::Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .args(["build", "--release", "--quiet", "-p", "gumloop-mcp", "--bins", "--example", "bench_sessions"])
+        .status()?;
+    anyhow::ensure!(status.success(), "building the release server failed");
+    let mut bench = std::process::Command::new(root.join("target/release/examples/bench_sessions"));
+    if let Some(path) = server {
+        bench.args(["--server", path]);
+    }
+    anyhow::ensure!(bench.status()?.success(), "the benchmark failed");
+    Ok(())
+}

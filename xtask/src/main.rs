@@ -5,6 +5,7 @@
 //! - `synth-spec N --out DIR`: write a synthetic spec of N operations (for benchmarks)
 //! - `bench-codegen`: time the generator on the full spec and on a synthetic one
 //! - `bench`: the server benchmarks (latency, throughput, memory, start-up) against the fake
+//! - `bench-sessions [--server PATH]`: RSS under a flood of legacy-session `initialize`s
 
 mod bench;
 mod codegen;
@@ -25,8 +26,9 @@ fn main() -> Result<()> {
         ["synth-spec", rest @ ..] => bench::synth_cmd(rest),
         ["bench-codegen", rest @ ..] => bench::bench_codegen(rest),
         ["bench"] => bench::bench_server(),
+        ["bench-sessions", rest @ ..] => bench::bench_sessions(rest),
         _ => bail!(
-            "usage:\n  cargo xtask codegen [--check]\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR]\n  cargo xtask synth-spec N --out DIR\n  cargo xtask bench-codegen [--ops N] [--compile]\n  cargo xtask bench"
+            "usage:\n  cargo xtask codegen [--check]\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR]\n  cargo xtask synth-spec N --out DIR\n  cargo xtask bench-codegen [--ops N] [--compile]\n  cargo xtask bench\n  cargo xtask bench-sessions [--server PATH]"
         ),
     }
 }
