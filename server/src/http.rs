@@ -1,5 +1,6 @@
 //! Streamable HTTP: both protocol eras on `/mcp`, DNS-rebinding protection, `ratelimit-*`
-//! response headers, graceful shutdown.
+//! response headers, graceful shutdown; bodies screened ([`crate::screen`]) and legacy
+//! sessions bounded ([`crate::sessions`]) in front of rmcp.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -53,14 +53,13 @@ async fn post(registry: Arc<SessionRegistry>, req: Request, session: Option<Stri
         Ok(message) => message,
         Err(rejection) => return rejection.into_response(),
     };
-    let initialize = session.is_none() && message.is_request("initialize");
-    let id = message.id();
-    let owner = parts.extensions.get::<Scope>().map(|s| Arc::<str>::from(s.server_id.as_str()));
+    // Only an initialize needs its id (for a refusal) and owner.
+    let initialize = (session.is_none() && message.is_request("initialize")).then(|| (message.id(), parts.extensions.get::<Scope>().map(|s| Arc::<str>::from(s.server_id.as_str()))));
     let req = Request::from_parts(parts, Body::from(bytes.clone()));
     let (resp, guard) = if let Some(session) = session {
         let guard = registry.enter(&session, Activity::Request);
         (next.run(req).await, guard)
-    } else if initialize {
+    } else if let Some((id, owner)) = initialize {
         // Refused here when nothing could make room, before rmcp works on it.
         if let Err(refusal) = registry.check(&owner) {
             return refused(refusal, id);
