@@ -29,17 +29,17 @@ pub struct Rejection {
     pub status: StatusCode,
     /// The request's id, when one can be read.
     pub id: Option<RequestId>,
-    /// The error.
-    pub error: ErrorData,
+    /// The error (boxed: it is the rare path, and keeps `Result`s small).
+    pub error: Box<ErrorData>,
 }
 
 impl Rejection {
     pub(crate) fn parse_error(detail: impl fmt::Display) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, id: None, error: ErrorData::parse_error(format!("Parse error: {detail}"), None) }
+        Self { status: StatusCode::BAD_REQUEST, id: None, error: Box::new(ErrorData::parse_error(format!("Parse error: {detail}"), None)) }
     }
 
     fn invalid_request(id: Option<RequestId>, detail: impl fmt::Display) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, id, error: ErrorData::invalid_request(format!("Invalid Request: {detail}"), None) }
+        Self { status: StatusCode::BAD_REQUEST, id, error: Box::new(ErrorData::invalid_request(format!("Invalid Request: {detail}"), None)) }
     }
 
     /// rmcp could not parse a body this module let through (the last line of defence,
@@ -56,7 +56,7 @@ impl Rejection {
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        error_response(self.status, self.id, self.error)
+        error_response(self.status, self.id, *self.error)
     }
 }
 
@@ -123,7 +123,7 @@ pub fn check<'a>(body: &'a [u8], protocol_version: Option<&str>) -> Result<Messa
         return Ok(message);
     }
     let status = invalid_params_status(message.params, protocol_version);
-    Err(Rejection { status, id: message.id(), error: ErrorData::invalid_params(detail, None) })
+    Err(Rejection { status, id: message.id(), error: Box::new(ErrorData::invalid_params(detail, None)) })
 }
 
 /// A message rmcp parsed although [`envelope`] would not have (never expected).
@@ -175,7 +175,7 @@ fn envelope(body: &[u8]) -> Result<Message<'_>, Rejection> {
         && matches!(kind, Kind::Request | Kind::Notification)
         && !(p.get().starts_with('{') || p.get() == "null")
     {
-        let error = ErrorData::invalid_params("Invalid params: `params` must be an object (MCP uses named parameters)", None);
+        let error = Box::new(ErrorData::invalid_params("Invalid params: `params` must be an object (MCP uses named parameters)", None));
         return Err(Rejection { status: StatusCode::BAD_REQUEST, id, error });
     }
     Ok(Message { kind, method, id: fields.id, raw_method: fields.method, params: fields.params })

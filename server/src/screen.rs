@@ -34,7 +34,7 @@ pub async fn screen(State(registry): State<Arc<SessionRegistry>>, req: Request, 
     match (req.method(), session) {
         (&Method::GET, Some(id)) => {
             let guard = registry.enter(&id, Activity::Stream);
-            return held(next.run(req).await, guard);
+            held(next.run(req).await, guard)
         }
         (&Method::POST, session) if is_json(req.headers()) => post(registry, req, session, next).await,
         // rmcp answers other media types (415) and methods itself.
