@@ -152,7 +152,10 @@ impl GumloopServer {
         let call_args = (max_items.is_some() || entry.signed_download).then(|| args.clone());
         let mut request = match (entry.descriptor.build)(args, &credential.context()) {
             Ok(r) => r,
-            Err(e) => return Ok((CallToolResult::error(vec![ContentBlock::text(format!("invalid arguments for `{name}`: {e}"))]), CallOutcome::Rejected)),
+            Err(e) => {
+                let text = format!("invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}: {}", pointer_or_root(&e.pointer), e.message);
+                return Ok((CallToolResult::error(vec![ContentBlock::text(text)]), CallOutcome::Rejected));
+            }
         };
         if let Some(files) = skill_files {
             request.body = skills::with_files(request.body, files);
@@ -567,6 +570,11 @@ fn blob(uri: &str, media_type: String, bytes: Vec<u8>) -> ResourceContents {
 
 fn text_of(result: &CallToolResult) -> String {
     result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join(" ")
+}
+
+/// A JSON pointer as the validation messages show it (`/` for the whole arguments).
+fn pointer_or_root(pointer: &str) -> &str {
+    if pointer.is_empty() { "/" } else { pointer }
 }
 
 fn round1(x: f64) -> f64 {

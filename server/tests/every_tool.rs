@@ -134,3 +134,73 @@ async fn every_tool_sends_the_documented_request() {
         }
     }
 }
+
+/// Values that try to move a path parameter out of its segment. `refused` ones could name
+/// another endpoint (dot segments, empty, and their encoded or look-alike forms); the rest
+/// must arrive as exactly one encoded segment.
+const PATH_PAYLOADS: &[(&str, bool)] = &[
+    (".", true),
+    ("..", true),
+    ("", true),
+    ("%2e", true),
+    ("%2E%2E", true),
+    (".%2e", true),
+    ("%252e%252e", true),
+    ("\u{FF0E}\u{FF0E}", true),
+    ("\u{2025}", true),
+    ("%EF%BC%8E", true),
+    ("..%2f", false),
+    ("%2e%2e%2f", false),
+    ("../..", false),
+    ("a/../b", false),
+    ("...", false),
+    ("..;", false),
+    ("..\\", false),
+    ("\u{2215}..", false),
+    ("\u{FF0F}", false),
+    ("x?y#z", false),
+];
+
+#[tokio::test]
+async fn no_path_parameter_leaves_its_segment() {
+    let h = common::start().await;
+    let with_params: Vec<_> = ALL_TOOLS.iter().filter(|d| d.path_template.contains('{')).collect();
+    assert_eq!(with_params.len(), 29, "the tools with a path parameter (of 57)");
+    for d in with_params {
+        let schema: Value = serde_json::from_str(d.input_schema).unwrap();
+        let mut args = sample("", &schema, false);
+        for k in d.server_args {
+            args.as_object_mut().unwrap().remove(*k);
+        }
+        let params: Vec<String> = d.path_template.split('{').skip(1).filter_map(|s| s.split_once('}')).map(|(p, _)| p.to_owned()).collect();
+        for param in &params {
+            for (payload, refused) in PATH_PAYLOADS {
+                let mut call_args = args.clone();
+                call_args[param.as_str()] = json!(payload);
+                if gumloop_mcp::skills::is_upload(d) {
+                    call_args["skill_markdown"] = json!("---\nname: s\ndescription: d\n---\n");
+                }
+                let result = h.call(d.name, call_args.clone()).await;
+                let text = common::text_of(&result);
+                let reqs = h.fake.take_requests();
+                let case = format!("{} with {param} = {payload:?}", d.name);
+                if *refused {
+                    assert_eq!(result["isError"], true, "{case}: {result}");
+                    assert!(text.contains(&format!("(nothing was sent to Gumloop):\n- /{param}: ")), "{case}: {text}");
+                    assert!(text.contains("cannot be a path segment"), "{case}: {text}");
+                    assert!(reqs.is_empty(), "{case}: nothing may reach Gumloop, got {:?}", reqs.iter().map(|r| &r.path).collect::<Vec<_>>());
+                    continue;
+                }
+                assert_eq!(reqs.len(), 1, "{case}: {text}");
+                let mut path = d.path_template.to_owned();
+                for p in &params {
+                    let v = call_args[p.as_str()].as_str().unwrap();
+                    path = path.replace(&format!("{{{p}}}"), &gumloop_mcp_runtime::encode_segment(v));
+                }
+                let prefix = if d.base == Base::Ws { "/ws/api/v1" } else { "/api/v1" };
+                assert_eq!(reqs[0].path, format!("{prefix}{path}"), "{case}");
+                assert_eq!(reqs[0].method, d.http_method.as_str(), "{case}");
+            }
+        }
+    }
+}

@@ -133,9 +133,11 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
         PathPiece::Param(i) => {
             let a = &t.args[*i];
             let name = ident(&a.ident);
+            // `path_segment` refuses `.`, `..` and empty values, which no encoding keeps in place.
+            let pointer = format!("/{}", a.name);
             match a.ty {
-                ArgType::String => quote! { path.push_str(&#rt::encode_segment(&self.#name)); },
-                _ => quote! { path.push_str(&#rt::encode_segment(&self.#name.to_string())); },
+                ArgType::String => quote! { path.push_str(&#rt::path_segment(&self.#name, #pointer)?); },
+                _ => quote! { path.push_str(&#rt::path_segment(&self.#name.to_string(), #pointer)?); },
             }
         }
     });

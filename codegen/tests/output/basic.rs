@@ -298,7 +298,9 @@ pub mod resources {
                 > {
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets/");
-                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
+                    path.push_str(
+                        &::gumloop_mcp_runtime::path_segment(&self.id, "/id")?,
+                    );
                     path.push_str("/export");
                     let query = ::std::vec::Vec::new();
                     let body = ::gumloop_mcp_runtime::Body::Empty;
@@ -369,7 +371,9 @@ pub mod resources {
                 > {
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets/");
-                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
+                    path.push_str(
+                        &::gumloop_mcp_runtime::path_segment(&self.id, "/id")?,
+                    );
                     let query = ::std::vec::Vec::new();
                     let body = ::gumloop_mcp_runtime::Body::Empty;
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
@@ -472,7 +476,9 @@ pub mod resources {
                     )?;
                     let mut path = ::std::string::String::new();
                     path.push_str("/teams/");
-                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.team));
+                    path.push_str(
+                        &::gumloop_mcp_runtime::path_segment(&self.team, "/team")?,
+                    );
                     path.push_str("/widgets");
                     let mut query = ::std::vec::Vec::new();
                     ::gumloop_mcp_runtime::push_query(
@@ -571,7 +577,10 @@ pub mod resources {
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets/");
                     path.push_str(
-                        &::gumloop_mcp_runtime::encode_segment(&self.id.to_string()),
+                        &::gumloop_mcp_runtime::path_segment(
+                            &self.id.to_string(),
+                            "/id",
+                        )?,
                     );
                     path.push_str("/spin");
                     let query = ::std::vec::Vec::new();

@@ -159,7 +159,9 @@ pub mod resources {
                 > {
                     let mut path = ::std::string::String::new();
                     path.push_str("/attachments/");
-                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
+                    path.push_str(
+                        &::gumloop_mcp_runtime::path_segment(&self.id, "/id")?,
+                    );
                     let query = ::std::vec::Vec::new();
                     let mut parts = ::std::vec::Vec::new();
                     for (i, file) in self.files.iter().enumerate() {

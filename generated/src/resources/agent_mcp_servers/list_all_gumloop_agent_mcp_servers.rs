@@ -22,7 +22,9 @@ impl Args {
     > {
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.agent_id));
+        path.push_str(
+            &::gumloop_mcp_runtime::path_segment(&self.agent_id, "/agent_id")?,
+        );
         path.push_str("/mcp-servers");
         let query = ::std::vec::Vec::new();
         let body = ::gumloop_mcp_runtime::Body::Empty;

@@ -67,7 +67,7 @@ impl Args {
     > {
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
+        path.push_str(&::gumloop_mcp_runtime::path_segment(&self.id, "/id")?);
         let query = ::std::vec::Vec::new();
         let mut body = ::serde_json::Map::new();
         ::gumloop_mcp_runtime::insert_body(

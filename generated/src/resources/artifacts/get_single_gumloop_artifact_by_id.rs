@@ -27,7 +27,7 @@ impl Args {
     > {
         let mut path = ::std::string::String::new();
         path.push_str("/artifacts/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
+        path.push_str(&::gumloop_mcp_runtime::path_segment(&self.id, "/id")?);
         path.push_str("/download");
         let mut query = ::std::vec::Vec::new();
         ::gumloop_mcp_runtime::push_query(

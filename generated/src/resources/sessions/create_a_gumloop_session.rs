@@ -37,7 +37,9 @@ impl Args {
     > {
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.agent_id));
+        path.push_str(
+            &::gumloop_mcp_runtime::path_segment(&self.agent_id, "/agent_id")?,
+        );
         path.push_str("/sessions");
         let query = ::std::vec::Vec::new();
         let mut body = ::serde_json::Map::new();

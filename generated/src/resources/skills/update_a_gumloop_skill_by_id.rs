@@ -22,7 +22,7 @@ impl Args {
     > {
         let mut path = ::std::string::String::new();
         path.push_str("/skills/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
+        path.push_str(&::gumloop_mcp_runtime::path_segment(&self.id, "/id")?);
         let query = ::std::vec::Vec::new();
         let body = ::gumloop_mcp_runtime::Body::Multipart(::std::vec::Vec::new());
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
