@@ -27,6 +27,7 @@ pub mod flow_tools;
 pub mod handler;
 pub mod http;
 pub mod images;
+pub mod logging;
 pub mod managed;
 pub mod pages;
 pub mod ratelimit;

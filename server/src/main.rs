@@ -53,12 +53,7 @@ fn main() -> Result<()> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    // stdout belongs to JSON-RPC in stdio mode, so logs go to stderr in both modes.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GUMLOOP_MCP_LOG").unwrap_or_else(|_| "info,rmcp=warn".into()))
-        .init();
+    gumloop_mcp::logging::init();
     let token = CancellationToken::new();
     tokio::spawn(shutdown_signal(token.clone()));
     match cli.command {

@@ -277,3 +277,69 @@ fn the_cli_manages_tokens_accounts_and_servers() {
     assert_eq!(json_of(&cli(d, &["server", "list", "--json"])), serde_json::json!([]));
     assert_eq!(json_of(&cli(d, &["account", "list", "--json"])).as_array().unwrap().len(), 1);
 }
+
+/// Sends one raw HTTP/1.1 POST to `addr` and returns the whole answer.
+fn raw_post(addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!("POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn client_text_never_starts_a_log_line() {
+    use std::io::Read;
+    let data = tempfile::tempdir().unwrap();
+    // The default log level (no GUMLOOP_MCP_LOG): rmcp's WARN "response error id=…" is shown.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir", data.path().join("d").to_str().unwrap()])
+        .env_remove("GUMLOOP_API_KEY")
+        .env_remove("GUMLOOP_MCP_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut log = Vec::new();
+    let addr = loop {
+        let mut byte = [0u8; 1];
+        assert_eq!(stderr.read(&mut byte).unwrap(), 1, "the server exited before listening");
+        log.push(byte[0]);
+        let text = String::from_utf8_lossy(&log);
+        if let Some(rest) = text.split("at http://").nth(1).filter(|r| r.contains('/')) {
+            break rest.split('/').next().unwrap().to_owned();
+        }
+    };
+    let forged = "2026-12-01T09:00:00Z  INFO gumloop_mcp: FORGED";
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":"x\n{forged}\r\u001b[2J","method":"no/such","params":{{"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{{}}}}}}}}"#
+    );
+    let answer = raw_post(&addr, "/mcp", &[
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "no/such"),
+    ], &body);
+    assert!(answer.contains("-32601"), "{answer}");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    wait_exit(&mut child, "SIGTERM");
+    stderr.read_to_end(&mut log).unwrap();
+    let log = String::from_utf8(log).unwrap();
+    // The event is logged, with the client's text escaped inside its own line.
+    let event = log.lines().find(|l| l.contains("response error")).unwrap_or_else(|| panic!("rmcp's warning is logged:\n{log}"));
+    assert!(event.contains(r"x\n2026-12-01T09:00:00Z  INFO gumloop_mcp: FORGED\r\u{1b}[2J"), "{event}");
+    for line in log.lines() {
+        assert!(!line.starts_with("2026-12-01T09:00:00Z"), "a client forged a log line:\n{log}");
+        assert!(!line.contains('\r') && !line.contains('\u{1b}'), "control characters reached the log:\n{log}");
+    }
+}
