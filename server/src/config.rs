@@ -195,6 +195,9 @@ pub struct UpstreamArgs {
     /// Most bytes resources/read returns from a signed download (larger files get an error with the URL)
     #[arg(long, env = "GUMLOOP_MCP_MAX_RESOURCE_BYTES", default_value_t = 5 * 1024 * 1024)]
     pub max_resource_bytes: u64,
+    /// Most bytes read of one Gumloop API answer; a larger answer becomes a tool error naming its size, and is never passed on
+    #[arg(long, env = "GUMLOOP_MCP_MAX_RESPONSE_BYTES", default_value_t = crate::upstream::DEFAULT_MAX_RESPONSE_BYTES, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_response_bytes: u64,
     /// Timeout for connecting to Gumloop, in seconds
     #[arg(long, env = "GUMLOOP_MCP_CONNECT_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout_secs: u64,
@@ -209,6 +212,7 @@ impl UpstreamArgs {
             connect_timeout: Duration::from_secs(self.connect_timeout_secs),
             call_timeout: Duration::from_secs(self.call_timeout_secs),
             max_download_bytes: self.max_resource_bytes,
+            max_response_bytes: self.max_response_bytes,
         }
     }
 }

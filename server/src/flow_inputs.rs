@@ -95,13 +95,14 @@ fn kind(v: &Value) -> &'static str {
 pub fn problems(given: &Map<String, Value>, inputs: &[FlowInput], tool_args: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for (name, value) in given {
+        let shown = crate::clip::clip(name, crate::clip::QUOTE_CHARS);
         if tool_args.contains(&name.as_str()) && !inputs.iter().any(|i| &i.name == name) {
             out.push(format!("/inputs/{name}: `{name}` is an argument of {RUN_TOOL}, not a flow input; pass it next to `inputs`, not inside"));
         } else if !inputs.iter().any(|i| &i.name == name) {
             let hint = closest(name, inputs.iter().map(|i| i.name.as_str())).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-            out.push(format!("/inputs/{name}: the flow has no input `{name}`{hint}"));
+            out.push(format!("/inputs/{shown}: the flow has no input `{shown}`{hint}"));
         } else if !value.is_string() {
-            out.push(format!("/inputs/{name}: must be text (a string), got {}", kind(value)));
+            out.push(format!("/inputs/{shown}: must be text (a string), got {}", kind(value)));
         }
     }
     for i in inputs {

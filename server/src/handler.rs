@@ -153,7 +153,8 @@ impl GumloopServer {
         let mut request = match (entry.descriptor.build)(args, &credential.context()) {
             Ok(r) => r,
             Err(e) => {
-                let text = format!("invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}: {}", pointer_or_root(&e.pointer), e.message);
+                // Serde's messages may quote the value; a long one is cut.
+                let text = format!("invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}: {}", pointer_or_root(&e.pointer), crate::clip::clip(&e.message, 2 * crate::clip::QUOTE_CHARS));
                 return Ok((CallToolResult::error(vec![ContentBlock::text(text)]), CallOutcome::Rejected));
             }
         };
@@ -239,7 +240,7 @@ impl GumloopServer {
         let visible = |d: &ToolDescriptor| scope.is_none_or(|sc| sc.config.allows(d));
         catalog.get(name).filter(|e| visible(e.descriptor)).ok_or_else(|| {
             let hint = catalog.suggest_among(name, visible).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-            McpError::invalid_params(format!("unknown tool `{name}`{hint}"), None)
+            McpError::invalid_params(format!("unknown tool `{}`{hint}", crate::clip::clip(name, crate::clip::QUOTE_CHARS)), None)
         })
     }
 
@@ -506,9 +507,16 @@ impl GumloopServer {
             }
             tokio::time::sleep(waiting::backoff(polls).min(deadline - now)).await;
             polls += 1;
-            let outcome = match self.send_as(status.descriptor, json!({ "id": id }), credential).await {
-                Ok(o) => o,
-                Err(e) => return CallToolResult::error(vec![ContentBlock::text(format!("cannot poll `{}`: {e}", spec.status_tool))]),
+            // However Gumloop behaves, a poll ends by the deadline plus a small grace: the
+            // call timeout alone would let one hanging poll overrun the wait by a minute.
+            let poll = self.send_as(status.descriptor, json!({ "id": id }), credential);
+            let outcome = match tokio::time::timeout_at((deadline + waiting::POLL_GRACE).into(), poll).await {
+                Ok(Ok(o)) => o,
+                Ok(Err(e)) => return CallToolResult::error(vec![ContentBlock::text(format!("cannot poll `{}`: {e}", spec.status_tool))]),
+                Err(_) => {
+                    problem = Some(format!("the last poll of `{}` got no answer before the wait's deadline", spec.status_tool));
+                    break;
+                }
             };
             match outcome {
                 Outcome::Json { body, .. } => {

@@ -18,6 +18,7 @@
 pub mod admin;
 pub mod catalog;
 pub mod cli;
+pub mod clip;
 pub mod config;
 pub mod credential;
 pub mod downloads;

@@ -28,7 +28,13 @@ fn now() -> u64 {
 fn number(headers: &HeaderMap, name: &str) -> Option<u64> {
     let v = headers.get(name)?.to_str().ok()?.trim();
     // IETF RateLimit fields may carry parameters (`10;w=60`); take the leading number.
-    v.split([';', ',']).next()?.trim().parse::<f64>().ok().map(|f| f.max(0.0).ceil() as u64)
+    // Whole numbers are read exactly; a fraction is rounded up. Anything else (negative,
+    // not a number, beyond u64) is dropped rather than clamped into a made-up value.
+    let n = v.split([';', ',']).next()?.trim();
+    n.parse::<u64>().ok().or_else(|| {
+        let f = n.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0)?.ceil();
+        (f < u64::MAX as f64).then_some(f as u64)
+    })
 }
 
 fn delta(value: u64) -> u64 {
@@ -139,6 +145,17 @@ mod tests {
         assert_eq!(draft6, RateLimit { limit: Some(100), remaining: Some(4), reset: Some(9) });
         let draft9 = from_headers(&h(&[("ratelimit", "\"default\";r=0;t=30".into()), ("ratelimit-policy", "\"default\";q=100;w=60".into())])).unwrap();
         assert_eq!(draft9, RateLimit { limit: Some(100), remaining: Some(0), reset: Some(30) });
+    }
+
+    #[test]
+    fn unparseable_values_are_dropped_not_clamped() {
+        let huge = "18446744073709551616"; // u64::MAX + 1
+        let rl = from_headers(&h(&[("ratelimit-limit", huge.into()), ("ratelimit-remaining", "-3".into()), ("ratelimit-reset", "1.2".into())])).unwrap();
+        assert_eq!(rl, RateLimit { limit: None, remaining: None, reset: Some(2) });
+        let rl = from_headers(&h(&[("ratelimit-limit", "1e30".into()), ("ratelimit-remaining", "NaN".into()), ("ratelimit-reset", "inf".into())]));
+        assert_eq!(rl, None);
+        let rl = from_headers(&h(&[("ratelimit", format!("limit={huge}, remaining=1"))])).unwrap();
+        assert_eq!(rl, RateLimit { limit: None, remaining: Some(1), reset: None });
     }
 
     #[test]

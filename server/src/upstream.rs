@@ -22,12 +22,27 @@ pub struct UpstreamConfig {
     pub call_timeout: Duration,
     /// The most bytes `resources/read` fetches from a signed download URL.
     pub max_download_bytes: u64,
+    /// The most bytes read of one API answer; a larger one is a tool error, not a result.
+    pub max_response_bytes: u64,
 }
+
+/// The default of [`UpstreamConfig::max_response_bytes`]: far above any documented
+/// answer (a 1,000-item page of audit logs is about 350 KB) and the size of the largest
+/// MCP request this server takes, yet small enough that a runaway answer cannot take
+/// the process's memory or a client's context with it.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 
 impl UpstreamConfig {
     /// These base URLs with the default timeouts (connect 10 s, call 60 s).
     pub fn new(api_base_url: impl Into<String>, ws_base_url: impl Into<String>) -> Self {
-        Self { api_base_url: api_base_url.into(), ws_base_url: ws_base_url.into(), connect_timeout: Duration::from_secs(10), call_timeout: Duration::from_secs(60), max_download_bytes: 5 * 1024 * 1024 }
+        Self {
+            api_base_url: api_base_url.into(),
+            ws_base_url: ws_base_url.into(),
+            connect_timeout: Duration::from_secs(10),
+            call_timeout: Duration::from_secs(60),
+            max_download_bytes: 5 * 1024 * 1024,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
     }
 }
 
@@ -58,7 +73,10 @@ pub enum FetchError {
 /// The Gumloop client.
 #[derive(Debug, Clone)]
 pub struct Upstream {
+    /// API calls: carries the credential, so it follows redirects only within one origin.
     client: reqwest::Client,
+    /// Signed downloads: no credential, so a redirect to a storage host is followed.
+    downloads: reqwest::Client,
     config: UpstreamConfig,
     integration: &'static Integration,
     /// The base URLs parsed once: each call only sets the path, so the host is not
@@ -78,14 +96,19 @@ fn base_url(url: &str, flag: &str) -> anyhow::Result<reqwest::Url> {
 impl Upstream {
     /// Builds the pooled client.
     pub fn new(config: UpstreamConfig, integration: &'static Integration) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.call_timeout)
-            .user_agent(concat!("gumloop-mcp/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(config.connect_timeout)
+                .timeout(config.call_timeout)
+                .user_agent(concat!("gumloop-mcp/", env!("CARGO_PKG_VERSION")))
+        };
+        // reqwest drops `Authorization` on a cross-origin redirect but not `x-auth-key`;
+        // not following those at all keeps every credential header with Gumloop.
+        let client = builder().redirect(reqwest::redirect::Policy::custom(same_origin_only)).build()?;
+        let downloads = builder().build()?;
         let api_base = base_url(&config.api_base_url, "--gumloop-base-url")?;
         let ws_base = base_url(&config.ws_base_url, "--gumloop-ws-base-url")?;
-        Ok(Self { client, config, integration, api_base, ws_base })
+        Ok(Self { client, downloads, config, integration, api_base, ws_base })
     }
 
     /// Sends one request with the credential's headers; `format` is what the method
@@ -150,6 +173,15 @@ impl Upstream {
 
     async fn read(&self, resp: reqwest::Response, format: ResponseFormat) -> Outcome {
         let status = resp.status().as_u16();
+        if resp.status().is_redirection() {
+            // Only a cross-origin redirect reaches here (same-origin ones are followed).
+            let to = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("?");
+            let to = reqwest::Url::parse(to).map_or_else(|_| to.to_owned(), |u| u.origin().ascii_serialization());
+            return Outcome::Failed(format!(
+                "Gumloop answered HTTP {status}, redirecting to another origin ({}); it was not followed, so the credentials were not sent there",
+                crate::clip::clip(&to, 200)
+            ));
+        }
         let rate_limit = (status == 429).then(|| ratelimit::from_headers(resp.headers())).flatten();
         let media_type = resp
             .headers()
@@ -157,13 +189,13 @@ impl Upstream {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("application/octet-stream")
             .to_owned();
-        let bytes = match resp.bytes().await {
+        let bytes = match self.body_within_cap(resp).await {
             Ok(b) => b,
-            Err(e) => return Outcome::Failed(self.describe(&e)),
+            Err(message) => return Outcome::Failed(message),
         };
         if (200..300).contains(&status) {
             if format == ResponseFormat::Binary {
-                return Outcome::Bytes { status, media_type, bytes: bytes.to_vec() };
+                return Outcome::Bytes { status, media_type, bytes };
             }
             if bytes.is_empty() {
                 return Outcome::Json { status, body: Value::Null };
@@ -172,11 +204,34 @@ impl Upstream {
                 Ok(body) => Outcome::Json { status, body },
                 Err(e) if is_json(&media_type) => Outcome::Failed(format!("Gumloop returned invalid JSON (HTTP {status}): {e}")),
                 // Not labelled JSON and not JSON: hand the bytes over rather than guess.
-                Err(_) => Outcome::Bytes { status, media_type, bytes: bytes.to_vec() },
+                Err(_) => Outcome::Bytes { status, media_type, bytes },
             };
         }
         let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
         Outcome::Status { status, body, rate_limit }
+    }
+
+    /// The body of an API answer, read up to `max_response_bytes`; over it, the message
+    /// that says so (a declared size is refused before any of it is read).
+    async fn body_within_cap(&self, mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+        let cap = self.config.max_response_bytes;
+        let too_large = |size: Option<u64>| {
+            let size = size.map_or_else(|| "larger than that".to_owned(), |s| format!("{s} bytes"));
+            format!(
+                "Gumloop's answer ({size}) is over the {cap}-byte limit on upstream answers (--max-response-bytes), so it was not read; the call itself reached Gumloop. Ask for less (a smaller page_size or max_items, narrower filters)"
+            )
+        };
+        if let Some(len) = resp.content_length().filter(|l| *l > cap) {
+            return Err(too_large(Some(len)));
+        }
+        let mut bytes = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.describe(&e))? {
+            if (bytes.len() + chunk.len()) as u64 > cap {
+                return Err(too_large(None));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 
     /// Fetches a signed download URL: no Gumloop credentials (the URL carries its own
@@ -184,7 +239,7 @@ impl Upstream {
     /// `max_download_bytes`.
     pub async fn fetch_signed(&self, url: &str) -> Result<(String, Vec<u8>), FetchError> {
         let cap = self.config.max_download_bytes;
-        let mut resp = self.client.get(url).send().await.map_err(|e| FetchError::Failed(self.describe(&e)))?;
+        let mut resp = self.downloads.get(url).send().await.map_err(|e| FetchError::Failed(self.describe(&e)))?;
         let status = resp.status().as_u16();
         if matches!(status, 401 | 403 | 410) {
             return Err(FetchError::Expired(status));
@@ -215,6 +270,18 @@ impl Upstream {
         } else {
             format!("the request to Gumloop failed: {}", root_cause(e))
         }
+    }
+}
+
+/// Follows a redirect only within the origin the request started at (at most 5 hops).
+fn same_origin_only(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    let first = attempt.previous().first().map(reqwest::Url::origin);
+    if attempt.previous().len() > 5 {
+        attempt.error("more than 5 redirects")
+    } else if first.is_some_and(|o| o == attempt.url().origin()) {
+        attempt.follow()
+    } else {
+        attempt.stop()
     }
 }
 

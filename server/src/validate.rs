@@ -5,6 +5,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 use crate::catalog::Entry;
+use crate::clip::{QUOTE_CHARS, clip, preview, short_json};
 
 /// Every violation of `args` against the tool's input schema, as readable lines.
 pub fn violations(entry: &Entry, args: &Value) -> Vec<String> {
@@ -19,11 +20,16 @@ pub fn violations(entry: &Entry, args: &Value) -> Vec<String> {
                         Some(s) if at == "/" => format!("; did you mean `{s}`?"),
                         _ => String::new(),
                     };
+                    let u = clip(u, QUOTE_CHARS);
                     let pointer = if at == "/" { format!("/{u}") } else { format!("{at}/{u}") };
                     out.push(format!("{pointer}: unknown argument `{u}`{hint}"));
                 }
             }
-            _ => out.push(format!("{at}: {e}")),
+            // A long offending value is quoted in part, with its length.
+            _ => match short_json(e.instance(), QUOTE_CHARS) {
+                Some(_) => out.push(format!("{}: {e}", clip(&at, QUOTE_CHARS))),
+                None => out.push(format!("{}: {}", clip(&at, QUOTE_CHARS), e.masked_with(preview(e.instance(), QUOTE_CHARS)))),
+            },
         }
     }
     out
@@ -31,6 +37,11 @@ pub fn violations(entry: &Entry, args: &Value) -> Vec<String> {
 
 /// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    // Names are at most 64 characters; a longer one is no typo of any (and comparing a
+    // huge one would cost its length times every candidate's).
+    if name.len() > 256 {
+        return None;
+    }
     candidates
         .map(|c| (levenshtein(name, c), c))
         .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(2))

@@ -30,6 +30,10 @@ pub fn take(own: &mut Map<String, Value>) -> Wait {
     }
 }
 
+/// How long a poll in flight at the deadline may still take before the wait gives up on
+/// it: the wait ends at `wait_timeout_seconds` plus at most this.
+pub const POLL_GRACE: Duration = Duration::from_millis(500);
+
 /// The pause before poll `n` (0-based): 0.5 s, 1 s, 1.5 s, 2 s, 3 s, 4 s, then 5 s.
 /// Short at first, because many jobs finish in seconds; capped, so a finished job is
 /// noticed within 5 s. A 30 s job takes 10 polls.

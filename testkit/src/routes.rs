@@ -187,6 +187,12 @@ async fn gate(State(inner): S, req: Request, next: Next) -> Response {
             FaultKind::InvalidJson => {
                 return ([("content-type", "application/json")], "{\"not json").into_response();
             }
+            FaultKind::Hang => std::future::pending::<()>().await,
+            FaultKind::HugeBody { bytes, declared } => return huge_body(bytes, declared),
+            FaultKind::Redirect { status, location } => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::TEMPORARY_REDIRECT);
+                return (status, [("location", location)]).into_response();
+            }
         }
     }
 
@@ -204,6 +210,23 @@ async fn gate(State(inner): S, req: Request, next: Next) -> Response {
         }
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// `{"items":["xxxx…"]}` of `bytes` bytes in 64 KiB chunks, built as it is sent.
+fn huge_body(bytes: usize, declared: bool) -> Response {
+    const CHUNK: usize = 64 * 1024;
+    let (head, tail) = (&b"{\"items\":[\""[..], &b"\"]}"[..]);
+    let filler = bytes.saturating_sub(head.len() + tail.len());
+    let chunks = std::iter::once(Bytes::from_static(head))
+        .chain((0..filler.div_ceil(CHUNK)).map(move |i| Bytes::from(vec![b'x'; CHUNK.min(filler - i * CHUNK)])))
+        .chain(std::iter::once(Bytes::from_static(tail)))
+        .map(Ok::<_, std::convert::Infallible>);
+    let mut resp = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+    resp.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    if declared {
+        resp.headers_mut().insert("content-length", HeaderValue::from(head.len() + filler + tail.len()));
+    }
+    resp
 }
 
 async fn parse_multipart(headers: &HeaderMap, bytes: Bytes) -> Vec<RecordedPart> {

@@ -18,6 +18,7 @@ pub struct Setup {
     pub call_timeout: Duration,
     pub http: HttpConfig,
     pub max_download_bytes: u64,
+    pub max_response_bytes: u64,
 }
 
 impl Default for Setup {
@@ -28,6 +29,7 @@ impl Default for Setup {
             call_timeout: Duration::from_secs(5),
             http: HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() },
             max_download_bytes: 5 * 1024 * 1024,
+            max_response_bytes: gumloop_mcp::upstream::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -44,6 +46,7 @@ impl Setup {
             connect_timeout: Duration::from_secs(2),
             call_timeout: self.call_timeout,
             max_download_bytes: self.max_download_bytes,
+            max_response_bytes: self.max_response_bytes,
             ..UpstreamConfig::new(fake.api_base(), fake.ws_base())
         };
         let server = gumloop_mcp::gumloop_server(upstream, self.credential).unwrap();
