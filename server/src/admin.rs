@@ -106,8 +106,13 @@ impl<T: DeserializeOwned> FromRequest<Admin> for JsonBody<T> {
             .await
             .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the request body is larger than {} bytes", state.body_limit)))?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        match serde_path_to_error::deserialize(de) {
-            Ok(v) => Ok(JsonBody(v)),
+        match serde_path_to_error::deserialize(&mut *de) {
+            // One JSON value and nothing after it but whitespace: `{..} junk` or `{..}{..}`
+            // is refused whole, so nothing is created from a body that was not what it said.
+            Ok(v) => match de.end() {
+                Ok(()) => Ok(JsonBody(v)),
+                Err(e) => Err(ApiError::bad_request(format!("malformed JSON: the body must be one JSON value, with nothing after it ({e})"))),
+            },
             Err(e) => {
                 let path = e.path().to_string();
                 let inner = e.into_inner();

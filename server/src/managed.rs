@@ -119,19 +119,53 @@ pub fn live_api_token(store: &dyn Store, token: Option<&str>) -> crate::store::R
     }
 }
 
-/// Query parameters that look like a credential. Tokens belong in the path (server
-/// tokens) or the `Authorization` header (API tokens), never in a query string, where
-/// proxies and logs keep them.
-const CREDENTIAL_PARAMS: [&str; 5] = ["token", "access_token", "api_token", "api_key", "key"];
+/// Query parameter names that say "credential". Tokens belong in the path (server tokens)
+/// or the `Authorization` header (API tokens), never in a query string, where proxies and
+/// logs keep them.
+const CREDENTIAL_PARAMS: [&str; 14] = [
+    "token", "access_token", "api_token", "api_key", "apikey", "key", "auth", "authorization", "bearer", "secret", "password", "id_token", "refresh_token", "session_token",
+];
 
-/// Refuses a request whose query string carries a credential.
+/// Prefixes of this server's tokens (`secrets`): a value carrying one is a credential
+/// whatever its parameter is called.
+const TOKEN_PREFIXES: [&str; 2] = ["gmcp_", "gmat_"];
+
+/// Refuses a request whose query string carries a credential: a parameter named like one
+/// (`token`, `apikey`, `token[]`, `%74oken`, …), or any name or value that holds one of
+/// our tokens or a bearer, however it is percent-encoded.
 pub fn query_credential(query: Option<&str>) -> Option<Response> {
-    let query = query?;
-    let named = query.split('&').filter_map(|kv| kv.split('=').next()).find(|k| CREDENTIAL_PARAMS.contains(&k.to_ascii_lowercase().as_str()))?;
+    let named = query?.split('&').find_map(credential_in)?;
     let body = json!({"error": {"code": "token_in_query", "message": format!(
-        "credentials are not accepted in the query string (`{named}`): an MCP server token goes in the path, /mcp/<token>, and an API token in `Authorization: Bearer`"
+        "credentials are not accepted in the query string (`{}`): an MCP server token goes in the path, /mcp/<token>, and an API token in `Authorization: Bearer`",
+        crate::clip::clip(&named, 40)
     )}});
     Some((StatusCode::BAD_REQUEST, axum::Json(body)).into_response())
+}
+
+/// The (decoded) name of a `name=value` pair that carries a credential.
+fn credential_in(pair: &str) -> Option<String> {
+    let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+    let (name, value) = (decoded(name), decoded(value));
+    let base = name.split('[').next().unwrap_or_default().trim().to_ascii_lowercase().replace('-', "_");
+    let holds_token = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        TOKEN_PREFIXES.iter().any(|p| s.contains(p)) || s.trim_start().starts_with("bearer ")
+    };
+    (CREDENTIAL_PARAMS.contains(&base.as_str()) || holds_token(&name) || holds_token(&value)).then(|| if name.is_empty() { "?".into() } else { name })
+}
+
+/// Percent-decoded (`+` as space) until it stops changing, at most a few rounds, so a
+/// double-encoded `%2574oken` reads as `token` too.
+fn decoded(s: &str) -> String {
+    let mut current = s.replace('+', " ");
+    for _ in 0..4 {
+        let next = percent_encoding::percent_decode_str(&current).decode_utf8_lossy().into_owned();
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    current
 }
 
 /// Why a managed URL request was refused.
@@ -279,6 +313,20 @@ mod tests {
         assert!(query_credential(Some("a=1&Access_Token=x")).is_some());
         assert!(query_credential(Some("cursor=abc")).is_none());
         assert!(query_credential(None).is_none());
+    }
+
+    #[test]
+    fn credentials_in_a_query_are_found_by_name_or_by_shape() {
+        let refused = |q: &str| query_credential(Some(q)).is_some();
+        for q in [
+            "token=abc", "apikey=abc", "auth=abc", "%74oken=abc", "%2574oken=abc", "token[]=abc", "Api-Key=abc", "x=1&access_token=abc",
+            "gmcp_AbC", "whatever=gmcp_AbC", "whatever=%67mcp_AbC", "q=gmat_x", "h=Bearer%20abc", "h=bearer+abc", "%67mat_x=",
+        ] {
+            assert!(refused(q), "{q}");
+        }
+        for q in ["limit=10&cursor=MTA", "page=2", "tokens_used=5", "q=bearer", "id=mcp_0123abcd", "keyword=x"] {
+            assert!(!refused(q), "{q}");
+        }
     }
 
     #[test]

@@ -133,6 +133,31 @@ async fn admin_api_requires_a_live_api_token() {
     // A token in the query string is refused, even a valid one.
     let q = reply(h.client.get(format!("{url}?token={}", h.admin_token)).send().await.unwrap()).await;
     assert_eq!(q.status, 400, "{}", q.body);
+    // Whatever the parameter is called and however it is encoded, on any route.
+    let account = h.account().await;
+    let mcp_url = h.server(&account, json!({"name": "q"})).await["url"].as_str().unwrap().to_owned();
+    let server_token = mcp_url.rsplit('/').next().unwrap().to_owned();
+    let t = &h.admin_token;
+    for target in [
+        format!("{url}?apikey={t}"),
+        format!("{url}?auth={t}"),
+        format!("{url}?%74oken={t}"),
+        format!("{url}?token[]={t}"),
+        format!("{url}?{t}"),
+        format!("{url}?x={}", hex_encoded(t)),
+        format!("{mcp_url}?{server_token}"),
+        format!("{mcp_url}?session={server_token}"),
+        format!("{}/mcp?authorization=Bearer%20{t}", h.base),
+    ] {
+        let r = reply(h.client.get(&target).bearer_auth(t).send().await.unwrap()).await;
+        assert_eq!(r.status, 400, "{target}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "token_in_query", "{target}: {}", r.body);
+    }
+}
+
+/// Every byte of `s` percent-encoded (`%67%6D…`).
+fn hex_encoded(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
 }
 
 #[tokio::test]
@@ -162,6 +187,26 @@ async fn bad_admin_requests_are_4xx_json_naming_the_problem_and_change_nothing()
     let malformed = reply(send_raw("{\"name\": ").await.unwrap()).await;
     assert_eq!(malformed.status, 400);
     assert!(error_message(&malformed).contains("malformed JSON"), "{}", malformed.body);
+    // Trailing data after the one JSON value: refused whole, nothing created.
+    let raw = |path: String, body: String| h.client.post(format!("{}{path}", h.base)).bearer_auth(&h.admin_token).header("content-type", "application/json").body(body).send();
+    let tokens_before = h.admin("GET", "/api-token", None).await.body["result"].as_array().unwrap().len();
+    for (path, body) in [
+        ("/integrated-account".to_owned(), r#"{"name":"trailing","gumloop":{"api_key":"k"}} this is not JSON"#),
+        (format!("/integrated-account/{id}/mcp"), r#"{"name":"trailing"} this is not JSON"#),
+        (format!("/integrated-account/{id}/mcp"), r#"{"name":"t2"}{"name":"t3"}"#),
+        ("/api-token".to_owned(), r#"{"name":"t2"}{"name":"t3"}"#),
+        ("/api-token".to_owned(), "{\"name\":\"t4\"}\n\u{0}"),
+    ] {
+        let r = reply(raw(path.clone(), body.to_owned()).await.unwrap()).await;
+        assert_eq!(r.status, 400, "{path} {body}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "bad_request", "{}", r.body);
+        assert!(error_message(&r).contains("must be one JSON value, with nothing after it"), "{}", r.body);
+    }
+    // Whitespace after the value is fine.
+    let spaced = reply(raw("/api-token".to_owned(), "{\"name\":\"spaced\"}\n  \t".to_owned()).await.unwrap()).await;
+    assert_eq!(spaced.status, 201, "{}", spaced.body);
+    let tokens = h.admin("GET", "/api-token", None).await.body["result"].as_array().unwrap().len();
+    assert_eq!(tokens, tokens_before + 1, "only the well-formed body created a token");
     let cases = [
         (json!({"name": 5, "gumloop": {"api_key": "k"}}), "`name`"),
         (json!({"name": "x", "gumloop": {"api_key": "k", "usr_id": "u"}}), "`gumloop.usr_id`: unknown field `usr_id`, expected one of `api_key`, `user_id`"),

@@ -30,6 +30,9 @@ pub enum StoreError {
     /// A migration cannot be applied.
     #[error("database schema: {0}")]
     Schema(String),
+    /// The database files cannot be created or protected.
+    #[error("database file: {0}")]
+    File(String),
     /// A malformed argument, such as a cursor this store did not issue.
     #[error("{0}")]
     Invalid(String),

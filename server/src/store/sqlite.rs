@@ -88,6 +88,26 @@ fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// Creates the database file readable and writable by its owner only (0600, like the key
+/// file), and takes any wider permissions off an existing one and its WAL files. SQLite
+/// gives the `-wal` and `-shm` files it creates the database file's permissions.
+fn make_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |e: std::io::Error| StoreError::File(format!("cannot make {} private: {e}", path.display()));
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(io)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            match std::fs::metadata(&file) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(io)?,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
@@ -149,6 +169,7 @@ impl SqliteStore {
     /// Opens (creating if needed) `<data_dir>/gumloop-mcp.sqlite3` and migrates it.
     pub fn open(data_dir: &Path, key: SealingKey) -> Result<Self> {
         let path = data_dir.join(DB_FILE);
+        make_private(&path)?;
         let mut write = open(&path)?;
         migrate(&mut write)?;
         let read = open(&path)?;
@@ -426,6 +447,29 @@ mod tests {
 
     fn credential(key: &str) -> Credential {
         Credential { api_key: Some(Secret::new(key)), user_id: Some("user_1".into()), ..Credential::default() }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |suffix: &str| std::fs::metadata(dir.path().join(format!("{DB_FILE}{suffix}"))).unwrap().permissions().mode() & 0o777;
+        let s = store(dir.path());
+        s.create_api_token("t", Timestamp::now()).unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            assert_eq!(mode(suffix), 0o600, "{DB_FILE}{suffix}");
+        }
+        drop(s);
+        // A store created by an older version, world-readable, is tightened on open.
+        for suffix in ["", "-wal", "-shm"] {
+            let f = dir.path().join(format!("{DB_FILE}{suffix}"));
+            if f.exists() {
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }
+        }
+        let _s = store(dir.path());
+        assert_eq!(mode(""), 0o600);
     }
 
     #[test]
