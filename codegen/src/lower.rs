@@ -63,9 +63,7 @@ fn internal(file: &str, key: &str, msg: String) -> Error {
 
 fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, doc_file: &str, r: &DocRecord) -> Result<ToolIr> {
     let inline = |s: &Option<Value>, what: &str| -> Result<Option<Value>> {
-        s.as_ref()
-            .map(|s| schema::inline_refs(s, &spec.definitions).map_err(|(at, msg)| internal(doc_file, &format!("{key}.{what}{at}"), msg)))
-            .transpose()
+        s.as_ref().map(|s| schema::inline_refs(s, &spec.definitions).map_err(|(at, msg)| internal(doc_file, &format!("{key}.{what}{at}"), msg))).transpose()
     };
     let path_s = inline(&r.path_schema, "path_schema")?;
     let query_s = inline(&r.query_schema, "query_schema")?;
@@ -116,7 +114,11 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
             }
         }
         "page" => {
-            ensure_query(&mut entries, "page", json!({"type": "integer", "minimum": 1, "description": "The page to read, starting at 1. Read `total_pages` from the response to know when to stop."}));
+            ensure_query(
+                &mut entries,
+                "page",
+                json!({"type": "integer", "minimum": 1, "description": "The page to read, starting at 1. Read `total_pages` from the response to know when to stop."}),
+            );
             ensure_query(&mut entries, "page_size", json!({"type": "integer", "minimum": 1, "description": "Items per page."}));
         }
         _ => {}
@@ -160,7 +162,11 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
     if let Some(a) = &m.async_ {
         for (name, s) in wait_args(a) {
             if properties.contains_key(name) {
-                return Err(internal(doc_file, key, format!("`{name}` is reserved on long-running methods (the server's wait argument); rename the upstream field with `args.{name}.as`")));
+                return Err(internal(
+                    doc_file,
+                    key,
+                    format!("`{name}` is reserved on long-running methods (the server's wait argument); rename the upstream field with `args.{name}.as`"),
+                ));
             }
             properties.insert(name.to_owned(), s);
             server_args.push(name.to_owned());
@@ -169,7 +175,11 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
     // Lists take the server's page walker.
     if kind == "list" {
         if properties.contains_key("max_items") {
-            return Err(internal(doc_file, key, "`max_items` is reserved on list methods (the server's page walker); rename the upstream field with `args.max_items.as`".into()));
+            return Err(internal(
+                doc_file,
+                key,
+                "`max_items` is reserved on list methods (the server's page walker); rename the upstream field with `args.max_items.as`".into(),
+            ));
         }
         let how = match pagination.as_str() {
             "cursor" => "following next_cursor",

@@ -36,15 +36,7 @@ fn path_parameters_are_single_segments() {
     let r = call("list_all_acme_widgets", json!({"team": "../../admin", "type": "round", "tags": ["a", "b"]})).unwrap();
     assert_eq!(r.path, "/teams/%2E%2E%2F%2E%2E%2Fadmin/widgets");
     assert_eq!(r.method, HttpMethod::Get);
-    assert_eq!(
-        r.query,
-        vec![
-            ("user_id".into(), "u_ctx".into()),
-            ("type".into(), "round".into()),
-            ("tags".into(), "a".into()),
-            ("tags".into(), "b".into()),
-        ]
-    );
+    assert_eq!(r.query, vec![("user_id".into(), "u_ctx".into()), ("type".into(), "round".into()), ("tags".into(), "a".into()), ("tags".into(), "b".into()),]);
     assert_eq!(r.body, Body::Empty);
 }
 
@@ -97,7 +89,9 @@ fn multipart_files_and_text_parts() {
     let Body::Multipart(parts) = r.body else { panic!("not multipart") };
     assert_eq!(parts.len(), 5);
     assert_eq!(parts[0].name, "files");
-    assert!(matches!(&parts[1].value, PartValue::File { filename, bytes, media_type } if filename == "b.zip" && bytes == b"PK" && media_type.as_deref() == Some("application/zip")));
+    assert!(
+        matches!(&parts[1].value, PartValue::File { filename, bytes, media_type } if filename == "b.zip" && bytes == b"PK" && media_type.as_deref() == Some("application/zip"))
+    );
     assert_eq!(parts[2], Part { name: "label".into(), value: PartValue::Text("l".into()) });
     assert_eq!(parts[4], Part { name: "flags".into(), value: PartValue::Text("y".into()) });
     let err = call("create_a_acme_attachment", json!({"files": [{"filename": "a"}, {"filename": "b", "content_base64": "%%"}]})).unwrap_err();

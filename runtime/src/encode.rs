@@ -24,7 +24,9 @@ pub fn path_segment(value: &str, pointer: &str) -> Result<String, crate::ArgsErr
         let shown = if value.is_empty() { "an empty value".to_owned() } else { format!("`{}`", value.escape_debug()) };
         return Err(crate::ArgsError::new(
             pointer,
-            format!("{shown} cannot be a path segment: it would change which endpoint is called (empty values, `.`, `..` and their encoded or look-alike forms are refused)"),
+            format!(
+                "{shown} cannot be a path segment: it would change which endpoint is called (empty values, `.`, `..` and their encoded or look-alike forms are refused)"
+            ),
         ));
     }
     Ok(encode_segment(value))
@@ -120,9 +122,6 @@ mod tests {
         push_query(&mut q, "a", &serde_json::json!(["x", 2, true]));
         push_query(&mut q, "b", &serde_json::Value::Null);
         push_query(&mut q, "c", &serde_json::json!({"k": 1}));
-        assert_eq!(q, vec![
-            ("a".into(), "x".into()), ("a".into(), "2".into()), ("a".into(), "true".into()),
-            ("c".into(), "{\"k\":1}".into()),
-        ]);
+        assert_eq!(q, vec![("a".into(), "x".into()), ("a".into(), "2".into()), ("a".into(), "true".into()), ("c".into(), "{\"k\":1}".into()),]);
     }
 }

@@ -9,9 +9,6 @@ mod descriptor;
 mod encode;
 mod request;
 
-pub use descriptor::{
-    Annotations, AsyncSpec, Base, HttpMethod, Integration, MethodKind, Pagination, ResponseFormat,
-    ToolDescriptor,
-};
+pub use descriptor::{Annotations, AsyncSpec, Base, HttpMethod, Integration, MethodKind, Pagination, ResponseFormat, ToolDescriptor};
 pub use encode::{encode_segment, insert_body, path_segment, push_query, push_text_parts};
 pub use request::{ArgsError, Body, Context, FileArg, Part, PartValue, UpstreamRequest, fill_context, from_args, to_json};

@@ -102,9 +102,9 @@ impl<T: DeserializeOwned> FromRequest<Admin> for JsonBody<T> {
         if json_type == Some(false) {
             return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as `Content-Type: application/json`"));
         }
-        let bytes = axum::body::to_bytes(req.into_body(), state.body_limit)
-            .await
-            .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the request body is larger than {} bytes", state.body_limit)))?;
+        let bytes = axum::body::to_bytes(req.into_body(), state.body_limit).await.map_err(|_| {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the request body is larger than {} bytes", state.body_limit))
+        })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize(&mut *de) {
             // One JSON value and nothing after it but whitespace: `{..} junk` or `{..}{..}`
@@ -220,7 +220,8 @@ async fn create_account(State(a): State<Admin>, JsonBody(body): JsonBody<NewAcco
     non_empty("gumloop.api_key", &body.gumloop.api_key)?;
     let g = body.gumloop;
     let clean = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
-    let credential = Credential { api_key: Some(Secret::new(g.api_key)), user_id: clean(g.user_id), team_id: clean(g.team_id), project_id: clean(g.project_id) };
+    let credential =
+        Credential { api_key: Some(Secret::new(g.api_key)), user_id: clean(g.user_id), team_id: clean(g.team_id), project_id: clean(g.project_id) };
     let (store, now) = (a.managed.store.clone(), a.managed.clock.now());
     let account = blocking(move || store.create_account(NewAccount { name: body.name, credential }, now)).await?;
     Ok((StatusCode::CREATED, Json(serde_json::to_value(account).expect("plain struct"))))
@@ -295,7 +296,11 @@ fn server_json(server: &McpServer) -> Value {
     serde_json::to_value(server).expect("plain struct")
 }
 
-async fn create_server(State(a): State<Admin>, Path(account_id): Path<String>, JsonBody(body): JsonBody<NewServerBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn create_server(
+    State(a): State<Admin>,
+    Path(account_id): Path<String>,
+    JsonBody(body): JsonBody<NewServerBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     non_empty("name", &body.name)?;
     let now = a.managed.clock.now();
     check_config(&a, &body.config)?;
@@ -327,7 +332,11 @@ async fn get_server(State(a): State<Admin>, Path((account_id, id)): Path<(String
     Ok(Json(server_json(&server)))
 }
 
-async fn update_server(State(a): State<Admin>, Path((account_id, id)): Path<(String, String)>, JsonBody(body): JsonBody<ServerPatchBody>) -> ApiResult<Json<Value>> {
+async fn update_server(
+    State(a): State<Admin>,
+    Path((account_id, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<ServerPatchBody>,
+) -> ApiResult<Json<Value>> {
     let now = a.managed.clock.now();
     if let Some(name) = &body.name {
         non_empty("name", name)?;
@@ -363,7 +372,11 @@ struct CallsQuery {
     limit: Option<usize>,
 }
 
-async fn list_calls(State(a): State<Admin>, Path((account_id, id)): Path<(String, String)>, query: Result<Query<CallsQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<Value>> {
+async fn list_calls(
+    State(a): State<Admin>,
+    Path((account_id, id)): Path<(String, String)>,
+    query: Result<Query<CallsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
@@ -403,4 +416,3 @@ async fn list_tools(State(a): State<Admin>, query: Result<Query<ToolsQuery>, axu
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
-

@@ -149,7 +149,8 @@ pub fn server(cmd: ServerCommand) -> Result<()> {
                 (None, None) => None,
             };
             let (db, _) = open_store(&store.data_dir)?;
-            let (server, token) = db.create_server(&account, &name, &config, expires, now).with_context(|| format!("creating a server for account `{account}`"))?;
+            let (server, token) =
+                db.create_server(&account, &name, &config, expires, now).with_context(|| format!("creating a server for account `{account}`"))?;
             let url = format!("{}/mcp/{}", public_url.trim_end_matches('/'), token.reveal());
             let mut v = serde_json::to_value(&server)?;
             v["url"] = json!(url);

@@ -66,11 +66,7 @@ impl McpServerConfig {
             }
         }
         if out.is_empty() && !tools.iter().any(|t| self.allows(t)) {
-            out.push(format!(
-                "config: methods {} AND tags {} match no tool; widen one of them",
-                list(self.methods.as_deref()),
-                list(self.tags.as_deref())
-            ));
+            out.push(format!("config: methods {} AND tags {} match no tool; widen one of them", list(self.methods.as_deref()), list(self.tags.as_deref())));
         }
         if out.is_empty() && self.flow_tools && !self.runs_flows(tools) {
             out.push(format!(

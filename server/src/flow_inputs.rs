@@ -117,12 +117,7 @@ pub fn problems(given: &Map<String, Value>, inputs: &[FlowInput], tool_args: &[&
 
 /// The wire form, in the flow's order.
 pub fn wire(given: &Map<String, Value>, inputs: &[FlowInput]) -> Value {
-    Value::Array(
-        inputs
-            .iter()
-            .filter_map(|i| given.get(&i.name).and_then(Value::as_str).map(|v| json!({"input_name": i.name, "value": v})))
-            .collect(),
-    )
+    Value::Array(inputs.iter().filter_map(|i| given.get(&i.name).and_then(Value::as_str).map(|v| json!({"input_name": i.name, "value": v}))).collect())
 }
 
 /// A one-line summary of the flow's inputs, for error messages.

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use heck::ToSnakeCase as _;
+use rmcp::ErrorData as McpError;
 use rmcp::model::{CallToolResult, ContentBlock, Tool};
 use rmcp::service::{Peer, RequestContext, RoleServer, SubscriptionContext, SubscriptionSink};
-use rmcp::ErrorData as McpError;
 use serde_json::{Map, Value, json};
 
 use crate::credential::Credential;
@@ -342,11 +342,8 @@ impl GumloopServer {
         match run_args(t, &args) {
             Ok(run) => Call::Run(run),
             Err(problems) => {
-                let text = format!(
-                    "invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}\n{}",
-                    problems.join("\n- "),
-                    flow_inputs::summary(&t.inputs)
-                );
+                let text =
+                    format!("invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}\n{}", problems.join("\n- "), flow_inputs::summary(&t.inputs));
                 Call::Refused(CallToolResult::error(vec![ContentBlock::text(text)]), CallOutcome::Rejected)
             }
         }
@@ -435,7 +432,8 @@ impl GumloopServer {
         }
         // Owned ids: a stream of futures borrowing its items trips the Send check of callers.
         let ids: Vec<String> = flows.iter().map(|f| f.id.clone()).collect();
-        let inputs: Vec<_> = futures_util::stream::iter(ids).map(|id| async move { self.fresh_flow_inputs(&id, credential).await }).buffered(CONCURRENT_INPUTS).collect().await;
+        let inputs: Vec<_> =
+            futures_util::stream::iter(ids).map(|id| async move { self.fresh_flow_inputs(&id, credential).await }).buffered(CONCURRENT_INPUTS).collect().await;
         let mut kept = Vec::with_capacity(flows.len());
         for (flow, got) in flows.into_iter().zip(inputs) {
             match got {
@@ -457,7 +455,9 @@ impl GumloopServer {
     async fn fresh_flow_inputs(&self, flow: &str, credential: &Credential) -> Result<Arc<Vec<FlowInput>>, String> {
         let tool = self.state.catalog.get(INPUTS_TOOL).ok_or("the inputs tool is missing")?;
         match self.send_as(tool.descriptor, json!({ "id": flow }), credential).await.map_err(|e| e.to_string())? {
-            Outcome::Json { body, .. } => flow_inputs::parse(&body).map(|i| self.state.flow_inputs.put(credential, flow, i)).ok_or_else(|| "no inputs list".to_owned()),
+            Outcome::Json { body, .. } => {
+                flow_inputs::parse(&body).map(|i| self.state.flow_inputs.put(credential, flow, i)).ok_or_else(|| "no inputs list".to_owned())
+            }
             Outcome::Status { status, body, .. } => Err(format!("Gumloop answered {status}: {body}")),
             Outcome::Failed(message) => Err(message),
             Outcome::Bytes { media_type, .. } => Err(format!("Gumloop answered with {media_type}")),
@@ -480,7 +480,12 @@ impl GumloopServer {
                 gone.push(*id);
             }
         }
-        tracing::info!(server, sessions = sessions.len() - dead.len(), subscribers = subscribers.len() - gone.len(), "flow tools changed; sent notifications/tools/list_changed");
+        tracing::info!(
+            server,
+            sessions = sessions.len() - dead.len(),
+            subscribers = subscribers.len() - gone.len(),
+            "flow tools changed; sent notifications/tools/list_changed"
+        );
         if let Some(s) = self.state.flow_tools.lock().get_mut(server) {
             dead.iter().for_each(|id| drop(s.sessions.remove(id)));
             gone.iter().for_each(|id| drop(s.subscribers.remove(id)));
@@ -557,9 +562,13 @@ mod tests {
     #[test]
     fn names_are_unique_short_and_clear_of_the_catalogue() {
         let long = "a very long flow name that goes on and on well past the limit of tool names";
-        let flows = [flow("f1", "Report"), flow("f2", "report"), flow("f3", "REPORT!"), flow("f4", "日本語"), flow("f5", "Taken"), flow("f6", long), flow("f7", long)];
+        let flows =
+            [flow("f1", "Report"), flow("f2", "report"), flow("f3", "REPORT!"), flow("f4", "日本語"), flow("f5", "Taken"), flow("f6", long), flow("f7", long)];
         let n = names(&flows, |n| n == "run_gumloop_flow_taken");
-        assert_eq!(&n[..5], ["run_gumloop_flow_report", "run_gumloop_flow_report_2", "run_gumloop_flow_report_3", "run_gumloop_flow_f4", "run_gumloop_flow_taken_2"]);
+        assert_eq!(
+            &n[..5],
+            ["run_gumloop_flow_report", "run_gumloop_flow_report_2", "run_gumloop_flow_report_3", "run_gumloop_flow_f4", "run_gumloop_flow_taken_2"]
+        );
         assert!(n.iter().all(|x| x.len() <= MAX_NAME && x.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')), "{n:?}");
         assert_ne!(n[5], n[6]);
         assert!(n[6].ends_with("_2") && n[6].len() <= MAX_NAME, "{n:?}");
@@ -567,7 +576,11 @@ mod tests {
 
     #[test]
     fn arguments_become_a_run() {
-        let run = Tool::new("create_a_gumloop_flow_run", "run", Arc::new(serde_json::from_str(r#"{"type":"object","properties":{"wait":{"type":"boolean"},"wait_timeout_seconds":{"type":"integer"}}}"#).unwrap()));
+        let run = Tool::new(
+            "create_a_gumloop_flow_run",
+            "run",
+            Arc::new(serde_json::from_str(r#"{"type":"object","properties":{"wait":{"type":"boolean"},"wait_timeout_seconds":{"type":"integer"}}}"#).unwrap()),
+        );
         let inputs = Arc::new(vec![FlowInput { name: "target_company".into(), data_type: "string".into(), description: Some("Who".into()) }]);
         let t = flow_tool(flow("flow_pricing", "Pricing"), inputs, "run_gumloop_flow_pricing".into(), &run);
         assert_eq!(t.tool.description.as_deref(), Some("Runs the Gumloop flow “Pricing” (saved_item_id flow_pricing)."));

@@ -20,17 +20,17 @@ use crate::store::CallOutcome;
 use gumloop_mcp_runtime::{AsyncSpec, Pagination, ToolDescriptor};
 
 use crate::catalog::Entry;
+use crate::downloads::{self, Link, LinkKey};
 use crate::flow_inputs::{self, InputCache};
 use crate::flow_tools::{self, FlowTools};
-use crate::downloads::{self, Link, LinkKey};
-use crate::upstream::FetchError;
 use crate::pages;
+use crate::ratelimit::RateLimitSlot;
 use crate::skills;
 use crate::tasks::{self, Tasks};
-use crate::waiting;
-use crate::ratelimit::RateLimitSlot;
+use crate::upstream::FetchError;
 use crate::upstream::{Outcome, Upstream};
 use crate::validate::violations;
+use crate::waiting;
 
 /// Shared state; the handler is a cheap clone per session or stateless request.
 pub struct State {
@@ -94,7 +94,14 @@ impl GumloopServer {
 
     /// Runs one tool call (validation, request, upstream, result) under `scope`, and
     /// says what it came to for the audit trail.
-    async fn run(&self, name: &str, args: Value, slot: Option<&RateLimitSlot>, scope: Option<&Scope>, follow: Option<&Follow>) -> Result<(CallToolResult, CallOutcome), McpError> {
+    async fn run(
+        &self,
+        name: &str,
+        args: Value,
+        slot: Option<&RateLimitSlot>,
+        scope: Option<&Scope>,
+        follow: Option<&Follow>,
+    ) -> Result<(CallToolResult, CallOutcome), McpError> {
         let s = &self.state;
         // A managed server's flow tool is a run of its flow.
         let (name, mut args) = match scope {
@@ -154,7 +161,11 @@ impl GumloopServer {
             Ok(r) => r,
             Err(e) => {
                 // Serde's messages may quote the value; a long one is cut.
-                let text = format!("invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}: {}", pointer_or_root(&e.pointer), crate::clip::clip(&e.message, 2 * crate::clip::QUOTE_CHARS));
+                let text = format!(
+                    "invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}: {}",
+                    pointer_or_root(&e.pointer),
+                    crate::clip::clip(&e.message, 2 * crate::clip::QUOTE_CHARS)
+                );
                 return Ok((CallToolResult::error(vec![ContentBlock::text(text)]), CallOutcome::Rejected));
             }
         };
@@ -188,7 +199,8 @@ impl GumloopServer {
                 // A tool with an output schema must return structuredContent, so bytes where
                 // JSON was documented are reported rather than passed on.
                 tracing::warn!(tool = name, status, ms, media_type, "call answered with bytes where JSON was documented");
-                let summary = json!({ "status": status, "error": format!("Gumloop answered with {media_type} ({} bytes) where JSON was documented", bytes.len()) });
+                let summary =
+                    json!({ "status": status, "error": format!("Gumloop answered with {media_type} ({} bytes) where JSON was documented", bytes.len()) });
                 CallToolResult::structured_error(summary)
             }
             Outcome::Bytes { status, media_type, bytes } => {
@@ -286,7 +298,9 @@ impl GumloopServer {
             match self.state.upstream.fetch_signed(&url).await {
                 Ok((media_type, bytes)) => {
                     let contents = match String::from_utf8(bytes) {
-                        Ok(text) if downloads::is_text(&media_type) => ResourceContents::TextResourceContents { uri: uri.to_owned(), mime_type: Some(media_type), text, meta: None },
+                        Ok(text) if downloads::is_text(&media_type) => {
+                            ResourceContents::TextResourceContents { uri: uri.to_owned(), mime_type: Some(media_type), text, meta: None }
+                        }
                         Ok(text) => blob(uri, media_type, text.into_bytes()),
                         Err(e) => blob(uri, media_type, e.into_bytes()),
                     };
@@ -303,11 +317,15 @@ impl GumloopServer {
                         .and_then(|b| downloads::download_url(b).map(str::to_owned))
                         .ok_or_else(|| McpError::internal_error(format!("`{}` gave no fresh download_url: {}", link.tool, text_of(&fresh)), None))?;
                 }
-                Err(FetchError::Expired(status)) => return Err(McpError::internal_error(format!("the download URL was refused (HTTP {status}) even after refetching it"), None)),
+                Err(FetchError::Expired(status)) => {
+                    return Err(McpError::internal_error(format!("the download URL was refused (HTTP {status}) even after refetching it"), None));
+                }
                 Err(FetchError::TooLarge { size, cap }) => {
                     let size = size.map_or("larger than".to_owned(), |s| format!("{s} bytes,"));
                     return Err(McpError::invalid_request(
-                        format!("the file is {size} over the {cap}-byte limit of resources/read (--max-resource-bytes); download it directly from {url} (a short-lived signed URL)"),
+                        format!(
+                            "the file is {size} over the {cap}-byte limit of resources/read (--max-resource-bytes); download it directly from {url} (a short-lived signed URL)"
+                        ),
                         Some(json!({ "download_url": url })),
                     ));
                 }
@@ -345,9 +363,15 @@ impl GumloopServer {
                     return CallToolResult::structured_error(err);
                 }
                 Outcome::Failed(message) => {
-                    return CallToolResult::error(vec![ContentBlock::text(format!("reading page {} failed after {} items: {message}", pages_read + 1, items.len()))]);
+                    return CallToolResult::error(vec![ContentBlock::text(format!(
+                        "reading page {} failed after {} items: {message}",
+                        pages_read + 1,
+                        items.len()
+                    ))]);
                 }
-                Outcome::Bytes { media_type, .. } => return CallToolResult::error(vec![ContentBlock::text(format!("page {} was {media_type}, not JSON", pages_read + 1))]),
+                Outcome::Bytes { media_type, .. } => {
+                    return CallToolResult::error(vec![ContentBlock::text(format!("page {} was {media_type}, not JSON", pages_read + 1))]);
+                }
             }
         }
         let left_out = items.len().saturating_sub(max);
@@ -412,7 +436,9 @@ impl GumloopServer {
                 "status": status, "error": body, "while": format!("reading the inputs of flow `{flow}` (nothing was started)")
             }))),
             Outcome::Failed(message) => Err(CallToolResult::error(vec![ContentBlock::text(format!("reading the inputs of flow `{flow}`: {message}"))])),
-            Outcome::Bytes { media_type, .. } => Err(CallToolResult::error(vec![ContentBlock::text(format!("reading the inputs of flow `{flow}`: got {media_type}"))])),
+            Outcome::Bytes { media_type, .. } => {
+                Err(CallToolResult::error(vec![ContentBlock::text(format!("reading the inputs of flow `{flow}`: got {media_type}"))]))
+            }
         }
     }
 
@@ -470,7 +496,15 @@ impl Follow {
 impl GumloopServer {
     /// The result of a long-running method's first answer: waited on when asked, else
     /// the unfinished state with plain guidance on how to follow it.
-    async fn long_running(&self, tool: &str, spec: AsyncSpec, first: Value, wait: waiting::Wait, credential: &Credential, progress: Option<&Follow>) -> CallToolResult {
+    async fn long_running(
+        &self,
+        tool: &str,
+        spec: AsyncSpec,
+        first: Value,
+        wait: waiting::Wait,
+        credential: &Credential,
+        progress: Option<&Follow>,
+    ) -> CallToolResult {
         let state = waiting::state_of(&first, &spec);
         let id = waiting::id_of(&first, &spec);
         if let (Some(f), Some(id)) = (progress, &id) {
@@ -491,7 +525,16 @@ impl GumloopServer {
     /// Polls the status tool with backoff until a terminal state, the timeout, or an
     /// upstream error; the caller's cancellation drops this future and stops it.
     #[allow(clippy::too_many_arguments)]
-    async fn wait_for(&self, tool: &str, spec: AsyncSpec, first: Value, id: &str, timeout: std::time::Duration, credential: &Credential, progress: Option<&Follow>) -> CallToolResult {
+    async fn wait_for(
+        &self,
+        tool: &str,
+        spec: AsyncSpec,
+        first: Value,
+        id: &str,
+        timeout: std::time::Duration,
+        credential: &Credential,
+        progress: Option<&Follow>,
+    ) -> CallToolResult {
         let Some(status) = self.state.catalog.get(spec.status_tool) else {
             return CallToolResult::error(vec![ContentBlock::text(format!("cannot wait: the status tool `{}` is missing", spec.status_tool))]);
         };
@@ -573,7 +616,12 @@ fn with_images(mut body: Value) -> CallToolResult {
 }
 
 fn blob(uri: &str, media_type: String, bytes: Vec<u8>) -> ResourceContents {
-    ResourceContents::BlobResourceContents { uri: uri.to_owned(), mime_type: Some(media_type), blob: base64::engine::general_purpose::STANDARD.encode(bytes), meta: None }
+    ResourceContents::BlobResourceContents {
+        uri: uri.to_owned(),
+        mime_type: Some(media_type),
+        blob: base64::engine::general_purpose::STANDARD.encode(bytes),
+        meta: None,
+    }
 }
 
 fn text_of(result: &CallToolResult) -> String {
@@ -675,12 +723,10 @@ impl ServerHandler for GumloopServer {
             true => ServerCapabilities::builder().enable_tools().enable_tool_list_changed().enable_resources().enable_prompts().enable_tasks().build(),
             false => ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().enable_tasks().build(),
         };
-        ServerConfig::new(capabilities)
-            .with_server_info(Implementation::new("gumloop-mcp", env!("CARGO_PKG_VERSION")))
-            .with_instructions(
-                "Tools for Gumloop: flows, agents and their asynchronous sessions, artifacts, skills, audit logs and chat completions. \
+        ServerConfig::new(capabilities).with_server_info(Implementation::new("gumloop-mcp", env!("CARGO_PKG_VERSION"))).with_instructions(
+            "Tools for Gumloop: flows, agents and their asynchronous sessions, artifacts, skills, audit logs and chat completions. \
                  List before you get, get a flow's inputs before you run it, and poll sessions until they are completed or failed.",
-            )
+        )
     }
 
     async fn list_tools(&self, _r: Option<PaginatedRequestParams>, ctx: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
@@ -756,8 +802,16 @@ impl ServerHandler for GumloopServer {
         // Stop the work in Gumloop first; if Gumloop refuses, the task goes on and says why.
         if let (Some(tool), Some(id)) = (record.cancel_tool, record.upstream_id.get()) {
             let credential = scope.as_ref().map_or(&self.state.credential, |s| s.credential.as_ref());
-            let descriptor = self.state.catalog.get(tool).map(|e| e.descriptor).ok_or_else(|| McpError::internal_error(format!("the cancel tool `{tool}` is missing"), None))?;
-            let outcome = self.send_as(descriptor, json!({ "id": id }), credential).await.map_err(|e| McpError::internal_error(format!("cannot call `{tool}`: {e}"), None))?;
+            let descriptor = self
+                .state
+                .catalog
+                .get(tool)
+                .map(|e| e.descriptor)
+                .ok_or_else(|| McpError::internal_error(format!("the cancel tool `{tool}` is missing"), None))?;
+            let outcome = self
+                .send_as(descriptor, json!({ "id": id }), credential)
+                .await
+                .map_err(|e| McpError::internal_error(format!("cannot call `{tool}`: {e}"), None))?;
             match outcome {
                 Outcome::Json { .. } | Outcome::Bytes { .. } => tracing::info!(tool, id, "task cancelled upstream"),
                 Outcome::Status { status, body, .. } => {
@@ -766,7 +820,9 @@ impl ServerHandler for GumloopServer {
                         Some(json!({ "status": status, "error": body })),
                     ));
                 }
-                Outcome::Failed(message) => return Err(McpError::internal_error(format!("stopping `{id}` with `{tool}` failed: {message}; the task goes on"), None)),
+                Outcome::Failed(message) => {
+                    return Err(McpError::internal_error(format!("stopping `{id}` with `{tool}` failed: {message}; the task goes on"), None));
+                }
             }
         }
         tasks.manager.cancel_task(&request.task_id)

@@ -112,7 +112,12 @@ const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 
 /// The rmcp service for one account: legacy sessions for 2025-11-25 clients, stateless
 /// 2026-07-28 requests (including `server/discover`) on the same endpoint.
-fn mcp_service(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, sessions: &CancellationToken) -> StreamableHttpService<GumloopServer, LocalSessionManager> {
+fn mcp_service(
+    server: GumloopServer,
+    config: &HttpConfig,
+    addr: SocketAddr,
+    sessions: &CancellationToken,
+) -> StreamableHttpService<GumloopServer, LocalSessionManager> {
     let cfg = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(true)
         .with_allowed_hosts(allowed_hosts(config, addr))
@@ -130,7 +135,14 @@ fn mcp_service(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, ses
 /// never cross between the two) and the admin API is mounted beside them. Exact routes,
 /// so none shadows another; all share the exchange middleware. `sessions` ends every
 /// session and SSE stream when cancelled; `in_flight` counts exchanges for shutdown.
-pub fn router(server: GumloopServer, config: &HttpConfig, addr: SocketAddr, sessions: &CancellationToken, in_flight: InFlight, managed: Option<Admin>) -> axum::Router {
+pub fn router(
+    server: GumloopServer,
+    config: &HttpConfig,
+    addr: SocketAddr,
+    sessions: &CancellationToken,
+    in_flight: InFlight,
+    managed: Option<Admin>,
+) -> axum::Router {
     let mut app = axum::Router::new().route_service("/mcp", mcp_service(server.clone(), config, addr, sessions));
     if let Some(admin) = managed {
         server.attach_store(admin.managed.store.clone(), admin.managed.clock.clone());
@@ -219,7 +231,13 @@ fn set_rate_limit_headers(headers: &mut HeaderMap, slot: &RateLimitSlot) {
 /// Serves until `shutdown` fires. Then it stops accepting connections, lets exchanges in
 /// flight finish for up to `config.shutdown_grace`, ends every session (closing legacy
 /// SSE streams) and returns.
-pub async fn serve(server: GumloopServer, listener: TcpListener, config: HttpConfig, managed: Option<Admin>, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    server: GumloopServer,
+    listener: TcpListener,
+    config: HttpConfig,
+    managed: Option<Admin>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let sessions = CancellationToken::new();
     let _end_sessions = sessions.clone().drop_guard();

@@ -14,7 +14,13 @@ pub fn take(body: &mut Value) -> Vec<ContentBlock> {
         let Some(images) = choice.pointer_mut("/message/images").and_then(Value::as_array_mut) else { continue };
         for image in images {
             // OpenRouter's shape `{type: image_url, image_url: {url}}`, or a bare URL string.
-            let at = if image.is_string() { "" } else if image.pointer("/image_url/url").is_some() { "/image_url/url" } else { "/url" };
+            let at = if image.is_string() {
+                ""
+            } else if image.pointer("/image_url/url").is_some() {
+                "/image_url/url"
+            } else {
+                "/url"
+            };
             let Some(slot) = image.pointer_mut(at) else { continue };
             let Some((mime, data)) = slot.as_str().and_then(parse_data_url) else { continue };
             let n = out.len() + 1;

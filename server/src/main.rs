@@ -74,7 +74,10 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     match key_source {
         KeySource::Environment => tracing::info!("connected accounts' keys are sealed with GUMLOOP_MCP_SECRET_KEY"),
         KeySource::File => tracing::info!("connected accounts' keys are sealed with {}", args.data_dir.join(secrets::KEY_FILE).display()),
-        KeySource::Created => tracing::warn!("created {} to seal connected accounts' keys; back it up with the store, or set GUMLOOP_MCP_SECRET_KEY", args.data_dir.join(secrets::KEY_FILE).display()),
+        KeySource::Created => tracing::warn!(
+            "created {} to seal connected accounts' keys; back it up with the store, or set GUMLOOP_MCP_SECRET_KEY",
+            args.data_dir.join(secrets::KEY_FILE).display()
+        ),
     }
     let store: Arc<dyn Store> = Arc::new(store);
     cli::first_start_token(store.as_ref())?;
@@ -89,6 +92,9 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     tokio::spawn(managed::sweep(store.clone(), clock.clone(), retention, Duration::from_secs(args.sweep_interval_secs), token.child_token()));
     let audit = AuditLog::start(store.clone());
     let admin = Admin { managed: Managed { store, clock, public_url: public_url.clone(), audit }, tools: ALL_TOOLS, body_limit: args.admin_body_limit };
-    tracing::info!("serving {} tools over MCP at http://{addr}/mcp; managed servers at {public_url}/mcp/<token>; admin API at {public_url}/integrated-account", ALL_TOOLS.len());
+    tracing::info!(
+        "serving {} tools over MCP at http://{addr}/mcp; managed servers at {public_url}/mcp/<token>; admin API at {public_url}/integrated-account",
+        ALL_TOOLS.len()
+    );
     http::serve(server, listener, args.http_config(), Some(admin), token).await
 }

@@ -123,7 +123,20 @@ pub fn live_api_token(store: &dyn Store, token: Option<&str>) -> crate::store::R
 /// or the `Authorization` header (API tokens), never in a query string, where proxies and
 /// logs keep them.
 const CREDENTIAL_PARAMS: [&str; 14] = [
-    "token", "access_token", "api_token", "api_key", "apikey", "key", "auth", "authorization", "bearer", "secret", "password", "id_token", "refresh_token", "session_token",
+    "token",
+    "access_token",
+    "api_token",
+    "api_key",
+    "apikey",
+    "key",
+    "auth",
+    "authorization",
+    "bearer",
+    "secret",
+    "password",
+    "id_token",
+    "refresh_token",
+    "session_token",
 ];
 
 /// Prefixes of this server's tokens (`secrets`): a value carrying one is a credential
@@ -319,8 +332,21 @@ mod tests {
     fn credentials_in_a_query_are_found_by_name_or_by_shape() {
         let refused = |q: &str| query_credential(Some(q)).is_some();
         for q in [
-            "token=abc", "apikey=abc", "auth=abc", "%74oken=abc", "%2574oken=abc", "token[]=abc", "Api-Key=abc", "x=1&access_token=abc",
-            "gmcp_AbC", "whatever=gmcp_AbC", "whatever=%67mcp_AbC", "q=gmat_x", "h=Bearer%20abc", "h=bearer+abc", "%67mat_x=",
+            "token=abc",
+            "apikey=abc",
+            "auth=abc",
+            "%74oken=abc",
+            "%2574oken=abc",
+            "token[]=abc",
+            "Api-Key=abc",
+            "x=1&access_token=abc",
+            "gmcp_AbC",
+            "whatever=gmcp_AbC",
+            "whatever=%67mcp_AbC",
+            "q=gmat_x",
+            "h=Bearer%20abc",
+            "h=bearer+abc",
+            "%67mat_x=",
         ] {
             assert!(refused(q), "{q}");
         }

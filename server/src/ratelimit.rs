@@ -47,7 +47,10 @@ fn delta(value: u64) -> u64 {
 /// separate fields.
 fn combined(headers: &HeaderMap) -> Vec<(&'static str, u64)> {
     let mut out = Vec::new();
-    for (field, names) in [("ratelimit", [("limit", "limit"), ("remaining", "remaining"), ("reset", "reset"), ("r", "remaining"), ("t", "reset")].as_slice()), ("ratelimit-policy", &[("q", "limit")])] {
+    for (field, names) in [
+        ("ratelimit", [("limit", "limit"), ("remaining", "remaining"), ("reset", "reset"), ("r", "remaining"), ("t", "reset")].as_slice()),
+        ("ratelimit-policy", &[("q", "limit")]),
+    ] {
         let Some(v) = headers.get(field).and_then(|v| v.to_str().ok()) else { continue };
         // Only the first policy or item counts; items are comma-separated in -07+, keys in -06.
         for param in v.split([',', ';']) {

@@ -133,12 +133,12 @@ impl SealingKey {
         let bytes = if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
             (0..32).map(|i| u8::from_str_radix(&t[2 * i..2 * i + 2], 16).expect("checked hex")).collect()
         } else {
-            let engines = [&base64::engine::general_purpose::STANDARD, &base64::engine::general_purpose::URL_SAFE_NO_PAD, &base64::engine::general_purpose::URL_SAFE];
+            let engines =
+                [&base64::engine::general_purpose::STANDARD, &base64::engine::general_purpose::URL_SAFE_NO_PAD, &base64::engine::general_purpose::URL_SAFE];
             engines.iter().find_map(|e| e.decode(t).ok()).unwrap_or_default()
         };
-        let bytes: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| SecretError::BadKey(format!("{source} must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)")))?;
+        let bytes: [u8; 32] =
+            bytes.try_into().map_err(|_| SecretError::BadKey(format!("{source} must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)")))?;
         Ok(Self::from_bytes(bytes))
     }
 

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use rmcp::ErrorData as McpError;
 use rmcp::model::{ProtocolVersion, TaskStatus};
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::task_manager::{TaskContext, TaskManager};
-use rmcp::ErrorData as McpError;
 
 /// How long a task lives (and so how long its wait may poll) unless configured.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
@@ -80,18 +80,14 @@ impl Tasks {
     /// The task's record, if `owner` may see it.
     pub fn record(&self, task_id: &str, owner: Option<&str>) -> Result<Record, McpError> {
         let records = self.records.lock().expect("task records lock");
-        records
-            .get(task_id)
-            .filter(|r| r.owner.as_deref() == owner)
-            .cloned()
-            .ok_or_else(|| McpError::invalid_params(format!("unknown task `{task_id}`: it never existed here, has expired, or belongs to another server"), None))
+        records.get(task_id).filter(|r| r.owner.as_deref() == owner).cloned().ok_or_else(|| {
+            McpError::invalid_params(format!("unknown task `{task_id}`: it never existed here, has expired, or belongs to another server"), None)
+        })
     }
 
     /// Whether the task has finished (completed, failed or cancelled).
     pub fn is_terminal(&self, task_id: &str) -> bool {
-        self.manager
-            .get_task(task_id)
-            .is_ok_and(|t| matches!(t.task.status, TaskStatus::Completed | TaskStatus::Failed | TaskStatus::Cancelled))
+        self.manager.get_task(task_id).is_ok_and(|t| matches!(t.task.status, TaskStatus::Completed | TaskStatus::Failed | TaskStatus::Cancelled))
     }
 
     /// How many tasks are still running.

@@ -129,9 +129,10 @@ impl Upstream {
         };
         let mut query = req.query;
         if let (Some(param), Some(team)) = (self.integration.team_query, &cred.team_id)
-            && !query.iter().any(|(k, _)| k == param) {
-                query.push((param.to_owned(), team.clone()));
-            }
+            && !query.iter().any(|(k, _)| k == param)
+        {
+            query.push((param.to_owned(), team.clone()));
+        }
         let mut rb = self.client.request(method, url).header(reqwest::header::ACCEPT, "application/json");
         if !query.is_empty() {
             rb = rb.query(&query);
@@ -183,12 +184,7 @@ impl Upstream {
             ));
         }
         let rate_limit = (status == 429).then(|| ratelimit::from_headers(resp.headers())).flatten();
-        let media_type = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/octet-stream")
-            .to_owned();
+        let media_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_owned();
         let bytes = match self.body_within_cap(resp).await {
             Ok(b) => b,
             Err(message) => return Outcome::Failed(message),

@@ -42,11 +42,7 @@ pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
     if name.len() > 256 {
         return None;
     }
-    candidates
-        .map(|c| (levenshtein(name, c), c))
-        .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(2))
-        .min()
-        .map(|(_, c)| c)
+    candidates.map(|c| (levenshtein(name, c), c)).filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(2)).min().map(|(_, c)| c)
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {

@@ -177,11 +177,24 @@ async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept
     let client = reqwest::Client::new();
     let base = format!("http://{}", first.addr);
     let post = |path: String, body: serde_json::Value| client.post(format!("{base}{path}")).bearer_auth(&token).json(&body).send();
-    let acct: serde_json::Value = post("/integrated-account".into(), serde_json::json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}})).await.unwrap().json().await.unwrap();
+    let acct: serde_json::Value =
+        post("/integrated-account".into(), serde_json::json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let acct = acct["id"].as_str().unwrap().to_owned();
     let expires = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1)).to_string();
-    let later: serde_json::Value = post(format!("/integrated-account/{acct}/mcp"), serde_json::json!({"name": "later", "expires_at": expires, "config": {"methods": ["read"]}})).await.unwrap().json().await.unwrap();
-    let forever: serde_json::Value = post(format!("/integrated-account/{acct}/mcp"), serde_json::json!({"name": "forever"})).await.unwrap().json().await.unwrap();
+    let later: serde_json::Value =
+        post(format!("/integrated-account/{acct}/mcp"), serde_json::json!({"name": "later", "expires_at": expires, "config": {"methods": ["read"]}}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let forever: serde_json::Value =
+        post(format!("/integrated-account/{acct}/mcp"), serde_json::json!({"name": "forever"})).await.unwrap().json().await.unwrap();
     first.kill();
 
     // While it is down, a server's expiry passes (written as the server itself would have).
@@ -222,7 +235,14 @@ async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept
 }
 
 fn cli(data: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_gumloop-mcp")).args(args).arg("--data-dir").arg(data).env("OPS_KEY", "gl_ops_key").env_remove("GUMLOOP_MCP_SECRET_KEY").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("OPS_KEY", "gl_ops_key")
+        .env_remove("GUMLOOP_MCP_SECRET_KEY")
+        .output()
+        .unwrap()
 }
 
 fn json_of(out: &std::process::Output) -> serde_json::Value {
@@ -239,7 +259,24 @@ fn the_cli_manages_tokens_accounts_and_servers() {
     let acct = json_of(&cli(d, &["account", "add", "--name", "ops", "--api-key-env", "OPS_KEY", "--user-id", "u1", "--json"]));
     let acct_id = acct["id"].as_str().unwrap();
     assert!(!acct.to_string().contains("gl_ops_key"));
-    let text = cli(d, &["server", "create", "--account", acct_id, "--methods", "read", "--tags", "flows", "--expires-in", "24h", "--require-api-token", "--public-url", "https://mcp.example.com/"]);
+    let text = cli(
+        d,
+        &[
+            "server",
+            "create",
+            "--account",
+            acct_id,
+            "--methods",
+            "read",
+            "--tags",
+            "flows",
+            "--expires-in",
+            "24h",
+            "--require-api-token",
+            "--public-url",
+            "https://mcp.example.com/",
+        ],
+    );
     assert!(text.status.success(), "{}", String::from_utf8_lossy(&text.stderr));
     let printed = String::from_utf8(text.stdout).unwrap();
     let url = printed.lines().last().unwrap();
@@ -249,7 +286,11 @@ fn the_cli_manages_tokens_accounts_and_servers() {
     assert_eq!(server["config"], serde_json::json!({"methods": ["read"], "tags": ["flows"], "require_api_token_auth": true, "flow_tools": false}));
     // Flow tools are runs: a filter that hides the run tool refuses them.
     let refused = cli(d, &["server", "create", "--account", acct_id, "--methods", "read", "--flow-tools"]);
-    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("config.flow_tools:"), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(
+        !refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("config.flow_tools:"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     assert!(server["expires_at"].is_string());
     let listing = String::from_utf8(cli(d, &["server", "list"]).stdout).unwrap();
     assert!(listing.contains("read") && listing.contains("required") && !listing.contains("gmcp_"), "{listing}");
@@ -323,12 +364,17 @@ fn client_text_never_starts_a_log_line() {
     let body = format!(
         r#"{{"jsonrpc":"2.0","id":"x\n{forged}\r\u001b[2J","method":"no/such","params":{{"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{{}}}}}}}}"#
     );
-    let answer = raw_post(&addr, "/mcp", &[
-        ("content-type", "application/json"),
-        ("accept", "application/json, text/event-stream"),
-        ("mcp-protocol-version", "2026-07-28"),
-        ("mcp-method", "no/such"),
-    ], &body);
+    let answer = raw_post(
+        &addr,
+        "/mcp",
+        &[
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "no/such"),
+        ],
+        &body,
+    );
     assert!(answer.contains("-32601"), "{answer}");
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());

@@ -35,7 +35,8 @@ fn sample(name: &str, schema: &Value, top: bool) -> Value {
         "array" => json!([sample(name, schema.get("items").unwrap_or(&json!({"type": "string"})), false)]),
         "object" => {
             let props = schema.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
-            let required: Vec<&str> = schema.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let required: Vec<&str> =
+                schema.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
             let mut out = Map::new();
             for (k, s) in &props {
                 // Files take text content only: `content` and `content_base64` exclude each other.

@@ -57,7 +57,8 @@ async fn wait_polls_to_the_final_record_for_every_long_running_tool() {
     let run = h.call("create_a_gumloop_flow_run", json!({"saved_item_id": "flow_1", "wait": true})).await;
     assert_eq!(run["structuredContent"]["state"], "DONE", "{run}");
     assert!(run["structuredContent"]["run_id"].is_string(), "the first answer's fields are kept: {run}");
-    let export = h.call("create_a_gumloop_data_export", json!({"wait": true, "export_fields": ["name"], "start_date": "2026-11-01", "end_date": "2026-11-02"})).await;
+    let export =
+        h.call("create_a_gumloop_data_export", json!({"wait": true, "export_fields": ["name"], "start_date": "2026-11-01", "end_date": "2026-11-02"})).await;
     assert_eq!(export["structuredContent"]["state"], "COMPLETED", "{export}");
     let agent_run = h.call("create_a_gumloop_agent_run", json!({"gummie_id": "agent_1", "message": "hi", "wait": true})).await;
     assert_eq!(agent_run["structuredContent"]["state"], "COMPLETED", "{agent_run}");
@@ -131,7 +132,8 @@ async fn a_client_that_goes_away_stops_the_polling() {
 async fn a_hanging_poll_does_not_stretch_the_wait_past_its_deadline() {
     // A call timeout of 60 s: without a deadline on each poll, one hanging poll would
     // hold the wait for a minute.
-    let h = Setup { fake: FakeConfig { session_polls: 1000, ..FakeConfig::default() }, call_timeout: Duration::from_secs(60), ..Setup::default() }.start().await;
+    let h =
+        Setup { fake: FakeConfig { session_polls: 1000, ..FakeConfig::default() }, call_timeout: Duration::from_secs(60), ..Setup::default() }.start().await;
     for _ in 0..20 {
         h.fake.push_fault(gumloop_testkit::Fault { path_contains: Some("/api/v1/sessions/".into()), kind: gumloop_testkit::FaultKind::Hang });
     }

@@ -183,12 +183,16 @@ async fn accounts_are_created_read_and_deleted_without_ever_returning_the_key() 
 async fn bad_admin_requests_are_4xx_json_naming_the_problem_and_change_nothing() {
     let h = start_with(2048).await;
     let id = h.account().await;
-    let send_raw = |body: &'static str| h.client.post(format!("{}/integrated-account", h.base)).bearer_auth(&h.admin_token).header("content-type", "application/json").body(body).send();
+    let send_raw = |body: &'static str| {
+        h.client.post(format!("{}/integrated-account", h.base)).bearer_auth(&h.admin_token).header("content-type", "application/json").body(body).send()
+    };
     let malformed = reply(send_raw("{\"name\": ").await.unwrap()).await;
     assert_eq!(malformed.status, 400);
     assert!(error_message(&malformed).contains("malformed JSON"), "{}", malformed.body);
     // Trailing data after the one JSON value: refused whole, nothing created.
-    let raw = |path: String, body: String| h.client.post(format!("{}{path}", h.base)).bearer_auth(&h.admin_token).header("content-type", "application/json").body(body).send();
+    let raw = |path: String, body: String| {
+        h.client.post(format!("{}{path}", h.base)).bearer_auth(&h.admin_token).header("content-type", "application/json").body(body).send()
+    };
     let tokens_before = h.admin("GET", "/api-token", None).await.body["result"].as_array().unwrap().len();
     for (path, body) in [
         ("/integrated-account".to_owned(), r#"{"name":"trailing","gumloop":{"api_key":"k"}} this is not JSON"#),
@@ -222,7 +226,17 @@ async fn bad_admin_requests_are_4xx_json_naming_the_problem_and_change_nothing()
     let big = h.admin("POST", "/integrated-account", Some(json!({"name": "x".repeat(4096), "gumloop": {"api_key": "k"}}))).await;
     assert_eq!(big.status, 413, "{}", big.body);
     assert_eq!(big.body["error"]["code"], "payload_too_large");
-    let text = reply(h.client.post(format!("{}/integrated-account", h.base)).bearer_auth(&h.admin_token).header("content-type", "text/plain").body("{}").send().await.unwrap()).await;
+    let text = reply(
+        h.client
+            .post(format!("{}/integrated-account", h.base))
+            .bearer_auth(&h.admin_token)
+            .header("content-type", "text/plain")
+            .body("{}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(text.status, 415);
 
     // Unknown ids, and an account that belongs to nothing.
@@ -417,7 +431,8 @@ fn raw_store(h: &H) -> Vec<u8> {
 #[tokio::test]
 async fn the_raw_database_holds_no_api_key_and_no_token() {
     let h = start().await;
-    let r = h.admin("POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "gl_live_SECRET_0123456789", "user_id": "user_test"}}))).await;
+    let r =
+        h.admin("POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "gl_live_SECRET_0123456789", "user_id": "user_test"}}))).await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     let url = h.server(&id, json!({"name": "x"})).await["url"].as_str().unwrap().to_owned();
     let token = url.rsplit('/').next().unwrap().to_owned();

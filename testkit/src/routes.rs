@@ -27,9 +27,24 @@ type S = State<Arc<Inner>>;
 type Q = Query<HashMap<String, String>>;
 
 const LEGACY: &[&str] = &[
-    "/list_saved_items", "/get_inputs", "/start_pipeline", "/get_pl_run", "/kill_pipeline", "/get_plrun_saved_item_map",
-    "/list_workbooks", "/upload_file", "/upload_files", "/download_file", "/download_files", "/start_agent", "/agent_status",
-    "/get_audit_logs", "/manage_workspace_users", "/manage_permission_group_users", "/export_data", "/export_status",
+    "/list_saved_items",
+    "/get_inputs",
+    "/start_pipeline",
+    "/get_pl_run",
+    "/kill_pipeline",
+    "/get_plrun_saved_item_map",
+    "/list_workbooks",
+    "/upload_file",
+    "/upload_files",
+    "/download_file",
+    "/download_files",
+    "/start_agent",
+    "/agent_status",
+    "/get_audit_logs",
+    "/manage_workspace_users",
+    "/manage_permission_group_users",
+    "/export_data",
+    "/export_status",
 ];
 const MAX_SKILL_BYTES: usize = 10 * 1024 * 1024;
 
@@ -118,7 +133,10 @@ pub fn router(inner: Arc<Inner>) -> Router {
         .route("/mcp/servers/{id}/tools", get(mcp_server_tools))
         .route("/mcp/tools/call", post(mcp_call))
         .route("/brain/search", post(brain_search))
-        .route("/chat/completions", post(|| async { v1(404, "not_found", "chat completions are served by the streaming host https://ws.gumloop.com/api/v1, not api.gumloop.com") }));
+        .route(
+            "/chat/completions",
+            post(|| async { v1(404, "not_found", "chat completions are served by the streaming host https://ws.gumloop.com/api/v1, not api.gumloop.com") }),
+        );
     let ws = Router::new().route("/chat/completions", post(chat_completion));
     Router::new()
         .nest("/api/v1", api)
@@ -153,7 +171,13 @@ async fn gate(State(inner): S, req: Request, next: Next) -> Response {
     } else {
         RecordedBody::Raw(bytes.to_vec())
     };
-    inner.requests.lock().unwrap().push(RecordedRequest { method: parts.method.to_string(), path: path.clone(), query: query.clone(), headers: headers.clone(), body: recorded_body });
+    inner.requests.lock().unwrap().push(RecordedRequest {
+        method: parts.method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        headers: headers.clone(),
+        body: recorded_body,
+    });
 
     if let Some(fault) = inner.take_fault(&path) {
         match fault.kind {
@@ -456,7 +480,14 @@ async fn start_agent(State(s): S, body: Bytes) -> Response {
         return legacy(404, "gummie_not_found");
     }
     let id = st.id("int");
-    st.agent_runs.insert(id.clone(), Polled { value: json!({"interaction_id": id, "gummie_id": agent, "state": "ASYNC_PROCESSING", "created_ts": "2026-11-01T12:00:00Z"}), polls: 0, stuck: false });
+    st.agent_runs.insert(
+        id.clone(),
+        Polled {
+            value: json!({"interaction_id": id, "gummie_id": agent, "state": "ASYNC_PROCESSING", "created_ts": "2026-11-01T12:00:00Z"}),
+            polls: 0,
+            stuck: false,
+        },
+    );
     with_status(202, json!({"interaction_id": id, "status": "processing"}))
 }
 
@@ -507,7 +538,14 @@ async fn export_data(State(s): S, body: Bytes) -> Response {
     }
     let mut st = s.store.lock().unwrap();
     let id = st.id("export");
-    st.exports.insert(id.clone(), Polled { value: json!({"data_export_id": id, "state": "REQUESTED", "created_ts": "2026-11-01T12:00:00Z", "finished_ts": null}), polls: 0, stuck: false });
+    st.exports.insert(
+        id.clone(),
+        Polled {
+            value: json!({"data_export_id": id, "state": "REQUESTED", "created_ts": "2026-11-01T12:00:00Z", "finished_ts": null}),
+            polls: 0,
+            stuck: false,
+        },
+    );
     ok(json!({"success": true, "data_export_id": id, "state": "REQUESTED", "created_ts": "2026-11-01T12:00:00Z"}))
 }
 
@@ -591,13 +629,25 @@ async fn agent_skills(State(s): S, Path(id): Path<String>, body: Bytes) -> Respo
     let list = |k: &str| b.get(k).and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect::<Vec<_>>();
     let (mut attached, mut already_attached, mut detached, mut already_detached) = (vec![], vec![], vec![], vec![]);
     for s in list("attach") {
-        if ids.contains(&s) { already_attached.push(s) } else { ids.push(s.clone()); attached.push(s) }
+        if ids.contains(&s) {
+            already_attached.push(s)
+        } else {
+            ids.push(s.clone());
+            attached.push(s)
+        }
     }
     for s in list("detach") {
-        if let Some(i) = ids.iter().position(|x| *x == s) { ids.remove(i); detached.push(s) } else { already_detached.push(s) }
+        if let Some(i) = ids.iter().position(|x| *x == s) {
+            ids.remove(i);
+            detached.push(s)
+        } else {
+            already_detached.push(s)
+        }
     }
     a["skill_ids"] = json!(ids);
-    ok(json!({"agent_id": id, "skill_ids": ids, "attached": attached, "detached": detached, "already_attached": already_attached, "already_detached": already_detached}))
+    ok(
+        json!({"agent_id": id, "skill_ids": ids, "attached": attached, "detached": detached, "already_attached": already_attached, "already_detached": already_detached}),
+    )
 }
 
 async fn agent_mcp_list(State(s): S, Path(id): Path<String>) -> Response {
@@ -613,7 +663,9 @@ async fn agent_mcp_put(State(s): S, Path((id, sid)): Path<(String, String)>) -> 
     if let Err(r) = agent_exists(&s, &id) {
         return r;
     }
-    let Some(server) = data::mcp_servers().into_iter().find(|m| m["id"] == sid.as_str()) else { return v1(404, "mcp_server_not_found", "MCP server not found") };
+    let Some(server) = data::mcp_servers().into_iter().find(|m| m["id"] == sid.as_str()) else {
+        return v1(404, "mcp_server_not_found", "MCP server not found");
+    };
     let created = s.store.lock().unwrap().agent_mcp.insert((id.clone(), sid), server.clone()).is_none();
     ok(json!({"agent_id": id, "mcp_server": server, "created": created, "auth_status": "connected"}))
 }
@@ -1004,7 +1056,9 @@ async fn mcp_server_tools(Path(id): Path<String>) -> Response {
     if !data::mcp_servers().iter().any(|m| m["id"] == id.as_str()) {
         return v1(404, "mcp_server_not_found", "MCP server not found");
     }
-    ok(json!({"tools": [{"name": "send_message", "description": "Send a message", "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}}}]}))
+    ok(
+        json!({"tools": [{"name": "send_message", "description": "Send a message", "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}}}]}),
+    )
 }
 
 async fn mcp_call(body: Bytes) -> Response {

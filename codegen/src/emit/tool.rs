@@ -10,7 +10,11 @@ const RT: &str = "::gumloop_mcp_runtime";
 /// One `#[doc]` per line with a leading space, so prettyplease prints tidy `///` comments.
 pub fn doc_attrs(text: &str, inner: bool) -> TokenStream {
     let lines = text.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {l}") });
-    if inner { quote! { #(#![doc = #lines])* } } else { quote! { #(#[doc = #lines])* } }
+    if inner {
+        quote! { #(#![doc = #lines])* }
+    } else {
+        quote! { #(#[doc = #lines])* }
+    }
 }
 
 fn rt() -> TokenStream {
@@ -26,10 +30,7 @@ fn ident(s: &str) -> Ident {
 
 /// The whole module body of one tool.
 pub fn emit_tool(t: &ToolIr) -> TokenStream {
-    let doc = format!(
-        "`{}`: sends `{} {}` to the {} host.",
-        t.name, t.http_method, t.path_template, if t.base == "ws" { "streaming" } else { "REST" }
-    );
+    let doc = format!("`{}`: sends `{} {}` to the {} host.", t.name, t.http_method, t.path_template, if t.base == "ws" { "streaming" } else { "REST" });
     let args = emit_args(t);
     let into_request = emit_into_request(t);
     let descriptor = emit_descriptor(t);
@@ -75,7 +76,11 @@ fn emit_args(t: &ToolIr) -> TokenStream {
     let fields = t.args.iter().map(|a| {
         let name = ident(&a.ident);
         let ty = rust_type(&a.ty);
-        let ty = if optional(a) { quote! { ::core::option::Option<#ty> } } else { ty };
+        let ty = if optional(a) {
+            quote! { ::core::option::Option<#ty> }
+        } else {
+            ty
+        };
         let mut doc = a.description.clone().unwrap_or_else(|| format!("`{}`", a.name));
         let place = match a.location {
             Location::Path => "path segment",
@@ -125,8 +130,16 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
         quote! { self.#name = #rt::fill_context(self.#name.take(), ctx, #key, #required)?; }
     });
     let uses_ctx = t.args.iter().any(|a| a.context.is_some());
-    let ctx_name = if uses_ctx { quote! { ctx } } else { quote! { _ctx } };
-    let self_mut = if uses_ctx { quote! { mut self } } else { quote! { self } };
+    let ctx_name = if uses_ctx {
+        quote! { ctx }
+    } else {
+        quote! { _ctx }
+    };
+    let self_mut = if uses_ctx {
+        quote! { mut self }
+    } else {
+        quote! { self }
+    };
 
     let path_pushes = t.path.iter().map(|p| match p {
         PathPiece::Literal(s) => quote! { path.push_str(#s); },
@@ -222,7 +235,11 @@ fn emit_part(a: &ArgIr) -> TokenStream {
             }
         },
         (ArgType::Array(inner), opt) if **inner == ArgType::File => {
-            let iter = if opt { quote! { self.#name.iter().flatten() } } else { quote! { self.#name.iter() } };
+            let iter = if opt {
+                quote! { self.#name.iter().flatten() }
+            } else {
+                quote! { self.#name.iter() }
+            };
             let fmt = format!("{pointer}/{{}}");
             quote! {
                 for (i, file) in #iter.enumerate() {

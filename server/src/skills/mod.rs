@@ -29,7 +29,9 @@ const FIELD: &str = "files";
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SkillError {
     /// No form given.
-    #[error("give the skill as exactly one of `skill_markdown` (SKILL.md text), `files` (a list of {{path, content}}) or `archive_base64` (a .zip or .skill archive); none was given")]
+    #[error(
+        "give the skill as exactly one of `skill_markdown` (SKILL.md text), `files` (a list of {{path, content}}) or `archive_base64` (a .zip or .skill archive); none was given"
+    )]
     NoForm,
     /// Two forms given.
     #[error("give the skill as exactly one of `skill_markdown`, `files` or `archive_base64`, not both `{0}` and `{1}`")]
@@ -38,7 +40,9 @@ pub enum SkillError {
     #[error("`{arg}` goes with `skill_markdown` only; with `{form}` the SKILL.md frontmatter gives the name and description")]
     StrayMeta { arg: &'static str, form: &'static str },
     /// `skill_markdown` without frontmatter and without both `name` and `description`.
-    #[error("`skill_markdown` has no frontmatter, so give {missing} (the server writes the frontmatter), or start the text with `---`, `name: ...`, `description: ...`, `---`")]
+    #[error(
+        "`skill_markdown` has no frontmatter, so give {missing} (the server writes the frontmatter), or start the text with `---`, `name: ...`, `description: ...`, `---`"
+    )]
     NeedsMeta { missing: &'static str },
     /// An empty `name` or `description` argument.
     #[error("`{0}` is empty; say in a few words {1}")]
@@ -195,9 +199,13 @@ fn from_files(files: Vec<LooseFile>) -> Result<Vec<Part>, SkillError> {
     let mut checked = Vec::with_capacity(files.len());
     for (i, f) in files.into_iter().enumerate() {
         let at = |field: &str| format!("/files/{i}/{field}");
-        paths::check(&f.path).map_err(|why| SkillError::UnsafePath { at: format!("{} (`{}`)", at("path"), crate::clip::clip(&f.path, crate::clip::QUOTE_CHARS)), why })?;
+        paths::check(&f.path)
+            .map_err(|why| SkillError::UnsafePath { at: format!("{} (`{}`)", at("path"), crate::clip::clip(&f.path, crate::clip::QUOTE_CHARS)), why })?;
         if let Some(first) = seen.insert(paths::collision_key(&f.path), i) {
-            return Err(SkillError::Duplicate { at: format!("{} (`{}`)", at("path"), crate::clip::clip(&f.path, crate::clip::QUOTE_CHARS)), first: format!("/files/{first}") });
+            return Err(SkillError::Duplicate {
+                at: format!("{} (`{}`)", at("path"), crate::clip::clip(&f.path, crate::clip::QUOTE_CHARS)),
+                first: format!("/files/{first}"),
+            });
         }
         let bytes = match (f.content, f.content_base64) {
             (Some(text), None) => text.into_bytes(),
@@ -207,7 +215,8 @@ fn from_files(files: Vec<LooseFile>) -> Result<Vec<Part>, SkillError> {
         total += bytes.len();
         check_size("files", total, "decoded, all files together")?;
         if f.path == SKILL_MD {
-            let text = std::str::from_utf8(&bytes).map_err(|_| SkillError::Frontmatter { at: format!("/files/{i}"), problem: "SKILL.md is not UTF-8 text".into() })?;
+            let text =
+                std::str::from_utf8(&bytes).map_err(|_| SkillError::Frontmatter { at: format!("/files/{i}"), problem: "SKILL.md is not UTF-8 text".into() })?;
             let found = frontmatter::of(text).map_err(|problem| SkillError::Frontmatter { at: format!("/files/{i} (SKILL.md)"), problem })?;
             skill_md = Some(found);
         }
@@ -320,7 +329,10 @@ mod tests {
     #[test]
     fn files_are_checked_one_by_one() {
         let e = run(json!({"files": [{"path": "SKILL.md", "content": MD}, {"path": "../evil", "content": "x"}]})).unwrap_err();
-        assert_eq!(e.to_string(), "/files/1/path (`../evil`): unsafe path: it has a `..` segment; use a relative path inside the skill, such as `scripts/run.py`");
+        assert_eq!(
+            e.to_string(),
+            "/files/1/path (`../evil`): unsafe path: it has a `..` segment; use a relative path inside the skill, such as `scripts/run.py`"
+        );
         let e = run(json!({"files": [{"path": "SKILL.md", "content": MD}, {"path": "skill.md", "content": MD}]})).unwrap_err();
         assert!(matches!(e, SkillError::Duplicate { ref first, .. } if first == "/files/0"), "{e}");
         let e = run(json!({"files": [{"path": "skill.md", "content": MD}]})).unwrap_err().to_string();

@@ -215,7 +215,14 @@ pub trait Store: Send + Sync + 'static {
     fn delete_account(&self, id: &str) -> Result<()>;
 
     /// Creates a server; the token is returned only here.
-    fn create_server(&self, account_id: &str, name: &str, config: &McpServerConfig, expires_at: Option<Timestamp>, now: Timestamp) -> Result<(McpServer, Token)>;
+    fn create_server(
+        &self,
+        account_id: &str,
+        name: &str,
+        config: &McpServerConfig,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(McpServer, Token)>;
     /// An account's servers, oldest first.
     fn list_servers(&self, account_id: &str) -> Result<Vec<McpServer>>;
     /// Every server, oldest first.

@@ -274,7 +274,14 @@ impl Store for SqliteStore {
         }
     }
 
-    fn create_server(&self, account_id: &str, name: &str, config: &McpServerConfig, expires_at: Option<Timestamp>, now: Timestamp) -> Result<(McpServer, Token)> {
+    fn create_server(
+        &self,
+        account_id: &str,
+        name: &str,
+        config: &McpServerConfig,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(McpServer, Token)> {
         let (now, expires_at) = (stored(now), expires_at.map(stored));
         let token = Token::generate("gmcp");
         let server = McpServer {
@@ -365,9 +372,7 @@ impl Store for SqliteStore {
              FROM mcp_servers s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?1",
         )?;
         let row = stmt
-            .query_row([hash.0.as_slice()], |r| {
-                Ok((server_row(r)?, r.get::<_, Vec<u8>>(7)?, r.get::<_, Vec<u8>>(8)?, r.get(9)?, r.get(10)?, r.get(11)?))
-            })
+            .query_row([hash.0.as_slice()], |r| Ok((server_row(r)?, r.get::<_, Vec<u8>>(7)?, r.get::<_, Vec<u8>>(8)?, r.get(9)?, r.get(10)?, r.get(11)?)))
             .optional()?;
         drop(stmt);
         drop(conn);
@@ -404,7 +409,11 @@ impl Store for SqliteStore {
     fn list_calls(&self, mcp_server_id: &str, cursor: Option<&str>, limit: usize) -> Result<Page<CallRecord>> {
         let before = match cursor {
             None => i64::MAX,
-            Some(c) => c.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| StoreError::Invalid(format!("cursor `{c}` was not issued by this server; pass back next_cursor unchanged")))?,
+            Some(c) => c
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| StoreError::Invalid(format!("cursor `{c}` was not issued by this server; pass back next_cursor unchanged")))?,
         };
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
@@ -525,7 +534,13 @@ mod tests {
         assert!(s.get_server(&acct.id, &short.id).is_err());
 
         let records: Vec<CallRecord> = (0..5)
-            .map(|i| CallRecord { at: now + jiff::SignedDuration::from_secs(i), mcp_server_id: long.id.clone(), tool: format!("t{i}"), outcome: CallOutcome::Ok, latency_ms: 1.5 })
+            .map(|i| CallRecord {
+                at: now + jiff::SignedDuration::from_secs(i),
+                mcp_server_id: long.id.clone(),
+                tool: format!("t{i}"),
+                outcome: CallOutcome::Ok,
+                latency_ms: 1.5,
+            })
             .collect();
         s.record_calls(&records).unwrap();
         let p1 = s.list_calls(&long.id, None, 2).unwrap();

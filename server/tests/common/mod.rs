@@ -80,11 +80,7 @@ pub struct Reply {
 /// A JSON body, or the last message of an SSE stream.
 pub fn parse_body(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| {
-        text.lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .filter_map(|d| serde_json::from_str(d.trim()).ok())
-            .next_back()
-            .unwrap_or(Value::Null)
+        text.lines().filter_map(|l| l.strip_prefix("data:")).filter_map(|d| serde_json::from_str(d.trim()).ok()).next_back().unwrap_or(Value::Null)
     })
 }
 
@@ -178,7 +174,15 @@ impl Legacy {
     /// Opens the session's standalone GET stream (server-to-client messages), as
     /// 2025-11-25 clients do, and keeps it open.
     pub async fn open_stream(&self) -> reqwest::Response {
-        let resp = self.client.get(&self.url).header("accept", "text/event-stream").header("mcp-session-id", &self.session).header("mcp-protocol-version", "2025-11-25").send().await.unwrap();
+        let resp = self
+            .client
+            .get(&self.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &self.session)
+            .header("mcp-protocol-version", "2025-11-25")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 200);
         resp
     }
@@ -204,7 +208,8 @@ pub async fn admin(client: &reqwest::Client, base: &str, token: &str, method: &s
 
 /// Connects the fake's test account through the admin API; its id.
 pub async fn account(client: &reqwest::Client, base: &str, token: &str) -> String {
-    let r = admin(client, base, token, "POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}}))).await;
+    let r = admin(client, base, token, "POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}})))
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     r.body["id"].as_str().unwrap().to_owned()
 }
