@@ -25,6 +25,7 @@ pub fn lower(spec: &Spec) -> Result<Model> {
         bearer: i.auth.bearer,
         user_header: i.auth.user_header.clone(),
         team_query: i.auth.team_query.clone(),
+        instructions: i.instructions.clone().unwrap_or_default().trim().to_owned(),
         file: spec.integration.file.clone(),
     };
     let mut warnings = Vec::new();
@@ -291,6 +292,7 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
             state_pointer: a.state_pointer.clone(),
             terminal: a.terminal.clone(),
             cancel_tool: a.cancel_tool.clone(),
+            queue_pointer: a.queue_pointer.clone(),
         }),
         server_args,
         args,

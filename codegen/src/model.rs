@@ -31,6 +31,8 @@ pub struct IntegrationIr {
     pub user_header: Option<String>,
     /// Team-id query parameter.
     pub team_query: Option<String>,
+    /// The server's instructions text.
+    pub instructions: String,
     /// The file it came from.
     pub file: String,
 }
@@ -128,6 +130,8 @@ pub struct AsyncIr {
     pub terminal: Vec<String>,
     /// The tool that stops the work, if any.
     pub cancel_tool: Option<String>,
+    /// Pointer to the queue position, if reported.
+    pub queue_pointer: Option<String>,
 }
 
 /// Where an argument goes upstream.

@@ -51,6 +51,9 @@ pub struct Integration {
     /// The tag vocabulary.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// What the server tells clients about the tools at `initialize`.
+    #[serde(default)]
+    pub instructions: Option<String>,
 }
 
 /// `integration.base_urls`.
@@ -176,6 +179,9 @@ pub struct AsyncRule {
     /// The tool that stops the work (given the same id), when Gumloop has one.
     #[serde(default)]
     pub cancel_tool: Option<String>,
+    /// Pointer to the queue position in the status tool's response, where reported.
+    #[serde(default)]
+    pub queue_pointer: Option<String>,
 }
 
 /// `annotations`.

@@ -271,7 +271,9 @@ impl Validator<'_> {
             }
         }
         if let Some(a) = &m.async_ {
-            for (k, p) in [("id_pointer", &a.id_pointer), ("state_pointer", &a.state_pointer)] {
+            for (k, p) in
+                [("id_pointer", &a.id_pointer), ("state_pointer", &a.state_pointer)].into_iter().chain(a.queue_pointer.as_ref().map(|q| ("queue_pointer", q)))
+            {
                 if !p.starts_with('/') {
                     self.err(file, format!("{at}.async.{k}"), format!("`{p}` is not a JSON pointer"), "write it like `/session/state`");
                 }

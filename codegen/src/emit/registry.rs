@@ -22,6 +22,7 @@ pub fn emit_registry(model: &Model, declare_modules: bool) -> TokenStream {
         None => quote! { ::core::option::Option::None },
     };
     let (user_header, team_query) = (opt(&i.user_header), opt(&i.team_query));
+    let instructions = &i.instructions;
     let count = tools.len();
     let doc = super::tool::doc_attrs(&format!("Every tool's descriptor ({count} tools), sorted by name."), false);
     quote! {
@@ -39,6 +40,7 @@ pub fn emit_registry(model: &Model, declare_modules: bool) -> TokenStream {
             bearer: #bearer,
             user_header: #user_header,
             team_query: #team_query,
+            instructions: #instructions,
         };
 
         /// Looks a tool up by name.

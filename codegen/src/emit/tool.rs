@@ -278,10 +278,11 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
     let async_spec = match &t.async_spec {
         Some(s) => {
             let (tool, idp, sp, terminal) = (&s.status_tool, &s.id_pointer, &s.state_pointer, &s.terminal);
-            let cancel = match &s.cancel_tool {
+            let opt = |v: &Option<String>| match v {
                 Some(c) => quote! { ::core::option::Option::Some(#c) },
                 None => quote! { ::core::option::Option::None },
             };
+            let (cancel, queue) = (opt(&s.cancel_tool), opt(&s.queue_pointer));
             quote! {
                 ::core::option::Option::Some(#rt::AsyncSpec {
                     status_tool: #tool,
@@ -289,6 +290,7 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
                     state_pointer: #sp,
                     terminal: &[#(#terminal),*],
                     cancel_tool: #cancel,
+                    queue_pointer: #queue,
                 })
             }
         }
@@ -318,6 +320,7 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
             pagination: #rt::Pagination::#pagination,
             response: #rt::ResponseFormat::#response,
             async_spec: #async_spec,
+            behaviours: #rt::Behaviours::NONE,
             server_args: &[#(#server_args),*],
             build,
         };

@@ -120,7 +120,9 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
         state_pointer: "/state",
         terminal: &["DONE", "FAILED", "TERMINATED"],
         cancel_tool: ::core::option::Option::Some("delete_a_gumloop_flow_run_by_id"),
+        queue_pointer: ::core::option::Option::None,
     }),
+    behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
     server_args: &["wait", "wait_timeout_seconds", "inputs"],
     build,
 };
