@@ -516,7 +516,7 @@ impl GumloopServer {
         if let (true, Some(id)) = (wait.wait, &id) {
             return self.wait_for(tool, spec, first, id, wait.timeout, credential, progress).await;
         }
-        let guidance = waiting::still_running(tool, &spec, id.as_deref(), state.as_deref(), waiting::queue_position(&first));
+        let guidance = waiting::still_running(tool, &spec, id.as_deref(), state.as_deref(), waiting::queue_position(&first, &spec));
         let mut result = CallToolResult::structured(first);
         result.content.insert(0, ContentBlock::text(guidance));
         result
@@ -578,7 +578,7 @@ impl GumloopServer {
             let state = waiting::state_of(&last, &spec);
             let elapsed = started.elapsed().as_secs_f64();
             if let Some(f) = progress {
-                let queue = waiting::queue_position(&last).map_or(String::new(), |q| format!(", queue position {q}"));
+                let queue = waiting::queue_position(&last, &spec).map_or(String::new(), |q| format!(", queue position {q}"));
                 let message = format!("state: {}{queue}, {elapsed:.0} s elapsed", state.as_deref().unwrap_or("unknown"));
                 f.report(message, elapsed, timeout.as_secs_f64()).await;
             }
@@ -596,7 +596,7 @@ impl GumloopServer {
         }
         let guidance = format!(
             "Waited {elapsed:.0} s (wait_timeout_seconds); {}",
-            waiting::still_running(tool, &spec, Some(id), state.as_deref(), waiting::queue_position(&last))
+            waiting::still_running(tool, &spec, Some(id), state.as_deref(), waiting::queue_position(&last, &spec))
         );
         let mut result = CallToolResult::structured(waiting::merged(&first, &last, summary));
         result.content.insert(0, ContentBlock::text(guidance));

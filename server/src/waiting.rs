@@ -61,9 +61,9 @@ pub fn id_of(record: &Value, spec: &AsyncSpec) -> Option<String> {
     }
 }
 
-/// `queue_position` where Gumloop reports one.
-pub fn queue_position(record: &Value) -> Option<u64> {
-    record.get("queue_position").and_then(Value::as_u64)
+/// The work's place in a queue, where the spec says upstream reports one.
+pub fn queue_position(record: &Value, spec: &AsyncSpec) -> Option<u64> {
+    record.pointer(spec.queue_pointer?).and_then(Value::as_u64)
 }
 
 /// The sentence a model reads when work is not finished: it names the state, says that
@@ -106,6 +106,7 @@ mod tests {
         state_pointer: "/session/state",
         terminal: &["completed", "failed"],
         cancel_tool: Some("delete_a_gumloop_session_by_id"),
+        queue_pointer: Some("/queue_position"),
     };
 
     #[test]
@@ -137,7 +138,7 @@ mod tests {
         assert!(!is_terminal(Some("queued"), &SESSIONS));
         assert!(is_terminal(Some("failed"), &SESSIONS));
         assert_eq!(id_of(&record, &SESSIONS).as_deref(), Some("ses_1"));
-        let text = still_running("create_a_gumloop_session", &SESSIONS, Some("ses_1"), Some("queued"), queue_position(&record));
+        let text = still_running("create_a_gumloop_session", &SESSIONS, Some("ses_1"), Some("queued"), queue_position(&record, &SESSIONS));
         assert!(text.starts_with("Not finished: the work is `queued` (queue position 3)"), "{text}");
         assert!(text.contains(r#"call `get_single_gumloop_session_by_id` with {"id":"ses_1"} until the state is completed or failed"#), "{text}");
         let m = merged(&json!({"run_id": "r", "url": "u"}), &json!({"state": "DONE", "url": "u2"}), json!({"polls": 2}));
