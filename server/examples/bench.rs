@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use gumloop_mcp::filter::McpServerConfig;
-use gumloop_mcp::store::{NewAccount, Store};
+use gumloop_mcp::managed::filter::McpServerConfig;
+use gumloop_mcp::managed::store::{NewAccount, Store};
 use gumloop_testkit::{FakeConfig, FakeGumloop};
 use serde_json::{Value, json};
 
@@ -32,7 +32,7 @@ fn data_dir() -> std::path::PathBuf {
 /// URLs of two managed servers made in the data directory before the server starts: one
 /// filtered (read tools tagged `flows`), one unfiltered.
 fn managed_urls(port: u16) -> (String, String) {
-    let (store, _) = gumloop_mcp::cli::open_store(&data_dir()).unwrap();
+    let (store, _) = gumloop_mcp::managed::cli::open_store(&data_dir()).unwrap();
     let now = jiff::Timestamp::now();
     let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), user_id: Some("user_test".into()), ..Default::default() };
     let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).unwrap();
@@ -49,7 +49,7 @@ fn managed_urls(port: u16) -> (String, String) {
 fn admission_costs() -> Vec<(&'static str, f64)> {
     use gumloop_mcp::managed::{AuditLog, Clock, Managed, admit};
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = gumloop_mcp::cli::open_store(dir.path()).unwrap();
+    let (store, _) = gumloop_mcp::managed::cli::open_store(dir.path()).unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
     let now = jiff::Timestamp::now();
     let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), ..Default::default() };

@@ -1,5 +1,5 @@
 //! Command-line flags of `gumloop-mcp`; every flag can also come from the environment.
-//! The Gumloop credential is read from the environment only (see [`crate::credential`]),
+//! The Gumloop credential is read from the environment only (see [`crate::upstream::credential`]),
 //! so a key never appears in a process listing.
 
 use std::net::SocketAddr;

@@ -18,9 +18,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::admin::Admin;
-use crate::handler::GumloopServer;
-use crate::ratelimit::RateLimitSlot;
+use crate::managed::admin::Admin;
+use crate::mcp::handler::GumloopServer;
+use crate::upstream::ratelimit::RateLimitSlot;
 
 /// HTTP settings.
 #[derive(Debug, Clone)]
@@ -149,10 +149,10 @@ pub fn router(
         let scoped = axum::Router::new()
             .route_service("/mcp/{token}", mcp_service(server.scoped(), config, addr, sessions))
             .route_layer(axum::middleware::from_fn_with_state(admin.managed.clone(), crate::managed::authorize));
-        app = app.merge(scoped).merge(crate::admin::router(admin));
+        app = app.merge(scoped).merge(crate::managed::admin::router(admin));
     }
     // Credentials never belong in a query string, on any route: one check in front of all.
-    app.fallback(crate::admin::not_found)
+    app.fallback(crate::managed::admin::not_found)
         .layer(axum::middleware::from_fn(refuse_query_credentials))
         .layer(axum::middleware::from_fn_with_state(in_flight, exchange))
 }

@@ -6,12 +6,13 @@ use clap::Parser;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gumloop_mcp::admin::Admin;
 use gumloop_mcp::config::{Cli, Command, ServeArgs, UpstreamArgs};
+use gumloop_mcp::managed::admin::Admin;
+use gumloop_mcp::managed::cli;
+use gumloop_mcp::managed::secrets::{self, KeySource};
+use gumloop_mcp::managed::store::Store;
 use gumloop_mcp::managed::{self, AuditLog, Clock, Managed};
-use gumloop_mcp::secrets::{self, KeySource};
-use gumloop_mcp::store::Store;
-use gumloop_mcp::{Credential, GumloopServer, cli, http, stdio};
+use gumloop_mcp::{Credential, GumloopServer, http, stdio};
 use gumloop_mcp_generated::resources::ALL_TOOLS;
 use tokio_util::sync::CancellationToken;
 
@@ -59,7 +60,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args, token).await,
         Command::Stdio(args) => {
-            let server = build_server(&args, gumloop_mcp::flow_tools::DEFAULT_TTL)?;
+            let server = build_server(&args, gumloop_mcp::managed::flow_tools::DEFAULT_TTL)?;
             tracing::info!("serving {} tools over MCP on stdin/stdout", ALL_TOOLS.len());
             stdio::serve(server, token).await
         }

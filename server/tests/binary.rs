@@ -168,7 +168,7 @@ fn set_nonblocking(f: &std::process::ChildStdout) {
 
 #[tokio::test]
 async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept_at_start() {
-    use gumloop_mcp::store::Store as _;
+    use gumloop_mcp::managed::store::Store as _;
     let fake = gumloop_testkit::FakeGumloop::start(gumloop_testkit::FakeConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut first = serve(dir.path(), &fake.api_base());
@@ -199,9 +199,9 @@ async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept
 
     // While it is down, a server's expiry passes (written as the server itself would have).
     {
-        let (store, _) = gumloop_mcp::cli::open_store(dir.path()).unwrap();
+        let (store, _) = gumloop_mcp::managed::cli::open_store(dir.path()).unwrap();
         let now = jiff::Timestamp::now();
-        let config = gumloop_mcp::filter::McpServerConfig::default();
+        let config = gumloop_mcp::managed::filter::McpServerConfig::default();
         store.create_server(&acct, "stale", &config, Some(now - jiff::SignedDuration::from_secs(1)), now - jiff::SignedDuration::from_secs(120)).unwrap();
         assert_eq!(store.list_servers(&acct).unwrap().len(), 3);
     }
@@ -230,7 +230,7 @@ async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     second.kill();
-    let (store, _) = gumloop_mcp::cli::open_store(dir.path()).unwrap();
+    let (store, _) = gumloop_mcp::managed::cli::open_store(dir.path()).unwrap();
     assert_eq!(store.list_servers(&acct).unwrap().len(), 2, "the stale server was deleted from the store, not just hidden");
 }
 

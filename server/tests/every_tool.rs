@@ -69,7 +69,7 @@ async fn every_tool_sends_the_documented_request() {
         // A skill upload needs one of its forms (tests/skills.rs covers them); the server
         // puts its SKILL.md part in front of the generated parts.
         let skill_md = "---\nname: s\ndescription: d\n---\n";
-        let uploads_skill = gumloop_mcp::skills::is_upload(d);
+        let uploads_skill = gumloop_mcp::behaviours::skills::is_upload(d);
         let mut call_args = args.clone();
         if uploads_skill {
             call_args["skill_markdown"] = json!(skill_md);
@@ -100,7 +100,7 @@ async fn every_tool_sends_the_documented_request() {
         let mut expected = (d.build)(args.clone(), &ctx).unwrap();
         if uploads_skill {
             let file = Part { name: "files".into(), value: PartValue::File { filename: "SKILL.md".into(), media_type: None, bytes: skill_md.into() } };
-            expected.body = gumloop_mcp::skills::with_files(expected.body, vec![file]);
+            expected.body = gumloop_mcp::behaviours::skills::with_files(expected.body, vec![file]);
         }
         assert_eq!(got.query, expected.query, "{}", d.name);
         match (&expected.body, &got.body) {
@@ -178,7 +178,7 @@ async fn no_path_parameter_leaves_its_segment() {
             for (payload, refused) in PATH_PAYLOADS {
                 let mut call_args = args.clone();
                 call_args[param.as_str()] = json!(payload);
-                if gumloop_mcp::skills::is_upload(d) {
+                if gumloop_mcp::behaviours::skills::is_upload(d) {
                     call_args["skill_markdown"] = json!("---\nname: s\ndescription: d\n---\n");
                 }
                 let result = h.call(d.name, call_args.clone()).await;

@@ -8,11 +8,11 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gumloop_mcp::admin::Admin;
 use gumloop_mcp::http::{self, HttpConfig, Running};
+use gumloop_mcp::managed::admin::Admin;
+use gumloop_mcp::managed::secrets::SealingKey;
+use gumloop_mcp::managed::store::{SqliteStore, Store};
 use gumloop_mcp::managed::{AuditLog, Clock, Managed};
-use gumloop_mcp::secrets::SealingKey;
-use gumloop_mcp::store::{SqliteStore, Store};
 use gumloop_mcp::{Credential, UpstreamConfig};
 use gumloop_mcp_generated::resources::ALL_TOOLS;
 use gumloop_testkit::{FakeConfig, FakeGumloop, Fault, FaultKind, RecordedBody};

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use gumloop_mcp::admin::Admin;
 use gumloop_mcp::http::{self, HttpConfig, Running};
+use gumloop_mcp::managed::admin::Admin;
+use gumloop_mcp::managed::secrets::SealingKey;
+use gumloop_mcp::managed::store::{SqliteStore, Store};
 use gumloop_mcp::managed::{AuditLog, Clock, Managed, sweep_once};
-use gumloop_mcp::secrets::SealingKey;
-use gumloop_mcp::store::{SqliteStore, Store};
 use gumloop_mcp::{Credential, UpstreamConfig};
 use gumloop_mcp_generated::resources::ALL_TOOLS;
 use gumloop_testkit::{FakeConfig, FakeGumloop};
@@ -443,7 +443,17 @@ async fn the_raw_database_holds_no_api_key_and_no_token() {
         assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()), "`{secret}` is in the database file");
     }
     // The sealed key still opens for calls.
-    assert!(h.store.resolve_token(&gumloop_mcp::secrets::TokenHash::of(&token)).unwrap().unwrap().credential.api_key.unwrap().expose().starts_with("gl_live_"));
+    assert!(
+        h.store
+            .resolve_token(&gumloop_mcp::managed::secrets::TokenHash::of(&token))
+            .unwrap()
+            .unwrap()
+            .credential
+            .api_key
+            .unwrap()
+            .expose()
+            .starts_with("gl_live_")
+    );
 }
 
 #[tokio::test]

@@ -10,12 +10,12 @@ use anyhow::{Context as _, Result, bail};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use crate::admin::{MIN_LIFETIME, parse_expiry};
 use crate::config::{AccountCommand, ApiTokenCommand, ServerCommand};
-use crate::credential::{Credential, Secret};
-use crate::filter::McpServerConfig;
-use crate::secrets::{KeySource, SealingKey};
-use crate::store::{NewAccount, SqliteStore, Store};
+use crate::managed::admin::{MIN_LIFETIME, parse_expiry};
+use crate::managed::filter::McpServerConfig;
+use crate::managed::secrets::{KeySource, SealingKey};
+use crate::managed::store::{NewAccount, SqliteStore, Store};
+use crate::upstream::credential::{Credential, Secret};
 
 /// Opens (creating if needed) the data directory, its key and its store.
 pub fn open_store(data_dir: &Path) -> Result<(SqliteStore, KeySource)> {

@@ -4,8 +4,8 @@
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
-use crate::catalog::Entry;
-use crate::clip::{QUOTE_CHARS, clip, preview, short_json};
+use crate::mcp::catalog::Entry;
+use crate::mcp::clip::{QUOTE_CHARS, clip, preview, short_json};
 
 /// Every violation of `args` against the tool's input schema, as readable lines.
 pub fn violations(entry: &Entry, args: &Value) -> Vec<String> {

@@ -17,10 +17,10 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::credential::{Credential, Secret};
-use crate::filter::McpServerConfig;
+use crate::managed::filter::McpServerConfig;
+use crate::managed::store::{McpServer, NewAccount, ServerPatch, StoreError};
 use crate::managed::{Managed, bearer, live_api_token, unauthorized};
-use crate::store::{McpServer, NewAccount, ServerPatch, StoreError};
+use crate::upstream::credential::{Credential, Secret};
 
 /// The admin API's state.
 #[derive(Clone)]

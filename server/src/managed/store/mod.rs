@@ -14,9 +14,9 @@ use serde::Serialize;
 
 pub use sqlite::SqliteStore;
 
-use crate::credential::Credential;
-use crate::filter::McpServerConfig;
-use crate::secrets::{SecretError, Token, TokenHash};
+use crate::managed::filter::McpServerConfig;
+use crate::managed::secrets::{SecretError, Token, TokenHash};
+use crate::upstream::credential::Credential;
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]

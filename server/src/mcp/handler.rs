@@ -13,24 +13,24 @@ use rmcp::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::catalog::Catalog;
-use crate::credential::Credential;
+use crate::managed::store::CallOutcome;
 use crate::managed::{Clock, Scope};
-use crate::store::CallOutcome;
+use crate::mcp::catalog::Catalog;
+use crate::upstream::credential::Credential;
 use gumloop_mcp_runtime::{AsyncSpec, Pagination, ToolDescriptor};
 
-use crate::catalog::Entry;
-use crate::downloads::{self, Link, LinkKey};
-use crate::flow_inputs::{self, InputCache};
-use crate::flow_tools::{self, FlowTools};
-use crate::pages;
-use crate::ratelimit::RateLimitSlot;
-use crate::skills;
-use crate::tasks::{self, Tasks};
+use crate::behaviours::downloads::{self, Link, LinkKey};
+use crate::behaviours::flow_inputs::{self, InputCache};
+use crate::behaviours::pages;
+use crate::behaviours::skills;
+use crate::behaviours::waiting;
+use crate::managed::flow_tools::{self, FlowTools};
+use crate::mcp::catalog::Entry;
+use crate::mcp::tasks::{self, Tasks};
+use crate::mcp::validate::violations;
 use crate::upstream::FetchError;
+use crate::upstream::ratelimit::RateLimitSlot;
 use crate::upstream::{Outcome, Upstream};
-use crate::validate::violations;
-use crate::waiting;
 
 /// Shared state; the handler is a cheap clone per session or stateless request.
 pub struct State {
@@ -73,7 +73,7 @@ impl GumloopServer {
     }
 
     /// Lets background work for managed servers (the flow-tools refresher) re-read them.
-    pub fn attach_store(&self, store: Arc<dyn crate::store::Store>, clock: Clock) {
+    pub fn attach_store(&self, store: Arc<dyn crate::managed::store::Store>, clock: Clock) {
         self.state.flow_tools.attach(store, clock);
     }
 
@@ -164,7 +164,7 @@ impl GumloopServer {
                 let text = format!(
                     "invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}: {}",
                     pointer_or_root(&e.pointer),
-                    crate::clip::clip(&e.message, 2 * crate::clip::QUOTE_CHARS)
+                    crate::mcp::clip::clip(&e.message, 2 * crate::mcp::clip::QUOTE_CHARS)
                 );
                 return Ok((CallToolResult::error(vec![ContentBlock::text(text)]), CallOutcome::Rejected));
             }
@@ -252,7 +252,7 @@ impl GumloopServer {
         let visible = |d: &ToolDescriptor| scope.is_none_or(|sc| sc.config.allows(d));
         catalog.get(name).filter(|e| visible(e.descriptor)).ok_or_else(|| {
             let hint = catalog.suggest_among(name, visible).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-            McpError::invalid_params(format!("unknown tool `{}`{hint}", crate::clip::clip(name, crate::clip::QUOTE_CHARS)), None)
+            McpError::invalid_params(format!("unknown tool `{}`{hint}", crate::mcp::clip::clip(name, crate::mcp::clip::QUOTE_CHARS)), None)
         })
     }
 
@@ -609,7 +609,7 @@ fn with_images(mut body: Value) -> CallToolResult {
     if body.get("choices").is_none() {
         return CallToolResult::structured(body);
     }
-    let images = crate::images::take(&mut body);
+    let images = crate::behaviours::images::take(&mut body);
     let mut result = CallToolResult::structured(body);
     result.content.extend(images);
     result

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use crate::credential::Credential;
-use crate::secrets::TokenHash;
-use crate::validate::closest;
+use crate::managed::secrets::TokenHash;
+use crate::mcp::validate::closest;
+use crate::upstream::credential::Credential;
 
 /// The tool that runs flows (it takes `inputs`).
 pub const RUN_TOOL: &str = "create_a_gumloop_flow_run";
@@ -95,7 +95,7 @@ fn kind(v: &Value) -> &'static str {
 pub fn problems(given: &Map<String, Value>, inputs: &[FlowInput], tool_args: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for (name, value) in given {
-        let shown = crate::clip::clip(name, crate::clip::QUOTE_CHARS);
+        let shown = crate::mcp::clip::clip(name, crate::mcp::clip::QUOTE_CHARS);
         if tool_args.contains(&name.as_str()) && !inputs.iter().any(|i| &i.name == name) {
             out.push(format!("/inputs/{name}: `{name}` is an argument of {RUN_TOOL}, not a flow input; pass it next to `inputs`, not inside"));
         } else if !inputs.iter().any(|i| &i.name == name) {
@@ -206,8 +206,8 @@ mod tests {
     #[test]
     fn the_cache_is_per_account_and_flow() {
         let cache = InputCache::default();
-        let a = Credential { api_key: Some(crate::credential::Secret::new("k1")), ..Credential::default() };
-        let b = Credential { api_key: Some(crate::credential::Secret::new("k2")), ..Credential::default() };
+        let a = Credential { api_key: Some(crate::upstream::credential::Secret::new("k1")), ..Credential::default() };
+        let b = Credential { api_key: Some(crate::upstream::credential::Secret::new("k2")), ..Credential::default() };
         cache.put(&a, "flow_1", pricing());
         assert!(cache.get(&a, "flow_1").is_some());
         assert!(cache.get(&b, "flow_1").is_none());

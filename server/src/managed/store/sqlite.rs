@@ -14,8 +14,8 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::*;
-use crate::credential::Secret;
-use crate::secrets::{SealingKey, new_id};
+use crate::managed::secrets::{SealingKey, new_id};
+use crate::upstream::credential::Secret;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "gumloop-mcp.sqlite3";
@@ -173,7 +173,7 @@ impl SqliteStore {
         let mut write = open(&path)?;
         migrate(&mut write)?;
         let read = open(&path)?;
-        let decoy = key.seal(&crate::secrets::random_bytes::<40>(), "decoy");
+        let decoy = key.seal(&crate::managed::secrets::random_bytes::<40>(), "decoy");
         Ok(Self { read: Mutex::new(read), write: Mutex::new(write), key, decoy })
     }
 
@@ -448,7 +448,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::random_bytes;
+    use crate::managed::secrets::random_bytes;
 
     fn store(dir: &Path) -> SqliteStore {
         SqliteStore::open(dir, SealingKey::from_bytes([9; 32])).unwrap()

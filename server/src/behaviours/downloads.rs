@@ -37,7 +37,7 @@ impl std::fmt::Debug for LinkKey {
 
 impl Default for LinkKey {
     fn default() -> Self {
-        Self(crate::secrets::random_bytes())
+        Self(crate::managed::secrets::random_bytes())
     }
 }
 

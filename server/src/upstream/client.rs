@@ -6,8 +6,8 @@ use std::time::Duration;
 use gumloop_mcp_runtime::{Base, Body, HttpMethod, Integration, PartValue, ResponseFormat, UpstreamRequest};
 use serde_json::Value;
 
-use crate::credential::Credential;
-use crate::ratelimit::{self, RateLimit};
+use crate::upstream::credential::Credential;
+use crate::upstream::ratelimit::{self, RateLimit};
 
 /// Where and how to reach Gumloop.
 #[derive(Debug, Clone)]
@@ -180,7 +180,7 @@ impl Upstream {
             let to = reqwest::Url::parse(to).map_or_else(|_| to.to_owned(), |u| u.origin().ascii_serialization());
             return Outcome::Failed(format!(
                 "Gumloop answered HTTP {status}, redirecting to another origin ({}); it was not followed, so the credentials were not sent there",
-                crate::clip::clip(&to, 200)
+                crate::mcp::clip::clip(&to, 200)
             ));
         }
         let rate_limit = (status == 429).then(|| ratelimit::from_headers(resp.headers())).flatten();

@@ -18,10 +18,10 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::credential::Credential;
-use crate::filter::McpServerConfig;
-use crate::secrets::TokenHash;
-use crate::store::{CallOutcome, CallRecord, Store};
+use crate::managed::filter::McpServerConfig;
+use crate::managed::secrets::TokenHash;
+use crate::managed::store::{CallOutcome, CallRecord, Store};
+use crate::upstream::credential::Credential;
 
 /// The time source (tests move it by hand).
 #[derive(Clone)]
@@ -112,7 +112,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Whether `token` (a bearer value, if any) is a live API token.
-pub fn live_api_token(store: &dyn Store, token: Option<&str>) -> crate::store::Result<bool> {
+pub fn live_api_token(store: &dyn Store, token: Option<&str>) -> crate::managed::store::Result<bool> {
     match token {
         Some(t) => store.verify_api_token(&TokenHash::of(t)),
         None => Ok(false),
@@ -150,7 +150,7 @@ pub fn query_credential(query: Option<&str>) -> Option<Response> {
     let named = query?.split('&').find_map(credential_in)?;
     let body = json!({"error": {"code": "token_in_query", "message": format!(
         "credentials are not accepted in the query string (`{}`): an MCP server token goes in the path, /mcp/<token>, and an API token in `Authorization: Bearer`",
-        crate::clip::clip(&named, 40)
+        crate::mcp::clip::clip(&named, 40)
     )}});
     Some((StatusCode::BAD_REQUEST, axum::Json(body)).into_response())
 }

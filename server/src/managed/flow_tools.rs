@@ -21,12 +21,12 @@ use rmcp::model::{CallToolResult, ContentBlock, Tool};
 use rmcp::service::{Peer, RequestContext, RoleServer, SubscriptionContext, SubscriptionSink};
 use serde_json::{Map, Value, json};
 
-use crate::credential::Credential;
-use crate::flow_inputs::{self, FlowInput, INPUTS_TOOL, RUN_TOOL};
-use crate::handler::GumloopServer;
+use crate::behaviours::flow_inputs::{self, FlowInput, INPUTS_TOOL, RUN_TOOL};
+use crate::managed::store::{CallOutcome, Store};
 use crate::managed::{Clock, Scope};
-use crate::store::{CallOutcome, Store};
+use crate::mcp::handler::GumloopServer;
 use crate::upstream::Outcome;
+use crate::upstream::credential::Credential;
 
 /// Every flow tool's name starts with this.
 pub const PREFIX: &str = "run_gumloop_flow_";
@@ -183,8 +183,8 @@ pub fn run_args(t: &FlowTool, args: &Value) -> Result<Value, Vec<String>> {
         };
         if !ok {
             problems.push(match arg {
-                "wait" => format!("/wait: must be true or false, got {}", crate::clip::quote(&v)),
-                _ => format!("/wait_timeout_seconds: must be a whole number of seconds from 1 to 600, got {}", crate::clip::quote(&v)),
+                "wait" => format!("/wait: must be true or false, got {}", crate::mcp::clip::quote(&v)),
+                _ => format!("/wait_timeout_seconds: must be a whole number of seconds from 1 to 600, got {}", crate::mcp::clip::quote(&v)),
             });
         }
         run.insert(arg.into(), v);
