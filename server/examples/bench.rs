@@ -65,7 +65,13 @@ fn admission_costs() -> Vec<(&'static str, f64)> {
     let (_, api) = store.create_api_token("bench", now).unwrap();
     // Two minutes on: the expiring server has expired, the others have not.
     let later = now + jiff::SignedDuration::from_secs(120);
-    let m = Managed { store: store.clone(), clock: Clock::from_fn(move || later), public_url: String::new(), audit: AuditLog::start(store) };
+    let m = Managed {
+        store: store.clone(),
+        clock: Clock::from_fn(move || later),
+        public_url: String::new(),
+        audit: AuditLog::start(store),
+        flow_tools_ttl: gumloop_mcp::managed::flow_tools::DEFAULT_TTL,
+    };
     let tool = gumloop_mcp_generated::resources::find("list_all_gumloop_flows").unwrap();
     let unknown = format!("gmcp_{}", "A".repeat(43));
     let cases: [(&'static str, &str, Option<&str>); 5] = [

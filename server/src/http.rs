@@ -145,9 +145,10 @@ pub fn router(
 ) -> axum::Router {
     let mut app = axum::Router::new().route_service("/mcp", mcp_service(server.clone(), config, addr, sessions));
     if let Some(admin) = managed {
-        server.attach_store(admin.managed.store.clone(), admin.managed.clock.clone());
+        let m = &admin.managed;
+        let flow_tools = crate::managed::flow_tools::FlowTools::new(m.flow_tools_ttl, m.store.clone(), m.clock.clone());
         let scoped = axum::Router::new()
-            .route_service("/mcp/{token}", mcp_service(server.scoped(), config, addr, sessions))
+            .route_service("/mcp/{token}", mcp_service(server.scoped(Arc::new(flow_tools)), config, addr, sessions))
             .route_layer(axum::middleware::from_fn_with_state(admin.managed.clone(), crate::managed::authorize));
         app = app.merge(scoped).merge(crate::managed::admin::router(admin));
     }

@@ -33,21 +33,14 @@ use gumloop_mcp_generated::resources::{ALL_TOOLS, INTEGRATION};
 
 /// A handler serving every generated tool, calling Gumloop as `credential`.
 pub fn gumloop_server(upstream: UpstreamConfig, credential: Credential) -> anyhow::Result<GumloopServer> {
-    gumloop_server_with(upstream, credential, managed::flow_tools::DEFAULT_TTL)
-}
-
-/// [`gumloop_server`] whose managed servers' flow tools are refreshed every `flow_tools_ttl`.
-pub fn gumloop_server_with(upstream: UpstreamConfig, credential: Credential, flow_tools_ttl: std::time::Duration) -> anyhow::Result<GumloopServer> {
     let catalog = Catalog::new(ALL_TOOLS)?;
     let upstream = Upstream::new(upstream, &INTEGRATION)?;
     Ok(GumloopServer::new(mcp::handler::State {
         catalog,
         upstream,
         credential,
-        clock: managed::Clock::system(),
         flow_inputs: Default::default(),
         links: Default::default(),
-        flow_tools: managed::flow_tools::FlowTools::new(flow_tools_ttl),
         tasks: Default::default(),
     }))
 }

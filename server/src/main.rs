@@ -19,12 +19,12 @@ use tokio_util::sync::CancellationToken;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn build_server(args: &UpstreamArgs, flow_tools_ttl: Duration) -> Result<GumloopServer> {
+fn build_server(args: &UpstreamArgs) -> Result<GumloopServer> {
     let credential = Credential::from_env();
     if credential.api_key.is_none() {
         tracing::warn!("GUMLOOP_API_KEY is not set: tools/list works, tools/call will report the missing key");
     }
-    gumloop_mcp::gumloop_server_with(args.upstream_config(), credential, flow_tools_ttl)
+    gumloop_mcp::gumloop_server(args.upstream_config(), credential)
 }
 
 /// Fires `token` on SIGTERM or Ctrl-C.
@@ -60,7 +60,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args, token).await,
         Command::Stdio(args) => {
-            let server = build_server(&args, gumloop_mcp::managed::flow_tools::DEFAULT_TTL)?;
+            let server = build_server(&args)?;
             tracing::info!("serving {} tools over MCP on stdin/stdout", ALL_TOOLS.len());
             stdio::serve(server, token).await
         }
@@ -82,7 +82,7 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     }
     let store: Arc<dyn Store> = Arc::new(store);
     cli::first_start_token(store.as_ref())?;
-    let server = build_server(&args.upstream, Duration::from_secs(args.flow_tools_ttl_secs))?;
+    let server = build_server(&args.upstream)?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_owned();
@@ -92,7 +92,11 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     managed::sweep_once(store.as_ref(), &clock, retention);
     tokio::spawn(managed::sweep(store.clone(), clock.clone(), retention, Duration::from_secs(args.sweep_interval_secs), token.child_token()));
     let audit = AuditLog::start(store.clone());
-    let admin = Admin { managed: Managed { store, clock, public_url: public_url.clone(), audit }, tools: ALL_TOOLS, body_limit: args.admin_body_limit };
+    let admin = Admin {
+        managed: Managed { store, clock, public_url: public_url.clone(), audit, flow_tools_ttl: Duration::from_secs(args.flow_tools_ttl_secs) },
+        tools: ALL_TOOLS,
+        body_limit: args.admin_body_limit,
+    };
     tracing::info!(
         "serving {} tools over MCP at http://{addr}/mcp; managed servers at {public_url}/mcp/<token>; admin API at {public_url}/integrated-account",
         ALL_TOOLS.len()

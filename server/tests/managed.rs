@@ -51,7 +51,13 @@ async fn start_with(body_limit: usize) -> H {
     let upstream = UpstreamConfig { call_timeout: Duration::from_secs(5), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
     // No credential on /mcp: whatever a managed URL does, it does as its account.
     let server = gumloop_mcp::gumloop_server(upstream, Credential::default()).unwrap();
-    let managed = Managed { store: store.clone(), clock: clock.clone(), public_url: base.clone(), audit: AuditLog::start(store.clone()) };
+    let managed = Managed {
+        store: store.clone(),
+        clock: clock.clone(),
+        public_url: base.clone(),
+        audit: AuditLog::start(store.clone()),
+        flow_tools_ttl: gumloop_mcp::managed::flow_tools::DEFAULT_TTL,
+    };
     let admin = Admin { managed, tools: ALL_TOOLS, body_limit };
     let running = http::spawn_managed(server, listener, HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() }, Some(admin)).unwrap();
     H { fake, base, client: reqwest::Client::new(), admin_token: token.reveal().to_owned(), store, clock_ms, clock, dir, _running: running }

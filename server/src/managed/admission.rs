@@ -1,5 +1,5 @@
 //! Managed MCP servers at `/mcp/{token}`: the token middleware that turns a URL token
-//! into a [`Scope`] (account credential + filters), the audit writer, the clock, and
+//! into an [`Admission`] (account credential + filters), the audit writer, the clock, and
 //! the sweeper that deletes expired servers and old audit records.
 //!
 //! Unknown, revoked (deleted) and expired tokens get one and the same 404, and each
@@ -18,9 +18,13 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use futures_util::future::BoxFuture;
+use gumloop_mcp_runtime::ToolDescriptor;
+
 use crate::managed::filter::McpServerConfig;
 use crate::managed::secrets::TokenHash;
-use crate::managed::store::{CallOutcome, CallRecord, Store};
+use crate::managed::store::{CallRecord, Store};
+use crate::mcp::{Access, CallOutcome, Scope};
 use crate::upstream::credential::Credential;
 
 /// The time source (tests move it by hand).
@@ -50,10 +54,11 @@ impl std::fmt::Debug for Clock {
     }
 }
 
-/// What a request on a managed URL may do, put in the request's extensions by
-/// [`authorize`] and read by the tool handler on every call.
+/// An admitted request on a managed URL: the server it is for, as the store has it now.
+/// [`authorize`] puts its [`crate::mcp::Scope`] in the request's extensions; the core
+/// applies it through [`Access`], and the flow tools read it back from there.
 #[derive(Clone, Debug)]
-pub struct Scope {
+pub struct Admission {
     /// The managed server's id (for the audit trail).
     pub server_id: String,
     /// Its filters.
@@ -62,9 +67,37 @@ pub struct Scope {
     pub credential: Arc<Credential>,
     /// Where calls are recorded.
     pub audit: AuditLog,
+    /// The time audit records are stamped with.
+    pub clock: Clock,
     /// The hash of the URL's token, so background work for this server (the flow-tools
     /// refresher) can check that the server still exists, unexpired, before acting for it.
     pub token: ScopeToken,
+}
+
+impl Admission {
+    /// The scope the core serves the request with.
+    pub fn into_scope(self) -> Scope {
+        Scope { server_id: self.server_id.clone(), credential: self.credential.clone(), access: Arc::new(self) }
+    }
+
+    /// The admission behind a scope the managed side made.
+    pub fn of(scope: &Scope) -> Option<&Admission> {
+        scope.access.as_any().downcast_ref::<Admission>()
+    }
+}
+
+impl Access for Admission {
+    fn allows(&self, tool: &ToolDescriptor) -> bool {
+        self.config.allows(tool)
+    }
+
+    fn record<'a>(&'a self, server_id: &'a str, tool: &'a str, outcome: CallOutcome, started: Instant) -> BoxFuture<'a, ()> {
+        Box::pin(self.audit.record(server_id, tool, outcome, started, self.clock.now()))
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 /// A server token's hash inside a [`Scope`] (its `Debug` prints nothing of it).
@@ -88,6 +121,8 @@ pub struct Managed {
     pub public_url: String,
     /// The audit writer.
     pub audit: AuditLog,
+    /// How long a server's flow tools are trusted before its flows are listed again.
+    pub flow_tools_ttl: Duration,
 }
 
 /// The one answer for a token that opens nothing: unknown, revoked or expired.
@@ -207,7 +242,7 @@ impl Refusal {
 
 /// Decides a request on a managed URL: resolves the token, enforces expiry and
 /// `require_api_token_auth`, and returns the scope to serve it with.
-pub fn admit(m: &Managed, token: &str, api_token: Option<&str>) -> Result<Scope, Refusal> {
+pub fn admit(m: &Managed, token: &str, api_token: Option<&str>) -> Result<Admission, Refusal> {
     let hash = TokenHash::of(token);
     let now = m.clock.now();
     let resolved = m.store.resolve_token(&hash).map_err(|e| {
@@ -219,11 +254,12 @@ pub fn admit(m: &Managed, token: &str, api_token: Option<&str>) -> Result<Scope,
     if resolved.server.config.require_api_token_auth && !live_api_token(m.store.as_ref(), api_token).unwrap_or(false) {
         return Err(Refusal::Unauthorized);
     }
-    Ok(Scope {
+    Ok(Admission {
         server_id: resolved.server.id,
         config: Arc::new(resolved.server.config),
         credential: Arc::new(resolved.credential),
         audit: m.audit.clone(),
+        clock: m.clock.clone(),
         token: ScopeToken(hash),
     })
 }
@@ -233,8 +269,8 @@ pub fn admit(m: &Managed, token: &str, api_token: Option<&str>) -> Result<Scope,
 pub async fn authorize(State(m): State<Managed>, mut req: Request, next: Next) -> Response {
     let token = req.uri().path().strip_prefix("/mcp/").unwrap_or_default().trim_end_matches('/');
     match admit(&m, token, bearer(req.headers())) {
-        Ok(scope) => {
-            req.extensions_mut().insert(scope);
+        Ok(admission) => {
+            req.extensions_mut().insert(admission.into_scope());
             next.run(req).await
         }
         Err(refusal) => refusal.into_response(),

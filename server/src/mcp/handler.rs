@@ -13,9 +13,8 @@ use rmcp::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::managed::store::CallOutcome;
-use crate::managed::{Clock, Scope};
 use crate::mcp::catalog::Catalog;
+use crate::mcp::scope::{CallOutcome, Resolved, Scope, ScopedTools};
 use crate::upstream::credential::Credential;
 use gumloop_mcp_runtime::{AsyncSpec, Pagination, ToolDescriptor};
 
@@ -24,7 +23,6 @@ use crate::behaviours::flow_inputs::{self, InputCache};
 use crate::behaviours::pages;
 use crate::behaviours::skills;
 use crate::behaviours::waiting;
-use crate::managed::flow_tools::{self, FlowTools};
 use crate::mcp::catalog::Entry;
 use crate::mcp::tasks::{self, Tasks};
 use crate::mcp::validate::violations;
@@ -40,48 +38,50 @@ pub struct State {
     pub upstream: Upstream,
     /// The account calls are made with on `/mcp` and stdio.
     pub credential: Credential,
-    /// The time source (audit records).
-    pub clock: Clock,
     /// Saved flows' inputs, per account and flow.
     pub flow_inputs: InputCache,
     /// Seals resource links of signed downloads.
     pub links: LinkKey,
     /// MCP tasks of long-running calls.
     pub tasks: Tasks,
-    /// Managed servers' per-flow tools and their listeners.
-    pub flow_tools: FlowTools,
 }
 
 /// The rmcp handler. One instance serves `/mcp` and stdio with the configured
-/// credential; a `scoped` one serves `/mcp/{token}` and only ever acts for the
-/// [`Scope`] the token middleware attached to the request.
+/// credential; a scoped one serves managed URLs, only ever acts for the [`Scope`] the
+/// admission middleware attached to the request, and has the scope's own tools too.
 #[derive(Clone)]
 pub struct GumloopServer {
     pub(crate) state: Arc<State>,
-    scoped: bool,
+    scoped: Option<Arc<dyn ScopedTools>>,
 }
 
 impl GumloopServer {
     /// A handler over `state`.
     pub fn new(state: State) -> Self {
-        Self { state: Arc::new(state), scoped: false }
+        Self { state: Arc::new(state), scoped: None }
     }
 
-    /// The same tools and upstream, for managed URLs: every request must carry a [`Scope`].
-    pub fn scoped(&self) -> Self {
-        Self { state: self.state.clone(), scoped: true }
+    /// The same tools and upstream, for managed URLs: every request must carry a
+    /// [`Scope`], and `tools` adds each scope's own tools.
+    pub fn scoped(&self, tools: Arc<dyn ScopedTools>) -> Self {
+        Self { state: self.state.clone(), scoped: Some(tools) }
     }
 
-    /// Lets background work for managed servers (the flow-tools refresher) re-read them.
-    pub fn attach_store(&self, store: Arc<dyn crate::managed::store::Store>, clock: Clock) {
-        self.state.flow_tools.attach(store, clock);
+    /// The catalogue.
+    pub fn catalog(&self) -> &Catalog {
+        &self.state.catalog
+    }
+
+    /// Saved flows' inputs, cached per account.
+    pub fn flow_inputs(&self) -> &InputCache {
+        &self.state.flow_inputs
     }
 
     /// The scope a request runs under: `Ok(None)` for the configured credential,
     /// an error for a scoped handler reached without one (a wiring bug, refused).
-    fn scope_of(&self, ctx: &RequestContext<RoleServer>) -> Result<Option<Scope>, McpError> {
+    pub fn scope_of(&self, ctx: &RequestContext<RoleServer>) -> Result<Option<Scope>, McpError> {
         let scope = ctx.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<Scope>()).cloned();
-        if self.scoped && scope.is_none() {
+        if self.scoped.is_some() && scope.is_none() {
             return Err(McpError::internal_error("managed MCP request without a scope", None));
         }
         Ok(scope)
@@ -103,14 +103,14 @@ impl GumloopServer {
         follow: Option<&Follow>,
     ) -> Result<(CallToolResult, CallOutcome), McpError> {
         let s = &self.state;
-        // A managed server's flow tool is a run of its flow.
-        let (name, mut args) = match scope {
-            Some(sc) => match self.flow_tool_call(name, args, sc).await {
-                flow_tools::Call::Other(args) => (name, args),
-                flow_tools::Call::Run(args) => (flow_inputs::RUN_TOOL, args),
-                flow_tools::Call::Refused(result, outcome) => return Ok((result, outcome)),
+        // A scope's own tool (a managed server's flow tool) runs as a catalogue tool.
+        let (name, mut args) = match (scope, &self.scoped) {
+            (Some(sc), Some(tools)) => match tools.resolve(self, sc, name, args).await {
+                Resolved::Catalogue(args) => (name, args),
+                Resolved::As { tool, args } => (tool, args),
+                Resolved::Refused(text) => return Ok((CallToolResult::error(vec![ContentBlock::text(text)]), CallOutcome::Rejected)),
             },
-            None => (name, args),
+            _ => (name, args),
         };
         let entry = self.entry(name, scope)?;
         if let Some(rejected) = rejection(entry, &args) {
@@ -249,7 +249,7 @@ impl GumloopServer {
     /// one that does not exist, and hints only name tools the scope shows.
     fn entry(&self, name: &str, scope: Option<&Scope>) -> Result<&Entry, McpError> {
         let catalog = &self.state.catalog;
-        let visible = |d: &ToolDescriptor| scope.is_none_or(|sc| sc.config.allows(d));
+        let visible = |d: &ToolDescriptor| scope.is_none_or(|sc| sc.access.allows(d));
         catalog.get(name).filter(|e| visible(e.descriptor)).ok_or_else(|| {
             let hint = catalog.suggest_among(name, visible).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
             McpError::invalid_params(format!("unknown tool `{}`{hint}", crate::mcp::clip::clip(name, crate::mcp::clip::QUOTE_CHARS)), None)
@@ -258,7 +258,7 @@ impl GumloopServer {
 
     /// One follow-up request the server makes itself (a poll, a page, a flow's inputs):
     /// `args` built by `tool`'s generated builder and sent as `credential`.
-    pub(crate) async fn send_as(&self, tool: &ToolDescriptor, args: Value, credential: &Credential) -> Result<Outcome, gumloop_mcp_runtime::ArgsError> {
+    pub async fn send_as(&self, tool: &ToolDescriptor, args: Value, credential: &Credential) -> Result<Outcome, gumloop_mcp_runtime::ArgsError> {
         let request = (tool.build)(args, &credential.context())?;
         Ok(self.state.upstream.send(request, credential, tool.response).await)
     }
@@ -291,7 +291,7 @@ impl GumloopServer {
         let unknown = || McpError::invalid_params(format!("unknown resource `{uri}`: read only the resource links this server's tool results carry"), None);
         let link = self.state.links.decode(uri).ok_or_else(unknown)?;
         // A link to a tool the caller's scope hides is as unknown as a forged one.
-        self.state.catalog.get(&link.tool).filter(|e| scope.is_none_or(|sc| sc.config.allows(e.descriptor))).ok_or_else(unknown)?;
+        self.state.catalog.get(&link.tool).filter(|e| scope.is_none_or(|sc| sc.access.allows(e.descriptor))).ok_or_else(unknown)?;
         let mut url = link.url.clone();
         let mut refetched = false;
         loop {
@@ -615,6 +615,12 @@ fn with_images(mut body: Value) -> CallToolResult {
     result
 }
 
+/// The legacy session a request belongs to, if any.
+fn session_id(ctx: &RequestContext<RoleServer>) -> Option<String> {
+    let parts = ctx.extensions.get::<axum::http::request::Parts>()?;
+    parts.headers.get("mcp-session-id")?.to_str().ok().map(str::to_owned)
+}
+
 fn blob(uri: &str, media_type: String, bytes: Vec<u8>) -> ResourceContents {
     ResourceContents::BlobResourceContents {
         uri: uri.to_owned(),
@@ -646,9 +652,13 @@ impl GumloopServer {
                 Err(e) if e.code == ErrorCode::INVALID_PARAMS => CallOutcome::Rejected,
                 Err(_) => CallOutcome::ToolError,
             };
-            let now = self.state.clock.now();
-            scope.audit.record(&scope.server_id, tool, outcome, started, now).await;
+            scope.access.record(&scope.server_id, tool, outcome, started).await;
         }
+    }
+
+    /// The catalogue tool a scope's own tool `name` runs as.
+    fn runs_as(&self, name: &str, scope: Option<&Scope>) -> Option<&'static str> {
+        self.scoped.as_ref()?.runs_as(scope?, name)
     }
 
     /// Whether `name` starts long-running work: a tool with an async spec, or a managed
@@ -656,7 +666,7 @@ impl GumloopServer {
     fn starts_work(&self, name: &str, scope: Option<&Scope>) -> bool {
         match self.entry(name, scope) {
             Ok(e) => e.descriptor.async_spec.is_some(),
-            Err(_) => scope.is_some_and(|sc| sc.config.flow_tools && self.state.flow_tools.is_cached_tool(&sc.server_id, name)),
+            Err(_) => self.runs_as(name, scope).and_then(|t| self.state.catalog.get(t)).is_some_and(|e| e.descriptor.async_spec.is_some()),
         }
     }
 
@@ -668,7 +678,7 @@ impl GumloopServer {
         // A flow tool is checked inside the task, as the flow run it becomes.
         let entry = match self.entry(&name, scope.as_ref()) {
             Ok(entry) => entry,
-            Err(_) => self.entry(flow_inputs::RUN_TOOL, scope.as_ref())?,
+            Err(unknown) => self.entry(self.runs_as(&name, scope.as_ref()).ok_or(unknown)?, scope.as_ref())?,
         };
         if entry.descriptor.name == name
             && let Some(rejected) = rejection(entry, &args)
@@ -718,23 +728,25 @@ impl GumloopServer {
 
 impl ServerHandler for GumloopServer {
     fn get_info(&self) -> ServerConfig {
-        // Managed servers' tool lists change with their flows (config.flow_tools).
+        // A scoped handler's own tools (a managed server's flow tools) change with its flows.
         let capabilities = match self.scoped {
-            true => ServerCapabilities::builder().enable_tools().enable_tool_list_changed().enable_resources().enable_prompts().enable_tasks().build(),
-            false => ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().enable_tasks().build(),
+            Some(_) => ServerCapabilities::builder().enable_tools().enable_tool_list_changed().enable_resources().enable_prompts().enable_tasks().build(),
+            None => ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().enable_tasks().build(),
         };
-        ServerConfig::new(capabilities).with_server_info(Implementation::new("gumloop-mcp", env!("CARGO_PKG_VERSION"))).with_instructions(
-            "Tools for Gumloop: flows, agents and their asynchronous sessions, artifacts, skills, audit logs and chat completions. \
-                 List before you get, get a flow's inputs before you run it, and poll sessions until they are completed or failed.",
-        )
+        ServerConfig::new(capabilities)
+            .with_server_info(Implementation::new("gumloop-mcp", env!("CARGO_PKG_VERSION")))
+            .with_instructions(self.state.upstream.integration().instructions)
     }
 
     async fn list_tools(&self, _r: Option<PaginatedRequestParams>, ctx: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
         let tools = match self.scope_of(&ctx)? {
             None => self.state.catalog.tools().as_ref().clone(),
             Some(scope) => {
-                let mut tools = self.state.catalog.visible(|d| scope.config.allows(d));
-                tools.extend(self.list_flow_tools(&scope, &ctx).await);
+                let mut tools = self.state.catalog.visible(|d| scope.access.allows(d));
+                if let Some(own) = &self.scoped {
+                    let session = session_id(&ctx).map(|id| (id, ctx.peer.clone()));
+                    tools.extend(own.list(self, &scope, session).await);
+                }
                 tools.sort_by(|a, b| a.name.cmp(&b.name));
                 tools
             }
@@ -743,18 +755,21 @@ impl ServerHandler for GumloopServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        let flow_tool = || self.scoped.then(|| self.state.flow_tools.get_tool(name)).flatten();
-        self.state.catalog.get(name).map(|e| e.tool.clone()).or_else(flow_tool)
+        let own = || self.scoped.as_ref()?.get_tool(name);
+        self.state.catalog.get(name).map(|e| e.tool.clone()).or_else(own)
     }
 
     fn accepted_subscription_filter(&self, _requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
-        self.scoped.then(|| SubscriptionFilter::builder().tools_list_changed().build())
+        self.scoped.as_ref().map(|_| SubscriptionFilter::builder().tools_list_changed().build())
     }
 
     async fn listen(&self, ctx: rmcp::service::SubscriptionContext) -> Result<(), McpError> {
-        match self.scoped {
-            true => self.listen_flow_tools(ctx).await,
-            false => {
+        match &self.scoped {
+            Some(own) => {
+                let scope = self.scope_of(ctx.request_context())?.ok_or_else(|| McpError::internal_error("managed MCP request without a scope", None))?;
+                own.listen(self, scope, ctx).await
+            }
+            None => {
                 ctx.cancelled().await;
                 Ok(())
             }

@@ -5,7 +5,9 @@
 pub mod catalog;
 pub mod clip;
 pub mod handler;
+pub mod scope;
 pub mod tasks;
 pub mod validate;
 
 pub use handler::GumloopServer;
+pub use scope::{Access, CallOutcome, Resolved, Scope, ScopedTools};

@@ -111,6 +111,11 @@ impl Upstream {
         Ok(Self { client, downloads, config, integration, api_base, ws_base })
     }
 
+    /// The integration-wide facts the spec gives (auth scheme, instructions).
+    pub fn integration(&self) -> &'static Integration {
+        self.integration
+    }
+
     /// Sends one request with the credential's headers; `format` is what the method
     /// documents a success to carry.
     pub async fn send(&self, req: UpstreamRequest, cred: &Credential, format: ResponseFormat) -> Outcome {

@@ -129,35 +129,7 @@ pub struct ServerPatch {
     pub expires_at: Option<Option<Timestamp>>,
 }
 
-/// What a tool call came to, for the audit trail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallOutcome {
-    /// A result.
-    Ok,
-    /// Gumloop (or the way to it) failed: `isError: true`.
-    ToolError,
-    /// Refused before reaching Gumloop: bad arguments, or an unknown or hidden tool.
-    Rejected,
-}
-
-impl CallOutcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            CallOutcome::Ok => "ok",
-            CallOutcome::ToolError => "tool_error",
-            CallOutcome::Rejected => "rejected",
-        }
-    }
-
-    fn parse(s: &str) -> Self {
-        match s {
-            "ok" => CallOutcome::Ok,
-            "tool_error" => CallOutcome::ToolError,
-            _ => CallOutcome::Rejected,
-        }
-    }
-}
+pub use crate::mcp::scope::CallOutcome;
 
 /// One audited tool call (never its arguments).
 #[derive(Debug, Clone, Serialize, PartialEq)]
