@@ -37,7 +37,11 @@ impl std::fmt::Debug for LinkKey {
 
 impl Default for LinkKey {
     fn default() -> Self {
-        Self(crate::managed::secrets::random_bytes())
+        Self({
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).expect("the operating system's random source failed");
+            key
+        })
     }
 }
 

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use crate::managed::secrets::TokenHash;
-use crate::mcp::validate::closest;
+use crate::text::closest;
 use crate::upstream::credential::Credential;
 
 /// The tool that runs flows (it takes `inputs`).
@@ -95,7 +94,7 @@ fn kind(v: &Value) -> &'static str {
 pub fn problems(given: &Map<String, Value>, inputs: &[FlowInput], tool_args: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for (name, value) in given {
-        let shown = crate::mcp::clip::clip(name, crate::mcp::clip::QUOTE_CHARS);
+        let shown = crate::text::clip(name, crate::text::QUOTE_CHARS);
         if tool_args.contains(&name.as_str()) && !inputs.iter().any(|i| &i.name == name) {
             out.push(format!("/inputs/{name}: `{name}` is an argument of {RUN_TOOL}, not a flow input; pass it next to `inputs`, not inside"));
         } else if !inputs.iter().any(|i| &i.name == name) {
@@ -143,9 +142,7 @@ type CacheKey = ([u8; 32], String);
 
 /// Which account a cache entry belongs to (a hash: the cache never holds a key).
 fn account(c: &Credential) -> [u8; 32] {
-    let key = c.api_key.as_ref().map(|k| k.expose()).unwrap_or_default();
-    let text = format!("{key}\0{}\0{}\0{}", c.user_id.as_deref().unwrap_or(""), c.team_id.as_deref().unwrap_or(""), c.project_id.as_deref().unwrap_or(""));
-    TokenHash::of(&text).0
+    c.fingerprint()
 }
 
 impl InputCache {

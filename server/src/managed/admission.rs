@@ -185,7 +185,7 @@ pub fn query_credential(query: Option<&str>) -> Option<Response> {
     let named = query?.split('&').find_map(credential_in)?;
     let body = json!({"error": {"code": "token_in_query", "message": format!(
         "credentials are not accepted in the query string (`{}`): an MCP server token goes in the path, /mcp/<token>, and an API token in `Authorization: Bearer`",
-        crate::mcp::clip::clip(&named, 40)
+        crate::text::clip(&named, 40)
     )}});
     Some((StatusCode::BAD_REQUEST, axum::Json(body)).into_response())
 }

@@ -8,7 +8,7 @@ use gumloop_mcp_runtime::{MethodKind, ToolDescriptor};
 use serde::{Deserialize, Serialize};
 
 use crate::behaviours::flow_inputs::RUN_TOOL;
-use crate::mcp::validate::closest;
+use crate::text::closest;
 
 /// A managed server's `config`, as the admin API takes and returns it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -94,11 +94,11 @@ impl Catalog {
 
     /// The closest name among the tools `keep` admits.
     pub fn suggest_among(&self, name: &str, keep: impl Fn(&ToolDescriptor) -> bool) -> Option<&'static str> {
-        crate::mcp::validate::closest(name, self.entries.values().filter(|e| keep(e.descriptor)).map(|e| e.descriptor.name))
+        crate::text::closest(name, self.entries.values().filter(|e| keep(e.descriptor)).map(|e| e.descriptor.name))
     }
 
     /// The closest tool name, for "did you mean" hints.
     pub fn suggest(&self, name: &str) -> Option<&'static str> {
-        crate::mcp::validate::closest(name, self.entries.keys().copied())
+        crate::text::closest(name, self.entries.keys().copied())
     }
 }

@@ -164,7 +164,7 @@ impl GumloopServer {
                 let text = format!(
                     "invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}: {}",
                     pointer_or_root(&e.pointer),
-                    crate::mcp::clip::clip(&e.message, 2 * crate::mcp::clip::QUOTE_CHARS)
+                    crate::text::clip(&e.message, 2 * crate::text::QUOTE_CHARS)
                 );
                 return Ok((CallToolResult::error(vec![ContentBlock::text(text)]), CallOutcome::Rejected));
             }
@@ -252,7 +252,7 @@ impl GumloopServer {
         let visible = |d: &ToolDescriptor| scope.is_none_or(|sc| sc.access.allows(d));
         catalog.get(name).filter(|e| visible(e.descriptor)).ok_or_else(|| {
             let hint = catalog.suggest_among(name, visible).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-            McpError::invalid_params(format!("unknown tool `{}`{hint}", crate::mcp::clip::clip(name, crate::mcp::clip::QUOTE_CHARS)), None)
+            McpError::invalid_params(format!("unknown tool `{}`{hint}", crate::text::clip(name, crate::text::QUOTE_CHARS)), None)
         })
     }
 

@@ -3,7 +3,6 @@
 //! declares), and managed servers only through [`Scope`].
 
 pub mod catalog;
-pub mod clip;
 pub mod handler;
 pub mod scope;
 pub mod tasks;

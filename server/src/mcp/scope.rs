@@ -1,6 +1,6 @@
 //! What the core knows of a managed server: whom a request acts as, which tools it may
 //! see, where its calls are recorded, and which tools it has beyond the catalogue. The
-//! managed side (`crate::managed`) implements these; the core names none of its types.
+//! managed-servers side implements these; the core names none of its types.
 
 use std::any::Any;
 use std::sync::Arc;

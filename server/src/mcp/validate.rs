@@ -5,7 +5,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 use crate::mcp::catalog::Entry;
-use crate::mcp::clip::{QUOTE_CHARS, clip, preview, short_json};
+use crate::text::{QUOTE_CHARS, clip, closest, preview, short_json};
 
 /// Every violation of `args` against the tool's input schema, as readable lines.
 pub fn violations(entry: &Entry, args: &Value) -> Vec<String> {
@@ -35,36 +35,13 @@ pub fn violations(entry: &Entry, args: &Value) -> Vec<String> {
     out
 }
 
-/// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
-pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    // Names are at most 64 characters; a longer one is no typo of any (and comparing a
-    // huge one would cost its length times every candidate's).
-    if name.len() > 256 {
-        return None;
-    }
-    candidates.map(|c| (levenshtein(name, c), c)).filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(2)).min().map(|(_, c)| c)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn suggestions() {
         let names = ["agent_id", "page_size", "cursor"];
-        assert_eq!(super::closest("agentid", names.into_iter()), Some("agent_id"));
-        assert_eq!(super::closest("pagesize", names.into_iter()), Some("page_size"));
-        assert_eq!(super::closest("zzzzzzzz", names.into_iter()), None);
+        assert_eq!(crate::text::closest("agentid", names.into_iter()), Some("agent_id"));
+        assert_eq!(crate::text::closest("pagesize", names.into_iter()), Some("page_size"));
+        assert_eq!(crate::text::closest("zzzzzzzz", names.into_iter()), None);
     }
 }

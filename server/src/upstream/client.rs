@@ -185,7 +185,7 @@ impl Upstream {
             let to = reqwest::Url::parse(to).map_or_else(|_| to.to_owned(), |u| u.origin().ascii_serialization());
             return Outcome::Failed(format!(
                 "Gumloop answered HTTP {status}, redirecting to another origin ({}); it was not followed, so the credentials were not sent there",
-                crate::mcp::clip::clip(&to, 200)
+                crate::text::clip(&to, 200)
             ));
         }
         let rate_limit = (status == 429).then(|| ratelimit::from_headers(resp.headers())).flatten();

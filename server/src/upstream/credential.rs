@@ -46,6 +46,19 @@ pub struct Credential {
 }
 
 impl Credential {
+    /// A SHA-256 of the key and ids: names the account in caches that must never hold the key.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::Digest as _;
+        let key = self.api_key.as_ref().map(|k| k.expose()).unwrap_or_default();
+        let text = format!(
+            "{key}\0{}\0{}\0{}",
+            self.user_id.as_deref().unwrap_or(""),
+            self.team_id.as_deref().unwrap_or(""),
+            self.project_id.as_deref().unwrap_or("")
+        );
+        sha2::Sha256::digest(text.as_bytes()).into()
+    }
+
     /// Reads `GUMLOOP_API_KEY`, `GUMLOOP_USER_ID`, `GUMLOOP_TEAM_ID` and `GUMLOOP_PROJECT_ID`.
     pub fn from_env() -> Self {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());

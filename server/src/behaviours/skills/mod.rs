@@ -199,13 +199,11 @@ fn from_files(files: Vec<LooseFile>) -> Result<Vec<Part>, SkillError> {
     let mut checked = Vec::with_capacity(files.len());
     for (i, f) in files.into_iter().enumerate() {
         let at = |field: &str| format!("/files/{i}/{field}");
-        paths::check(&f.path).map_err(|why| SkillError::UnsafePath {
-            at: format!("{} (`{}`)", at("path"), crate::mcp::clip::clip(&f.path, crate::mcp::clip::QUOTE_CHARS)),
-            why,
-        })?;
+        paths::check(&f.path)
+            .map_err(|why| SkillError::UnsafePath { at: format!("{} (`{}`)", at("path"), crate::text::clip(&f.path, crate::text::QUOTE_CHARS)), why })?;
         if let Some(first) = seen.insert(paths::collision_key(&f.path), i) {
             return Err(SkillError::Duplicate {
-                at: format!("{} (`{}`)", at("path"), crate::mcp::clip::clip(&f.path, crate::mcp::clip::QUOTE_CHARS)),
+                at: format!("{} (`{}`)", at("path"), crate::text::clip(&f.path, crate::text::QUOTE_CHARS)),
                 first: format!("/files/{first}"),
             });
         }

@@ -156,8 +156,8 @@ pub fn run_args(t: &FlowTool, args: &Value) -> Result<Value, Vec<String>> {
         };
         if !ok {
             problems.push(match arg {
-                "wait" => format!("/wait: must be true or false, got {}", crate::mcp::clip::quote(&v)),
-                _ => format!("/wait_timeout_seconds: must be a whole number of seconds from 1 to 600, got {}", crate::mcp::clip::quote(&v)),
+                "wait" => format!("/wait: must be true or false, got {}", crate::text::quote(&v)),
+                _ => format!("/wait_timeout_seconds: must be a whole number of seconds from 1 to 600, got {}", crate::text::quote(&v)),
             });
         }
         run.insert(arg.into(), v);

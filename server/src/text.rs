@@ -1,5 +1,5 @@
-//! Quoting a caller's values back in messages without repeating all of them: an error
-//! about a 15 MB argument must not be 15 MB itself.
+//! Text for messages: a caller's values quoted back without repeating all of them (an
+//! error about a 15 MB argument must not be 15 MB itself), and "did you mean" names.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -64,6 +64,29 @@ impl Write for Bounded {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
+pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    // Names are at most 64 characters; a longer one is no typo of any (and comparing a
+    // huge one would cost its length times every candidate's).
+    if name.len() > 256 {
+        return None;
+    }
+    candidates.map(|c| (levenshtein(name, c), c)).filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(2)).min().map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 #[cfg(test)]
