@@ -48,6 +48,7 @@ pub async fn create_agent(State(s): S, body: Bytes) -> Response {
     with_status(201, json!({"agent": agent}))
 }
 
+/// A 404 unless agent `id` exists; its sub-resources (sessions, artifacts, …) check first.
 pub fn agent_exists(s: &Inner, id: &str) -> Result<(), Response> {
     if s.store.lock().unwrap().agents.contains_key(id) { Ok(()) } else { Err(v1(404, "agent_not_found", "agent not found")) }
 }

@@ -12,6 +12,7 @@ use super::signed::signed_url;
 use crate::data::EMPTY_ZIP;
 use crate::envelope::v1;
 
+/// Gumloop's cap on a skill, as sent and as unpacked.
 const MAX_SKILL_BYTES: usize = 10 * 1024 * 1024;
 
 pub async fn list_skills(State(s): S, Query(q): Q) -> Response {
