@@ -25,6 +25,20 @@ pub struct Polled {
     pub stuck: bool,
 }
 
+impl Polled {
+    /// Counts one poll; true when it has just been polled enough to finish.
+    pub fn poll(&mut self, needed: u32) -> bool {
+        if self.stuck {
+            return false;
+        }
+        self.polls += 1;
+        self.polls >= needed
+    }
+}
+
+/// An empty but valid zip archive: a legacy multi-file download, and a skill's bytes.
+pub const EMPTY_ZIP: &[u8] = &[0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
 /// All mutable data.
 #[derive(Debug)]
 pub struct Store {

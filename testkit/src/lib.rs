@@ -8,7 +8,9 @@
 
 mod data;
 pub use data::TINY_PNG_BASE64;
+mod envelope;
 mod faults;
+mod layers;
 mod record;
 mod routes;
 mod state;
