@@ -12,6 +12,20 @@ use gumloop_mcp_generated::resources::INTEGRATION;
 use crate::http::HttpConfig;
 use crate::upstream::UpstreamConfig;
 
+/// The per-user data directory: `$XDG_DATA_HOME/gumloop-mcp`, else
+/// `~/.local/share/gumloop-mcp` (the XDG base-directory default); only without a home
+/// directory at all, `./gumloop-mcp-data`.
+pub fn default_data_dir() -> PathBuf {
+    data_dir_from(std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))
+}
+
+fn data_dir_from(xdg_data_home: Option<std::ffi::OsString>, home: Option<std::ffi::OsString>) -> PathBuf {
+    // The XDG spec ignores a relative XDG_DATA_HOME.
+    let xdg = xdg_data_home.map(PathBuf::from).filter(|p| p.is_absolute());
+    let home = || home.map(PathBuf::from).filter(|p| p.is_absolute()).map(|h| h.join(".local").join("share"));
+    xdg.or_else(home).map_or_else(|| PathBuf::from("gumloop-mcp-data"), |base| base.join("gumloop-mcp"))
+}
+
 /// Serves every documented Gumloop endpoint as an MCP tool.
 #[derive(Debug, Parser)]
 #[command(
@@ -58,8 +72,8 @@ pub enum Command {
 /// not a server is running, and a running server sees their changes at once).
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// Directory for the server's data: the SQLite store and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys
-    #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value = "./gumloop-mcp-data")]
+    /// Directory for the server's data: the SQLite store and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys. Default: $XDG_DATA_HOME/gumloop-mcp, else ~/.local/share/gumloop-mcp
+    #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value_os_t = default_data_dir(), hide_default_value = true)]
     pub data_dir: PathBuf,
     /// Print JSON instead of text
     #[arg(long)]
@@ -223,8 +237,8 @@ pub struct ServeArgs {
     /// Address to listen on
     #[arg(long, env = "GUMLOOP_MCP_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// Directory for the server's data (created if missing): the SQLite store of API tokens, accounts, managed servers and the audit trail, and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys
-    #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value = "./gumloop-mcp-data")]
+    /// Directory for the server's data (created if missing, mode 0700): the SQLite store of API tokens, accounts, managed servers and the audit trail, and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys. Default: $XDG_DATA_HOME/gumloop-mcp, else ~/.local/share/gumloop-mcp (never the current directory, so a checkout never holds a key)
+    #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value_os_t = default_data_dir(), hide_default_value = true)]
     pub data_dir: PathBuf,
     /// The public base URL clients reach this server at (behind a proxy, e.g. https://mcp.example.com); managed server URLs are <it>/mcp/<token>. Default: http://<bound address>
     #[arg(long, env = "GUMLOOP_MCP_PUBLIC_URL")]
@@ -270,6 +284,15 @@ mod tests {
     use clap::{CommandFactory, Parser};
 
     use super::*;
+
+    #[test]
+    fn the_data_directory_is_per_user() {
+        let os = |s: &str| Some(std::ffi::OsString::from(s));
+        assert_eq!(data_dir_from(os("/x/data"), os("/home/u")), PathBuf::from("/x/data/gumloop-mcp"));
+        assert_eq!(data_dir_from(None, os("/home/u")), PathBuf::from("/home/u/.local/share/gumloop-mcp"));
+        assert_eq!(data_dir_from(os("relative"), os("/home/u")), PathBuf::from("/home/u/.local/share/gumloop-mcp"));
+        assert_eq!(data_dir_from(None, None), PathBuf::from("gumloop-mcp-data"));
+    }
 
     #[test]
     fn the_cli_is_well_formed() {

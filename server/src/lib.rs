@@ -34,11 +34,20 @@ use gumloop_mcp_generated::resources::{ALL_TOOLS, INTEGRATION};
 
 /// A handler serving every generated tool, calling Gumloop as `credential`.
 pub fn gumloop_server(upstream: UpstreamConfig, credential: Credential) -> anyhow::Result<GumloopServer> {
-    let catalog = Catalog::new(ALL_TOOLS)?;
-    let upstream = Upstream::new(upstream, &INTEGRATION)?;
+    server_for(ALL_TOOLS, &INTEGRATION, upstream, credential)
+}
+
+/// A handler serving `tools` of `integration` (any spec's generated descriptors: tests
+/// serve fixture specs this way).
+pub fn server_for(
+    tools: &[&'static gumloop_mcp_runtime::ToolDescriptor],
+    integration: &'static gumloop_mcp_runtime::Integration,
+    upstream: UpstreamConfig,
+    credential: Credential,
+) -> anyhow::Result<GumloopServer> {
     Ok(GumloopServer::new(mcp::handler::State {
-        catalog,
-        upstream,
+        catalog: Catalog::new(tools)?,
+        upstream: Upstream::new(upstream, integration)?,
         credential,
         flow_inputs: Default::default(),
         links: Default::default(),

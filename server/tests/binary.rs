@@ -389,3 +389,27 @@ fn client_text_never_starts_a_log_line() {
         assert!(!line.contains('\r') && !line.contains('\u{1b}'), "control characters reached the log:\n{log}");
     }
 }
+
+#[test]
+fn the_default_data_directory_is_per_user_not_the_working_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(cwd.path())
+        .env("HOME", home.path())
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("GUMLOOP_MCP_DATA_DIR")
+        .env_remove("GUMLOOP_API_KEY")
+        .env("GUMLOOP_MCP_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _addr = listening_addr(&mut child);
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    wait_exit(&mut child, "SIGTERM");
+    let data = home.path().join(".local/share/gumloop-mcp");
+    assert!(data.join("secret.key").is_file() && data.join("gumloop-mcp.sqlite3").is_file(), "the store and key are in {}", data.display());
+    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0, "nothing is written to the working directory");
+}

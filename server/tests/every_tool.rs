@@ -100,7 +100,8 @@ async fn every_tool_sends_the_documented_request() {
         let mut expected = (d.build)(args.clone(), &ctx).unwrap();
         if uploads_skill {
             let file = Part { name: "files".into(), value: PartValue::File { filename: "SKILL.md".into(), media_type: None, bytes: skill_md.into() } };
-            expected.body = gumloop_mcp::behaviours::skills::with_files(expected.body, vec![file]);
+            let field = d.behaviours.skill_package.unwrap().field;
+            expected.body = gumloop_mcp::behaviours::skills::with_files(expected.body, vec![file], field);
         }
         assert_eq!(got.query, expected.query, "{}", d.name);
         match (&expected.body, &got.body) {

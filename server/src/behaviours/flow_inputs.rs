@@ -1,45 +1,80 @@
-//! Saved flows' dynamic inputs. Gumloop lists a flow's inputs as `{name, data_type,
-//! description}`; the server shows them as a JSON Schema next to the flow, and checks a
-//! run's `inputs` (name → value) against them before anything starts, then sends them
-//! in the wire form, `pipeline_inputs: [{input_name, value}]`.
+//! Saved flows' dynamic inputs, as the spec's `inputs_schema` and `flow_inputs`
+//! behaviours locate them: a flow's inputs are shown as a JSON Schema next to the flow,
+//! and a run's inputs by name are checked against them before anything starts, then sent
+//! in the wire form the spec names.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use gumloop_mcp_runtime::behaviour::{FlowInputs, FlowTools, InputsSchema};
+use gumloop_mcp_runtime::{ToolDescriptor, pointer};
 use serde_json::{Map, Value, json};
 
-use crate::text::closest;
+use crate::text::{QUOTE_CHARS, clip, closest};
 use crate::upstream::credential::Credential;
 
-/// The tool that runs flows (it takes `inputs`).
-pub const RUN_TOOL: &str = "create_a_gumloop_flow_run";
-/// The tool that reads a flow's inputs (its result gains `inputs_schema`).
-pub const INPUTS_TOOL: &str = "get_single_gumloop_automation_by_id";
 /// How long a flow's inputs are trusted before they are fetched again.
 pub const TTL: Duration = Duration::from_secs(60);
+
+/// The tools behind saved flows, linked by their behaviours: the list tool that declares
+/// `flow_tools`, the run tool it names (declaring `flow_inputs`), and the tool that reads
+/// a flow's inputs (declaring `inputs_schema`). Codegen checks the links.
+#[derive(Debug, Clone, Copy)]
+pub struct Flows {
+    /// The tool that lists flows.
+    pub list: &'static ToolDescriptor,
+    /// Where the flows are in its result.
+    pub listing: FlowTools,
+    /// The tool that runs a flow.
+    pub run: &'static ToolDescriptor,
+    /// How it takes inputs.
+    pub inputs: FlowInputs,
+    /// The tool that reads a flow's inputs.
+    pub reader: &'static ToolDescriptor,
+    /// Where the inputs are in its result.
+    pub schema: InputsSchema,
+}
+
+impl Flows {
+    /// The flows of `tools`, if the spec declares them.
+    pub fn of(tools: &[&'static ToolDescriptor]) -> Option<Flows> {
+        let find = |name: &str| tools.iter().copied().find(|d| d.name == name);
+        let list = tools.iter().copied().find(|d| d.behaviours.flow_tools.is_some())?;
+        let listing = list.behaviours.flow_tools?;
+        let run = find(listing.run_tool)?;
+        let inputs = run.behaviours.flow_inputs?;
+        let reader = find(inputs.schema_tool)?;
+        let schema = reader.behaviours.inputs_schema?;
+        Some(Flows { list, listing, run, inputs, reader, schema })
+    }
+}
 
 /// One declared input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowInput {
-    /// The input name (`input_name` on the wire).
+    /// The input name.
     pub name: String,
-    /// `string` or `file`.
+    /// Its data type as upstream says it (text when absent).
     pub data_type: String,
-    /// Gumloop's description, if any.
+    /// Upstream's description, if any.
     pub description: Option<String>,
+    /// What a model is told of a file input (the spec's `file_hint`), for file inputs.
+    pub file_hint: Option<&'static str>,
 }
 
-/// The inputs out of a `get_inputs` answer, `None` when it has no `inputs` list.
-pub fn parse(record: &Value) -> Option<Vec<FlowInput>> {
-    let list = record.get("inputs")?.as_array()?;
+/// The inputs in a record of the flow, `None` when it has no inputs list.
+pub fn parse(record: &Value, spec: &InputsSchema) -> Option<Vec<FlowInput>> {
+    let list = pointer::get(record, spec.inputs)?.as_array()?;
     Some(
         list.iter()
             .filter_map(|i| {
+                let data_type = pointer::str_at(i, spec.data_type).unwrap_or("string").to_owned();
                 Some(FlowInput {
-                    name: i.get("name")?.as_str()?.to_owned(),
-                    data_type: i.get("data_type").and_then(Value::as_str).unwrap_or("string").to_owned(),
-                    description: i.get("description").and_then(Value::as_str).map(str::to_owned),
+                    name: pointer::str_at(i, spec.name)?.to_owned(),
+                    file_hint: (data_type == spec.file_type).then_some(spec.file_hint),
+                    data_type,
+                    description: pointer::str_at(i, spec.description).map(str::to_owned),
                 })
             })
             .collect(),
@@ -48,15 +83,14 @@ pub fn parse(record: &Value) -> Option<Vec<FlowInput>> {
 
 fn describe(i: &FlowInput) -> String {
     let own = i.description.clone().unwrap_or_default();
-    if i.data_type == "file" {
-        let how = "A file input: upload the file with create_a_gumloop_file and pass the file_name it returns.";
-        if own.is_empty() { how.to_owned() } else { format!("{own}. {how}") }
-    } else {
-        own
+    match i.file_hint {
+        Some(how) if own.is_empty() => how.to_owned(),
+        Some(how) => format!("{own}. {how}"),
+        None => own,
     }
 }
 
-/// The inputs as the JSON Schema of `create_a_gumloop_flow_run`'s `inputs`.
+/// The inputs as a JSON Schema of an object of input name to value.
 pub fn json_schema(inputs: &[FlowInput]) -> Value {
     let mut properties = Map::new();
     for i in inputs {
@@ -65,8 +99,8 @@ pub fn json_schema(inputs: &[FlowInput]) -> Value {
         if !d.is_empty() {
             p["description"] = json!(d);
         }
-        if i.data_type == "file" {
-            p["x-gumloop-data-type"] = json!("file");
+        if i.file_hint.is_some() {
+            p["x-gumloop-data-type"] = json!(i.data_type);
         }
         properties.insert(i.name.clone(), p);
     }
@@ -89,34 +123,49 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// Every problem with `given` against the flow's inputs: unknown names (with a hint),
-/// tool arguments put inside `inputs`, values that are not text, and missing inputs.
-pub fn problems(given: &Map<String, Value>, inputs: &[FlowInput], tool_args: &[&str]) -> Vec<String> {
+/// Every problem with `given` (at `at`, e.g. `/inputs`) against the flow's inputs:
+/// unknown names (with a hint), arguments of `tool` put inside, values that are not
+/// text, and missing inputs.
+pub fn problems(given: &Map<String, Value>, inputs: &[FlowInput], at: &str, tool: &str, tool_args: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for (name, value) in given {
-        let shown = crate::text::clip(name, crate::text::QUOTE_CHARS);
+        let shown = clip(name, QUOTE_CHARS);
         if tool_args.contains(&name.as_str()) && !inputs.iter().any(|i| &i.name == name) {
-            out.push(format!("/inputs/{name}: `{name}` is an argument of {RUN_TOOL}, not a flow input; pass it next to `inputs`, not inside"));
+            out.push(format!(
+                "{at}/{shown}: `{shown}` is an argument of {tool}, not a flow input; pass it next to `{}`, not inside",
+                at.trim_start_matches('/')
+            ));
         } else if !inputs.iter().any(|i| &i.name == name) {
             let hint = closest(name, inputs.iter().map(|i| i.name.as_str())).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-            out.push(format!("/inputs/{shown}: the flow has no input `{shown}`{hint}"));
+            out.push(format!("{at}/{shown}: the flow has no input `{shown}`{hint}"));
         } else if !value.is_string() {
-            out.push(format!("/inputs/{shown}: must be text (a string), got {}", kind(value)));
+            out.push(format!("{at}/{shown}: must be text (a string), got {}", kind(value)));
         }
     }
     for i in inputs {
         if !given.contains_key(&i.name) {
             let d = describe(i);
             let about = if d.is_empty() { String::new() } else { format!(" ({d})") };
-            out.push(format!("/inputs/{}: missing{about}", i.name));
+            out.push(format!("{at}/{}: missing{about}", i.name));
         }
     }
     out
 }
 
-/// The wire form, in the flow's order.
-pub fn wire(given: &Map<String, Value>, inputs: &[FlowInput]) -> Value {
-    Value::Array(inputs.iter().filter_map(|i| given.get(&i.name).and_then(Value::as_str).map(|v| json!({"input_name": i.name, "value": v}))).collect())
+/// The wire form the spec names, in the flow's order.
+pub fn wire(given: &Map<String, Value>, inputs: &[FlowInput], spec: &FlowInputs) -> Value {
+    Value::Array(
+        inputs
+            .iter()
+            .filter_map(|i| {
+                let v = given.get(&i.name).and_then(Value::as_str)?;
+                let mut entry = Map::new();
+                entry.insert(spec.wire_name.to_owned(), json!(i.name));
+                entry.insert(spec.wire_value.to_owned(), json!(v));
+                Some(Value::Object(entry))
+            })
+            .collect(),
+    )
 }
 
 /// A one-line summary of the flow's inputs, for error messages.
@@ -169,11 +218,28 @@ impl InputCache {
 mod tests {
     use super::*;
 
+    // A made-up API shape: the stage reads wherever the spec points.
+    const SCHEMA: InputsSchema = InputsSchema {
+        id_arg: "id",
+        id: "/flow/key",
+        inputs: "/flow/fields",
+        name: "/label",
+        data_type: "/kind",
+        description: "/help",
+        file_type: "upload",
+        file_hint: "Upload the file first and pass its name.",
+        into: "fields_schema",
+    };
+    const RUN: FlowInputs = FlowInputs { arg: "values", flow_arg: "flow", wire_arg: "wire", wire_name: "n", wire_value: "v", schema_tool: "read_flow" };
+
     fn pricing() -> Vec<FlowInput> {
-        parse(&json!({"inputs": [
-            {"name": "target_company", "data_type": "string", "description": "The competitor to research"},
-            {"name": "brief", "data_type": "file", "description": null}
-        ]}))
+        parse(
+            &json!({"flow": {"fields": [
+                {"label": "target_company", "kind": "string", "help": "The competitor to research"},
+                {"label": "brief", "kind": "upload", "help": null}
+            ]}}),
+            &SCHEMA,
+        )
         .unwrap()
     }
 
@@ -182,22 +248,22 @@ mod tests {
         let s = json_schema(&pricing());
         assert_eq!(s["required"], json!(["target_company", "brief"]));
         assert_eq!(s["properties"]["target_company"], json!({"type": "string", "description": "The competitor to research"}));
-        assert!(s["properties"]["brief"]["description"].as_str().unwrap().contains("create_a_gumloop_file"));
+        assert_eq!(s["properties"]["brief"]["description"], "Upload the file first and pass its name.");
         assert_eq!(s["additionalProperties"], false);
     }
 
     #[test]
     fn every_problem_at_once() {
-        let given = json!({"target_compny": "X", "saved_item_id": "flow_1", "brief": 5}).as_object().unwrap().clone();
-        let p = problems(&given, &pricing(), &["saved_item_id", "wait"]);
+        let given = json!({"target_compny": "X", "flow": "flow_1", "brief": 5}).as_object().unwrap().clone();
+        let p = problems(&given, &pricing(), "/values", "run_flow", &["flow", "wait"]);
         assert_eq!(p.len(), 4, "{p:#?}");
         assert!(p.iter().any(|l| l.contains("no input `target_compny`; did you mean `target_company`?")));
-        assert!(p.iter().any(|l| l.starts_with("/inputs/saved_item_id: `saved_item_id` is an argument")));
-        assert!(p.iter().any(|l| l == "/inputs/brief: must be text (a string), got a number"));
-        assert!(p.iter().any(|l| l.starts_with("/inputs/target_company: missing (The competitor to research)")));
+        assert!(p.iter().any(|l| l.starts_with("/values/flow: `flow` is an argument of run_flow")));
+        assert!(p.iter().any(|l| l == "/values/brief: must be text (a string), got a number"));
+        assert!(p.iter().any(|l| l.starts_with("/values/target_company: missing (The competitor to research)")));
         let ok = json!({"target_company": "Acme", "brief": "brief.pdf"}).as_object().unwrap().clone();
-        assert!(problems(&ok, &pricing(), &[]).is_empty());
-        assert_eq!(wire(&ok, &pricing()), json!([{"input_name": "target_company", "value": "Acme"}, {"input_name": "brief", "value": "brief.pdf"}]));
+        assert!(problems(&ok, &pricing(), "", "run_flow", &[]).is_empty());
+        assert_eq!(wire(&ok, &pricing(), &RUN), json!([{"n": "target_company", "v": "Acme"}, {"n": "brief", "v": "brief.pdf"}]));
     }
 
     #[test]

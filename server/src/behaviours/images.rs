@@ -1,36 +1,28 @@
-//! Images in chat-completion results: Gumloop returns generated images as data URLs in
-//! `choices[].message.images`; they go to the client as MCP image content, and the
-//! structured copy keeps a short note in their place so the bytes are not sent twice.
+//! Images in results, where the spec's `images` behaviour says they are: data URLs go to
+//! the client as MCP image content, and the structured copy keeps a short note in their
+//! place so the bytes are not sent twice.
 
 use base64::Engine as _;
+use gumloop_mcp_runtime::behaviour::Images;
+use gumloop_mcp_runtime::pointer;
 use rmcp::model::ContentBlock;
 use serde_json::Value;
 
-/// Moves every data-URL image out of an OpenAI-shaped `body` into image content blocks.
-pub fn take(body: &mut Value) -> Vec<ContentBlock> {
+/// Moves every data-URL image the spec points at out of `body` into image content blocks.
+pub fn take(body: &mut Value, spec: &Images) -> Vec<ContentBlock> {
     let mut out = Vec::new();
-    let Some(choices) = body.get_mut("choices").and_then(Value::as_array_mut) else { return out };
-    for choice in choices {
-        let Some(images) = choice.pointer_mut("/message/images").and_then(Value::as_array_mut) else { continue };
-        for image in images {
-            // OpenRouter's shape `{type: image_url, image_url: {url}}`, or a bare URL string.
-            let at = if image.is_string() {
-                ""
-            } else if image.pointer("/image_url/url").is_some() {
-                "/image_url/url"
-            } else {
-                "/url"
-            };
-            let Some(slot) = image.pointer_mut(at) else { continue };
-            let Some((mime, data)) = slot.as_str().and_then(parse_data_url) else { continue };
-            let n = out.len() + 1;
-            let size = base64::engine::general_purpose::STANDARD.decode(data.as_bytes()).map(|b| b.len()).ok();
-            *slot = Value::String(match size {
-                Some(size) => format!("[image {n}: {mime}, {size} bytes, returned as MCP image content]"),
-                None => format!("[image {n}: {mime}, returned as MCP image content]"),
-            });
-            out.push(ContentBlock::image(data, mime));
-        }
+    for image in pointer::each_mut(body, spec.at) {
+        // The first place the spec lists that holds a string is the URL.
+        let Some(at) = spec.url.iter().find(|p| pointer::get(image, p).is_some_and(Value::is_string)) else { continue };
+        let Some(slot) = pointer::each_mut(image, at).into_iter().next() else { continue };
+        let Some((mime, data)) = slot.as_str().and_then(parse_data_url) else { continue };
+        let n = out.len() + 1;
+        let size = base64::engine::general_purpose::STANDARD.decode(data.as_bytes()).map(|b| b.len()).ok();
+        *slot = Value::String(match size {
+            Some(size) => format!("[image {n}: {mime}, {size} bytes, returned as MCP image content]"),
+            None => format!("[image {n}: {mime}, returned as MCP image content]"),
+        });
+        out.push(ContentBlock::image(data, mime));
     }
     out
 }
@@ -56,7 +48,8 @@ mod tests {
             "data:image/jpeg;base64,/9j/",
             {"type": "image_url", "image_url": {"url": "https://cdn.example/x.png"}},
         ]}}]});
-        let blocks = take(&mut body);
+        const SPEC: Images = Images { at: "/choices/*/message/images/*", url: &["/image_url/url", "/url", ""] };
+        let blocks = take(&mut body, &SPEC);
         assert_eq!(blocks.len(), 2);
         let first = blocks[0].as_image().expect("an image");
         assert_eq!((first.mime_type.as_str(), first.data.as_str()), ("image/png", "iVBORw0KGgo="));
@@ -65,6 +58,6 @@ mod tests {
         assert_eq!(images[0]["image_url"]["url"], "[image 1: image/png, 8 bytes, returned as MCP image content]");
         assert_eq!(images[1], "[image 2: image/jpeg, 3 bytes, returned as MCP image content]");
         assert_eq!(images[2]["image_url"]["url"], "https://cdn.example/x.png");
-        assert!(take(&mut json!({"result": []})).is_empty());
+        assert!(take(&mut json!({"result": []}), &SPEC).is_empty());
     }
 }

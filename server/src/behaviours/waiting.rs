@@ -17,13 +17,17 @@ pub struct Wait {
     pub timeout: Duration,
 }
 
+/// The server arguments codegen gives every `async` method: whether to wait, and for how
+/// many seconds (1 to 600).
+pub const ARGS: [&str; 2] = ["wait", "wait_timeout_seconds"];
+
 /// The default and the maximum of `wait_timeout_seconds`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Takes `wait` and `wait_timeout_seconds` out of a call's server arguments (already
 /// schema-validated); absent, they mean "do not wait".
 pub fn take(own: &mut Map<String, Value>) -> Wait {
-    let (wait, secs) = (own.remove("wait"), own.remove("wait_timeout_seconds"));
+    let (wait, secs) = (own.remove(ARGS[0]), own.remove(ARGS[1]));
     Wait {
         wait: wait.and_then(|v| v.as_bool()).unwrap_or(false),
         timeout: secs.and_then(|v| v.as_u64()).map_or(DEFAULT_TIMEOUT, |s| Duration::from_secs(s.clamp(1, 600))),

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use gumloop_mcp_runtime::{MethodKind, ToolDescriptor};
 use serde::{Deserialize, Serialize};
 
-use crate::behaviours::flow_inputs::RUN_TOOL;
+use crate::behaviours::flow_inputs::Flows;
 use crate::text::closest;
 
 /// A managed server's `config`, as the admin API takes and returns it.
@@ -69,9 +69,11 @@ impl McpServerConfig {
             out.push(format!("config: methods {} AND tags {} match no tool; widen one of them", list(self.methods.as_deref()), list(self.tags.as_deref())));
         }
         if out.is_empty() && self.flow_tools && !self.runs_flows(tools) {
+            let run = Flows::of(tools).map_or("the flow-run tool", |f| f.run.name);
+            let tags = Flows::of(tools).map(|f| f.run.tags.join(", ")).unwrap_or_default();
             out.push(format!(
-                "config.flow_tools: a flow tool runs its flow through {RUN_TOOL}, which methods {} AND tags {} hide; \
-                 widen them to include it (e.g. methods `write` or `{RUN_TOOL}`, tags `flows`) or set flow_tools to false",
+                "config.flow_tools: a flow tool runs its flow through {run}, which methods {} AND tags {} hide; \
+                 widen them to include it (e.g. methods `write` or `{run}`, tags `{tags}`) or set flow_tools to false",
                 list(self.methods.as_deref()),
                 list(self.tags.as_deref())
             ));
@@ -79,9 +81,9 @@ impl McpServerConfig {
         out
     }
 
-    /// Whether the server shows the flow-run tool, which every flow tool is a call of.
+    /// Whether the server shows the flow-run tool (the spec's), which every flow tool is a call of.
     pub fn runs_flows(&self, tools: &[&'static ToolDescriptor]) -> bool {
-        tools.iter().any(|t| t.name == RUN_TOOL && self.allows(t))
+        Flows::of(tools).is_some_and(|f| self.allows(f.run))
     }
 }
 

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use gumloop_mcp_runtime::ToolDescriptor;
+
+use crate::behaviours::flow_inputs::Flows;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 
 /// One tool, ready to list and call.
@@ -17,14 +19,13 @@ pub struct Entry {
     pub properties: Vec<String>,
     /// The MCP tool (rmcp's HTTP layer asks for it on every call to check `Mcp-Param-*` headers).
     pub tool: Tool,
-    /// Its documented result carries a signed `download_url` (it gets a resource link).
-    pub signed_download: bool,
 }
 
 /// Every tool, in name order.
 pub struct Catalog {
     tools: Arc<Vec<Tool>>,
     entries: HashMap<&'static str, Entry>,
+    flows: Option<Flows>,
 }
 
 /// A generated descriptor the server cannot serve (a codegen bug, caught at start-up).
@@ -67,14 +68,18 @@ impl Catalog {
             if let Some(out) = d.output_schema {
                 tool = tool.with_raw_output_schema(Arc::new(object(out, "output schema", d.name)?));
             }
-            let signed_download = tool.output_schema.as_ref().and_then(|s| s.get("properties")).and_then(|p| p.get("download_url")).is_some();
             tools.push(tool.clone());
-            if entries.insert(d.name, Entry { descriptor: d, validator, properties, tool, signed_download }).is_some() {
+            if entries.insert(d.name, Entry { descriptor: d, validator, properties, tool }).is_some() {
                 return Err(CatalogError::Duplicate { tool: d.name });
             }
         }
         tools.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Self { tools: Arc::new(tools), entries })
+        Ok(Self { tools: Arc::new(tools), entries, flows: Flows::of(descriptors) })
+    }
+
+    /// The tools behind saved flows, if the spec declares them.
+    pub fn flows(&self) -> Option<&Flows> {
+        self.flows.as_ref()
     }
 
     /// The MCP tools, sorted by name (shared, never rebuilt).

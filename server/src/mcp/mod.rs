@@ -4,6 +4,8 @@
 
 pub mod catalog;
 pub mod handler;
+pub mod pipeline;
+mod resources;
 pub mod scope;
 pub mod tasks;
 pub mod validate;

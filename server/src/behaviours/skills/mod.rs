@@ -12,6 +12,7 @@ pub mod paths;
 use std::collections::HashMap;
 
 use base64::Engine as _;
+use gumloop_mcp_runtime::behaviour::SkillPackage;
 use gumloop_mcp_runtime::{Body, Part, PartValue, ToolDescriptor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -22,8 +23,8 @@ pub const MAX_BYTES: u64 = 10 * 1024 * 1024;
 pub const SKILL_MD: &str = "SKILL.md";
 /// The three input forms, exactly one per call.
 pub const FORMS: [&str; 3] = ["skill_markdown", "files", "archive_base64"];
-/// The multipart field Gumloop reads files from.
-const FIELD: &str = "files";
+/// The part name of a packaged file until [`with_files`] gives it the spec's field.
+const FIELD: &str = "file";
 
 /// Why a skill was refused; each names the argument (and path or entry) to fix.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -98,16 +99,18 @@ struct Forms {
     archive_base64: Option<String>,
 }
 
-/// Whether a tool uploads skills (it declares the skill forms as server arguments).
+/// Whether a tool uploads skills (its spec declares `skill_package`).
 pub fn is_upload(d: &ToolDescriptor) -> bool {
-    FORMS.iter().all(|f| d.server_args.contains(f))
+    d.behaviours.skill_package.is_some()
 }
 
-/// Takes the skill arguments out of `own`, checks them, and returns the `files` parts.
-pub fn package(own: &mut Map<String, Value>) -> Result<Vec<Part>, SkillError> {
+/// Takes the skill arguments the spec names out of `own`, checks them, and returns the
+/// parts to send (named by [`with_files`]).
+pub fn package(own: &mut Map<String, Value>, spec: &SkillPackage) -> Result<Vec<Part>, SkillError> {
     let mut taken = Map::new();
-    for k in ["skill_markdown", "name", "description", "files", "archive_base64"] {
-        if let Some(v) = own.remove(k) {
+    let names = [spec.markdown, spec.name, spec.description, spec.files, spec.archive];
+    for (arg, k) in names.into_iter().zip(["skill_markdown", "name", "description", "files", "archive_base64"]) {
+        if let Some(v) = own.remove(arg) {
             taken.insert(k.to_owned(), v);
         }
     }
@@ -138,11 +141,13 @@ pub fn package(own: &mut Map<String, Value>) -> Result<Vec<Part>, SkillError> {
     }
 }
 
-/// The request body with the `files` parts in front of the generated parts (`team_id`).
-pub fn with_files(body: Body, files: Vec<Part>) -> Body {
+/// The request body with the packaged files as `field` parts, in front of the generated
+/// parts (`team_id`).
+pub fn with_files(body: Body, files: Vec<Part>, field: &str) -> Body {
+    let files = files.into_iter().map(|p| Part { name: field.to_owned(), ..p });
     match body {
         Body::Multipart(rest) => Body::Multipart(files.into_iter().chain(rest).collect()),
-        _ => Body::Multipart(files),
+        _ => Body::Multipart(files.collect()),
     }
 }
 
@@ -285,8 +290,18 @@ mod tests {
 
     const MD: &str = "---\nname: triage\ndescription: Sort tickets\n---\n# Triage\n";
 
+    const SPEC: SkillPackage = SkillPackage {
+        markdown: "skill_markdown",
+        name: "name",
+        description: "description",
+        files: "files",
+        archive: "archive_base64",
+        field: "files",
+        max_bytes: MAX_BYTES,
+    };
+
     fn run(args: Value) -> Result<Vec<Part>, SkillError> {
-        package(args.as_object().cloned().as_mut().unwrap())
+        package(args.as_object().cloned().as_mut().unwrap(), &SPEC)
     }
 
     fn file(p: &Part) -> (&str, &[u8]) {

@@ -23,21 +23,19 @@ use rmcp::model::Tool;
 use rmcp::service::{Peer, RoleServer, SubscriptionContext, SubscriptionSink};
 use serde_json::{Value, json};
 
-use crate::behaviours::flow_inputs::{self, FlowInput, INPUTS_TOOL, RUN_TOOL};
+use crate::behaviours::flow_inputs::{self, Flows};
 use crate::managed::store::Store;
 use crate::managed::{Admission, Clock};
 use crate::mcp::{GumloopServer, Resolved, Scope, ScopedTools};
 use crate::upstream::Outcome;
 use crate::upstream::credential::Credential;
 
-pub use tools::{Flow, FlowSet, FlowTool, MAX_NAME, PREFIX, flow_tool, names, parse_flows, run_args, slug};
+pub use tools::{Flow, FlowSet, FlowTool, MAX_NAME, flow_tool, names, parse_flows, run_args, slug};
 
 /// How long a server's flow list is trusted by default (`--flow-tools-ttl-secs`).
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
 /// Flows beyond this many (oldest first) get no tool: each costs an inputs request per refresh.
 pub const MAX_FLOWS: usize = 200;
-/// The tool that lists the account's flows.
-const LIST_TOOL: &str = "list_all_gumloop_flows";
 /// How long one notification may take before its session is dropped as dead.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Inputs requests in flight at once during a refresh.
@@ -84,9 +82,11 @@ struct Shared {
     next_subscriber: AtomicU64,
 }
 
-/// Whether the scope's server shows flow tools: the option is on and the run tool passes its filters.
-fn on(core: &GumloopServer, scope: &Scope) -> bool {
-    Admission::of(scope).is_some_and(|a| a.config.flow_tools) && core.catalog().get(RUN_TOOL).is_some_and(|e| scope.access.allows(e.descriptor))
+/// The spec's flows when the scope's server shows flow tools: the option is on, the spec
+/// declares them, and the run tool passes the server's filters.
+fn on<'c>(core: &'c GumloopServer, scope: &Scope) -> Option<&'c Flows> {
+    let flows = core.catalog().flows()?;
+    (Admission::of(scope).is_some_and(|a| a.config.flow_tools) && scope.access.allows(flows.run)).then_some(flows)
 }
 
 impl FlowTools {
@@ -122,7 +122,7 @@ impl FlowTools {
 
     /// A list to tell changes from and the listener registered; the refresher started.
     async fn list(&self, core: &GumloopServer, scope: &Scope, session: Option<(String, Peer<RoleServer>)>) -> Vec<Tool> {
-        if !on(core, scope) {
+        if on(core, scope).is_none() {
             return Vec::new();
         }
         let set = self.flow_set(core, scope).await;
@@ -137,14 +137,12 @@ impl FlowTools {
 
     /// A call by name under a scope: a flow tool's run, its refusal, or anything else.
     async fn resolve(&self, core: &GumloopServer, scope: &Scope, name: &str, args: Value) -> Resolved {
-        if !name.starts_with(PREFIX) || !on(core, scope) {
-            return Resolved::Catalogue(args);
-        }
+        let Some(flows) = on(core, scope).filter(|f| name.starts_with(f.listing.prefix)) else { return Resolved::Catalogue(args) };
         let set = self.flow_set(core, scope).await;
         // Not one of this server's flow tools: answered like any unknown tool.
         let Some(t) = set.get(name) else { return Resolved::Catalogue(args) };
-        match run_args(t, &args) {
-            Ok(args) => Resolved::As { tool: RUN_TOOL, args },
+        match run_args(t, &args, flows) {
+            Ok(args) => Resolved::As { tool: flows.run.name, args },
             Err(problems) => Resolved::Refused(format!(
                 "invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}\n{}",
                 problems.join("\n- "),
@@ -156,7 +154,7 @@ impl FlowTools {
     /// `subscriptions/listen` on a managed URL: the subscriber hears of flow-tool changes
     /// until it goes away.
     async fn listen(&self, core: &GumloopServer, scope: Scope, ctx: SubscriptionContext) -> Result<(), McpError> {
-        if !on(core, &scope) {
+        if on(core, &scope).is_none() {
             ctx.cancelled().await;
             return Ok(());
         }
@@ -185,7 +183,10 @@ impl FlowTools {
             return set;
         }
         let previous = self.cached(&scope.server_id);
-        let fetched = if on(core, scope) { fetch_flow_set(core, &scope.credential, previous.as_deref()).await } else { Ok(FlowSet::default()) };
+        let fetched = match on(core, scope) {
+            Some(flows) => fetch_flow_set(core, flows, &scope.credential, previous.as_deref()).await,
+            None => Ok(FlowSet::default()),
+        };
         let (set, listeners) = {
             let mut servers = self.lock();
             let s = servers.entry(scope.server_id.clone()).or_insert_with(|| ServerFlows::new(scope.clone()));
@@ -301,41 +302,42 @@ impl ScopedTools for FlowTools {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        if !name.starts_with(PREFIX) {
-            return None;
-        }
         self.lock().values().find_map(|s| s.set.as_ref()?.get(name).map(|t| t.tool.clone()))
     }
 
     fn runs_as(&self, scope: &Scope, name: &str) -> Option<&'static str> {
         let on = Admission::of(scope).is_some_and(|a| a.config.flow_tools);
-        (on && name.starts_with(PREFIX) && self.cached(&scope.server_id).is_some_and(|set| set.get(name).is_some())).then_some(RUN_TOOL)
+        let run = self.cached(&scope.server_id).filter(|set| on && set.get(name).is_some())?.runs_as;
+        Some(run)
     }
 }
 
 /// Lists the account's flows and reads each one's inputs (a flow whose inputs cannot
 /// be read keeps its previous tool, or has none until they can).
-async fn fetch_flow_set(core: &GumloopServer, credential: &Credential, previous: Option<&FlowSet>) -> Result<FlowSet, String> {
+async fn fetch_flow_set(core: &GumloopServer, flows: &Flows, credential: &Credential, previous: Option<&FlowSet>) -> Result<FlowSet, String> {
     let catalog = core.catalog();
-    let (Some(list), Some(run)) = (catalog.get(LIST_TOOL), catalog.get(RUN_TOOL)) else { return Err(format!("{LIST_TOOL} or {RUN_TOOL} is missing")) };
-    let body = match core.send_as(list.descriptor, json!({}), credential).await.map_err(|e| e.to_string())? {
+    let run = catalog.get(flows.run.name).ok_or("the run tool is missing")?;
+    let body = match core.send_as(flows.list, json!({}), credential).await.map_err(|e| e.to_string())? {
         Outcome::Json { body, .. } => body,
         Outcome::Status { status, body, .. } => return Err(format!("Gumloop answered {status}: {body}")),
         Outcome::Failed(message) => return Err(message),
         Outcome::Bytes { media_type, .. } => return Err(format!("Gumloop answered with {media_type}")),
     };
-    let mut flows = parse_flows(&body).ok_or("the answer has no saved_items")?;
-    flows.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
-    if flows.len() > MAX_FLOWS {
-        tracing::warn!(flows = flows.len(), "the account has more than {MAX_FLOWS} flows; only the oldest {MAX_FLOWS} get flow tools");
-        flows.truncate(MAX_FLOWS);
+    let mut listed = parse_flows(&body, &flows.listing).ok_or_else(|| format!("the answer has no {}", flows.listing.items))?;
+    listed.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
+    if listed.len() > MAX_FLOWS {
+        tracing::warn!(flows = listed.len(), "the account has more than {MAX_FLOWS} flows; only the oldest {MAX_FLOWS} get flow tools");
+        listed.truncate(MAX_FLOWS);
     }
     // Owned ids: a stream of futures borrowing its items trips the Send check of callers.
-    let ids: Vec<String> = flows.iter().map(|f| f.id.clone()).collect();
-    let inputs: Vec<_> =
-        futures_util::stream::iter(ids).map(|id| async move { fresh_flow_inputs(core, &id, credential).await }).buffered(CONCURRENT_INPUTS).collect().await;
-    let mut kept = Vec::with_capacity(flows.len());
-    for (flow, got) in flows.into_iter().zip(inputs) {
+    let ids: Vec<String> = listed.iter().map(|f| f.id.clone()).collect();
+    let inputs: Vec<_> = futures_util::stream::iter(ids)
+        .map(|id| async move { core.fetch_flow_inputs(&flows.inputs, &id, credential).await.map_err(|r| crate::mcp::pipeline::result::text_of(&r)) })
+        .buffered(CONCURRENT_INPUTS)
+        .collect()
+        .await;
+    let mut kept = Vec::with_capacity(listed.len());
+    for (flow, got) in listed.into_iter().zip(inputs) {
         match got {
             Ok(i) => kept.push((flow, i)),
             Err(e) => match previous.and_then(|p| p.tools.iter().find(|t| t.flow.id == flow.id)) {
@@ -344,20 +346,10 @@ async fn fetch_flow_set(core: &GumloopServer, credential: &Credential, previous:
             },
         }
     }
-    let flows: Vec<Flow> = kept.iter().map(|(f, _)| f.clone()).collect();
-    let names = names(&flows, |n| catalog.get(n).is_some());
-    let mut tools: Vec<FlowTool> = kept.into_iter().zip(names).map(|((f, i), name)| flow_tool(f, i, name, &run.tool)).collect();
+    let found: Vec<Flow> = kept.iter().map(|(f, _)| f.clone()).collect();
+    let names = names(&found, flows.listing.prefix, |n| catalog.get(n).is_some());
+    let title = core.integration().title;
+    let mut tools: Vec<FlowTool> = kept.into_iter().zip(names).map(|((f, i), name)| flow_tool(f, i, name, &run.tool, flows, title)).collect();
     tools.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));
-    Ok(FlowSet { tools })
-}
-
-/// A flow's inputs read now (and put in the inputs cache runs use).
-async fn fresh_flow_inputs(core: &GumloopServer, flow: &str, credential: &Credential) -> Result<Arc<Vec<FlowInput>>, String> {
-    let tool = core.catalog().get(INPUTS_TOOL).ok_or("the inputs tool is missing")?;
-    match core.send_as(tool.descriptor, json!({ "id": flow }), credential).await.map_err(|e| e.to_string())? {
-        Outcome::Json { body, .. } => flow_inputs::parse(&body).map(|i| core.flow_inputs().put(credential, flow, i)).ok_or_else(|| "no inputs list".to_owned()),
-        Outcome::Status { status, body, .. } => Err(format!("Gumloop answered {status}: {body}")),
-        Outcome::Failed(message) => Err(message),
-        Outcome::Bytes { media_type, .. } => Err(format!("Gumloop answered with {media_type}")),
-    }
+    Ok(FlowSet { tools, runs_as: flows.run.name })
 }

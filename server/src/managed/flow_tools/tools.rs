@@ -9,14 +9,14 @@ use heck::ToSnakeCase as _;
 use rmcp::model::Tool;
 use serde_json::{Map, Value, json};
 
-use crate::behaviours::flow_inputs::{self, FlowInput};
+use gumloop_mcp_runtime::behaviour::FlowTools as Listing;
+use gumloop_mcp_runtime::pointer;
 
-/// Every flow tool's name starts with this.
-pub const PREFIX: &str = "run_gumloop_flow_";
+use crate::behaviours::flow_inputs::{self, FlowInput, Flows};
+use crate::behaviours::waiting;
+
 /// The longest tool name (what MCP clients commonly accept).
 pub const MAX_NAME: usize = 64;
-/// The run tool's server arguments a flow tool takes beside the inputs.
-const WAIT_ARGS: [&str; 2] = ["wait", "wait_timeout_seconds"];
 
 /// One saved flow, as `list_all_gumloop_flows` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,19 +31,20 @@ pub struct Flow {
     pub created: Option<String>,
 }
 
-/// The flows of a `list_all_gumloop_flows` answer, `None` when it has no `saved_items`.
-pub fn parse_flows(body: &Value) -> Option<Vec<Flow>> {
-    let items = body.get("saved_items")?.as_array()?;
-    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+/// The flows of a list answer, where the spec's `flow_tools` says they are; `None` when
+/// the answer has no such list.
+pub fn parse_flows(body: &Value, spec: &Listing) -> Option<Vec<Flow>> {
+    let items = pointer::get(body, spec.items)?.as_array()?;
+    let text = |v: &Value, p: &str| pointer::str_at(v, p).map(str::to_owned);
     Some(
         items
             .iter()
             .filter_map(|f| {
                 Some(Flow {
-                    id: text(f, "saved_item_id")?,
-                    name: text(f, "name").unwrap_or_default(),
-                    description: text(f, "description").filter(|d| !d.trim().is_empty()),
-                    created: text(f, "created_ts"),
+                    id: text(f, spec.id)?,
+                    name: text(f, spec.name).unwrap_or_default(),
+                    description: text(f, spec.description).filter(|d| !d.trim().is_empty()),
+                    created: spec.created.and_then(|p| text(f, p)),
                 })
             })
             .collect(),
@@ -64,10 +65,10 @@ pub fn slug(name: &str) -> String {
     out.trim_end_matches('_').to_owned()
 }
 
-/// Unique tool names for `flows`, in their order: [`PREFIX`] + slug, at most [`MAX_NAME`]
+/// Unique tool names for `flows`, in their order: `prefix` + slug, at most [`MAX_NAME`]
 /// characters, `_2`, `_3`… on a collision, and never a name `taken` claims (the catalogue).
-pub fn names(flows: &[Flow], taken: impl Fn(&str) -> bool) -> Vec<String> {
-    let room = MAX_NAME - PREFIX.len();
+pub fn names(flows: &[Flow], prefix: &str, taken: impl Fn(&str) -> bool) -> Vec<String> {
+    let room = MAX_NAME - prefix.len();
     let mut used = HashSet::new();
     flows
         .iter()
@@ -77,7 +78,7 @@ pub fn names(flows: &[Flow], taken: impl Fn(&str) -> bool) -> Vec<String> {
                 .map(|n| {
                     let suffix = if n == 1 { String::new() } else { format!("_{n}") };
                     let stem = base[..base.len().min(room - suffix.len())].trim_end_matches('_');
-                    format!("{PREFIX}{stem}{suffix}")
+                    format!("{prefix}{stem}{suffix}")
                 })
                 .find(|name| !taken(name) && !used.contains(name))
                 .inspect(|name| {
@@ -102,16 +103,16 @@ pub struct FlowTool {
 /// The tool of `flow`, named `name`: the flow's inputs as its schema plus the run tool's
 /// `wait` arguments (unless an input has that name), the run tool's annotations and
 /// output schema, and the flow's description.
-pub fn flow_tool(flow: Flow, inputs: Arc<Vec<FlowInput>>, name: String, run: &Tool) -> FlowTool {
+pub fn flow_tool(flow: Flow, inputs: Arc<Vec<FlowInput>>, name: String, run: &Tool, flows: &Flows, title: &str) -> FlowTool {
     let mut schema = flow_inputs::json_schema(&inputs);
     let run_props = run.input_schema.get("properties");
-    for arg in WAIT_ARGS {
+    for arg in waiting::ARGS {
         if let Some(p) = run_props.and_then(|p| p.get(arg)).filter(|_| !inputs.iter().any(|i| i.name == arg)) {
             schema["properties"][arg] = p.clone();
         }
     }
     let Value::Object(schema) = schema else { unreachable!("json_schema returns an object") };
-    let description = flow.description.clone().unwrap_or_else(|| format!("Runs the Gumloop flow “{}” (saved_item_id {}).", flow.name, flow.id));
+    let description = flow.description.clone().unwrap_or_else(|| format!("Runs the {title} flow “{}” ({} {}).", flow.name, flows.inputs.flow_arg, flow.id));
     let mut tool = run.clone();
     tool.name = name.into();
     tool.title = Some(flow.name.clone()).filter(|t| !t.is_empty());
@@ -125,6 +126,8 @@ pub fn flow_tool(flow: Flow, inputs: Arc<Vec<FlowInput>>, name: String, run: &To
 pub struct FlowSet {
     /// The tools.
     pub tools: Vec<FlowTool>,
+    /// The catalogue tool they run as.
+    pub runs_as: &'static str,
 }
 
 impl FlowSet {
@@ -142,32 +145,31 @@ impl FlowSet {
 
 /// A flow tool's arguments as `create_a_gumloop_flow_run` arguments, or every problem
 /// with them (the run tool's input checks, pointers at the top level).
-pub fn run_args(t: &FlowTool, args: &Value) -> Result<Value, Vec<String>> {
+pub fn run_args(t: &FlowTool, args: &Value, flows: &Flows) -> Result<Value, Vec<String>> {
     let Value::Object(given) = args else { return Err(vec!["/: the arguments must be an object of input name to value".into()]) };
     let mut given = given.clone();
     let mut run = Map::new();
-    run.insert("saved_item_id".into(), json!(t.flow.id));
+    run.insert(flows.inputs.flow_arg.into(), json!(t.flow.id));
     let mut problems = Vec::new();
-    for arg in WAIT_ARGS.into_iter().filter(|a| !t.inputs.iter().any(|i| i.name == *a)) {
+    for arg in waiting::ARGS.into_iter().filter(|a| !t.inputs.iter().any(|i| i.name == *a)) {
         let Some(v) = given.remove(arg) else { continue };
-        let ok = match arg {
-            "wait" => v.is_boolean(),
-            _ => v.as_u64().is_some_and(|s| (1..=600).contains(&s)),
-        };
+        let flag = arg == waiting::ARGS[0];
+        let ok = if flag { v.is_boolean() } else { v.as_u64().is_some_and(|s| (1..=600).contains(&s)) };
         if !ok {
-            problems.push(match arg {
-                "wait" => format!("/wait: must be true or false, got {}", crate::text::quote(&v)),
-                _ => format!("/wait_timeout_seconds: must be a whole number of seconds from 1 to 600, got {}", crate::text::quote(&v)),
+            let quoted = crate::text::quote(&v);
+            problems.push(if flag {
+                format!("/{arg}: must be true or false, got {quoted}")
+            } else {
+                format!("/{arg}: must be a whole number of seconds from 1 to 600, got {quoted}")
             });
         }
         run.insert(arg.into(), v);
     }
-    let own = flow_inputs::problems(&given, &t.inputs, &[]);
-    problems.extend(own.into_iter().map(|p| p.strip_prefix("/inputs").map(str::to_owned).unwrap_or(p)));
+    problems.extend(flow_inputs::problems(&given, &t.inputs, "", flows.run.name, &[]));
     if !problems.is_empty() {
         return Err(problems);
     }
-    run.insert("pipeline_inputs".into(), flow_inputs::wire(&given, &t.inputs));
+    run.insert(flows.inputs.wire_arg.into(), flow_inputs::wire(&given, &t.inputs, &flows.inputs));
     Ok(Value::Object(run))
 }
 
@@ -193,7 +195,7 @@ mod tests {
         let long = "a very long flow name that goes on and on well past the limit of tool names";
         let flows =
             [flow("f1", "Report"), flow("f2", "report"), flow("f3", "REPORT!"), flow("f4", "日本語"), flow("f5", "Taken"), flow("f6", long), flow("f7", long)];
-        let n = names(&flows, |n| n == "run_gumloop_flow_taken");
+        let n = names(&flows, "run_gumloop_flow_", |n| n == "run_gumloop_flow_taken");
         assert_eq!(
             &n[..5],
             ["run_gumloop_flow_report", "run_gumloop_flow_report_2", "run_gumloop_flow_report_3", "run_gumloop_flow_f4", "run_gumloop_flow_taken_2"]
@@ -210,14 +212,15 @@ mod tests {
             "run",
             Arc::new(serde_json::from_str(r#"{"type":"object","properties":{"wait":{"type":"boolean"},"wait_timeout_seconds":{"type":"integer"}}}"#).unwrap()),
         );
-        let inputs = Arc::new(vec![FlowInput { name: "target_company".into(), data_type: "string".into(), description: Some("Who".into()) }]);
-        let t = flow_tool(flow("flow_pricing", "Pricing"), inputs, "run_gumloop_flow_pricing".into(), &run);
+        let inputs = Arc::new(vec![FlowInput { name: "target_company".into(), data_type: "string".into(), description: Some("Who".into()), file_hint: None }]);
+        let flows = Flows::of(gumloop_mcp_generated::resources::ALL_TOOLS).expect("the spec declares flows");
+        let t = flow_tool(flow("flow_pricing", "Pricing"), inputs, "run_gumloop_flow_pricing".into(), &run, &flows, "Gumloop");
         assert_eq!(t.tool.description.as_deref(), Some("Runs the Gumloop flow “Pricing” (saved_item_id flow_pricing)."));
         assert_eq!(t.tool.input_schema["required"], json!(["target_company"]));
         assert!(t.tool.input_schema["properties"].get("wait").is_some());
-        let ok = run_args(&t, &json!({"target_company": "Acme", "wait": true})).unwrap();
+        let ok = run_args(&t, &json!({"target_company": "Acme", "wait": true}), &flows).unwrap();
         assert_eq!(ok, json!({"saved_item_id": "flow_pricing", "wait": true, "pipeline_inputs": [{"input_name": "target_company", "value": "Acme"}]}));
-        let bad = run_args(&t, &json!({"target_compny": "Acme", "wait": "yes", "wait_timeout_seconds": 0})).unwrap_err();
+        let bad = run_args(&t, &json!({"target_compny": "Acme", "wait": "yes", "wait_timeout_seconds": 0}), &flows).unwrap_err();
         assert_eq!(bad.len(), 4, "{bad:#?}");
         assert!(bad.contains(&"/target_compny: the flow has no input `target_compny`; did you mean `target_company`?".to_owned()), "{bad:#?}");
         assert!(bad.contains(&"/target_company: missing (Who)".to_owned()), "{bad:#?}");
