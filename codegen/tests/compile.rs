@@ -2,8 +2,11 @@
 //! snapshot that does not build, or builds the wrong request, fails here.
 #![deny(warnings)]
 
+// The snapshots are prettyplease's output, compared byte for byte: rustfmt keeps off them.
+#[rustfmt::skip]
 #[path = "output/basic.rs"]
 mod basic;
+#[rustfmt::skip]
 #[path = "output/multipart.rs"]
 mod multipart;
 
