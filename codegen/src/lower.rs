@@ -294,6 +294,7 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
             cancel_tool: a.cancel_tool.clone(),
             queue_pointer: a.queue_pointer.clone(),
         }),
+        behaviours: m.behaviours.clone(),
         server_args,
         args,
         sources: vec![file.to_owned(), doc_file.to_owned()],

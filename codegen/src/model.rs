@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+pub use crate::spec::{BehavioursRule, DownloadLinkRule, FlowInputsRule, FlowToolsRule, ImagesRule, InputsSchemaRule, SkillPackageRule};
+
 /// The lowered spec.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -87,6 +89,9 @@ pub struct ToolIr {
     pub body_format: String,
     /// Long-running behaviour.
     pub async_spec: Option<AsyncIr>,
+    /// What the server does beyond the HTTP call, as the spec declares it (names and
+    /// pointers need no resolving).
+    pub behaviours: BehavioursRule,
     /// Input-schema properties the server consumes itself (never passed to `build`).
     pub server_args: Vec<String>,
     /// Arguments in input-schema order.

@@ -43,6 +43,11 @@ fn multipart() {
 }
 
 #[test]
+fn behaviours() {
+    check("behaviours");
+}
+
+#[test]
 fn generation_is_deterministic() {
     let a = generate(&fixture("basic")).unwrap().files;
     let b = generate(&fixture("basic")).unwrap().files;

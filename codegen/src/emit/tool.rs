@@ -3,7 +3,7 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::model::{ArgIr, ArgType, Location, PathPiece, ToolIr};
+use crate::model::{ArgIr, ArgType, BehavioursRule, Location, PathPiece, ToolIr};
 
 const RT: &str = "::gumloop_mcp_runtime";
 
@@ -256,6 +256,131 @@ fn capitalize(s: &str) -> String {
     c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
 }
 
+fn opt_str(v: &Option<String>) -> TokenStream {
+    match v {
+        Some(s) => quote! { ::core::option::Option::Some(#s) },
+        None => quote! { ::core::option::Option::None },
+    }
+}
+
+/// `Behaviours::NONE`, or the declared behaviours as a struct literal.
+fn emit_behaviours(b: &BehavioursRule) -> TokenStream {
+    let rt = rt();
+    if b.is_empty() {
+        return quote! { #rt::Behaviours::NONE };
+    }
+    // Only the declared behaviours are written out; the rest come from `NONE`.
+    let mut fields: Vec<TokenStream> = Vec::new();
+    let mut some_or_none = |field: &str, v: Option<TokenStream>| {
+        if let Some(v) = v {
+            let field = format_ident!("{field}");
+            fields.push(quote! { #field: ::core::option::Option::Some(#v) });
+        }
+    };
+    some_or_none(
+        "flow_inputs",
+        b.flow_inputs.as_ref().map(|f| {
+            let (arg, flow_arg, wire_arg, wire_name, wire_value, schema_tool) = (&f.arg, &f.flow_arg, &f.wire_arg, &f.wire_name, &f.wire_value, &f.schema_tool);
+            quote! {
+                #rt::behaviour::FlowInputs {
+                    arg: #arg,
+                    flow_arg: #flow_arg,
+                    wire_arg: #wire_arg,
+                    wire_name: #wire_name,
+                    wire_value: #wire_value,
+                    schema_tool: #schema_tool,
+                }
+            }
+        }),
+    );
+    some_or_none(
+        "inputs_schema",
+        b.inputs_schema.as_ref().map(|s| {
+            let (id_arg, id, inputs, name, data_type) = (&s.id_arg, &s.id, &s.inputs, &s.name, &s.data_type);
+            let (description, file_type, file_hint, into) = (&s.description, &s.file_type, &s.file_hint, &s.into);
+            quote! {
+                #rt::behaviour::InputsSchema {
+                    id_arg: #id_arg,
+                    id: #id,
+                    inputs: #inputs,
+                    name: #name,
+                    data_type: #data_type,
+                    description: #description,
+                    file_type: #file_type,
+                    file_hint: #file_hint,
+                    into: #into,
+                }
+            }
+        }),
+    );
+    some_or_none(
+        "download_link",
+        b.download_link.as_ref().map(|d| {
+            let (at, url) = (&d.at, &d.url);
+            let (filename, media_type, size) = (opt_str(&d.filename), opt_str(&d.media_type), opt_str(&d.size));
+            quote! {
+                #rt::behaviour::DownloadLink {
+                    at: #at,
+                    url: #url,
+                    filename: #filename,
+                    media_type: #media_type,
+                    size: #size,
+                }
+            }
+        }),
+    );
+    some_or_none(
+        "images",
+        b.images.as_ref().map(|i| {
+            let (at, url) = (&i.at, &i.url);
+            quote! { #rt::behaviour::Images { at: #at, url: &[#(#url),*] } }
+        }),
+    );
+    some_or_none(
+        "skill_package",
+        b.skill_package.as_ref().map(|s| {
+            let (markdown, name, description, files, archive, field) = (&s.markdown, &s.name, &s.description, &s.files, &s.archive, &s.field);
+            let max_bytes = proc_macro2::Literal::u64_unsuffixed(s.max_bytes);
+            quote! {
+                #rt::behaviour::SkillPackage {
+                    markdown: #markdown,
+                    name: #name,
+                    description: #description,
+                    files: #files,
+                    archive: #archive,
+                    field: #field,
+                    max_bytes: #max_bytes,
+                }
+            }
+        }),
+    );
+    some_or_none(
+        "flow_tools",
+        b.flow_tools.as_ref().map(|f| {
+            let (prefix, items, id, name, description, run_tool) = (&f.prefix, &f.items, &f.id, &f.name, &f.description, &f.run_tool);
+            let created = opt_str(&f.created);
+            quote! {
+                #rt::behaviour::FlowTools {
+                    prefix: #prefix,
+                    items: #items,
+                    id: #id,
+                    name: #name,
+                    description: #description,
+                    created: #created,
+                    run_tool: #run_tool,
+                }
+            }
+        }),
+    );
+    let rest = (fields.len() < 6).then(|| quote! { ..#rt::Behaviours::NONE });
+    quote! {
+        #rt::Behaviours {
+            #(#fields,)*
+            #rest
+        }
+    }
+}
+
 fn emit_descriptor(t: &ToolIr) -> TokenStream {
     let rt = rt();
     let (name, resource, method, description, template) = (&t.name, &t.resource, &t.method, &t.description, &t.path_template);
@@ -297,6 +422,7 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
         None => quote! { ::core::option::Option::None },
     };
     let server_args = &t.server_args;
+    let behaviours = emit_behaviours(&t.behaviours);
     quote! {
         /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
         pub static DESCRIPTOR: #rt::ToolDescriptor = #rt::ToolDescriptor {
@@ -320,7 +446,7 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
             pagination: #rt::Pagination::#pagination,
             response: #rt::ResponseFormat::#response,
             async_spec: #async_spec,
-            behaviours: #rt::Behaviours::NONE,
+            behaviours: #behaviours,
             server_args: &[#(#server_args),*],
             build,
         };

@@ -20,9 +20,12 @@ pub mod resources {
         bearer: true,
         user_header: ::core::option::Option::Some("x-user"),
         team_query: ::core::option::Option::Some("team_id"),
+        instructions: "",
     };
     /// Looks a tool up by name.
-    pub fn find(name: &str) -> ::core::option::Option<&'static ::gumloop_mcp_runtime::ToolDescriptor> {
+    pub fn find(
+        name: &str,
+    ) -> ::core::option::Option<&'static ::gumloop_mcp_runtime::ToolDescriptor> {
         ALL_TOOLS.binary_search_by(|t| t.name.cmp(name)).ok().map(|i| ALL_TOOLS[i])
     }
     pub mod widgets {
@@ -83,23 +86,73 @@ pub mod resources {
                 pub fn into_request(
                     mut self,
                     ctx: &::gumloop_mcp_runtime::Context,
-                ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
-                    self.user_id = ::gumloop_mcp_runtime::fill_context(self.user_id.take(), ctx, "user_id", true)?;
+                ) -> ::core::result::Result<
+                    ::gumloop_mcp_runtime::UpstreamRequest,
+                    ::gumloop_mcp_runtime::ArgsError,
+                > {
+                    self.user_id = ::gumloop_mcp_runtime::fill_context(
+                        self.user_id.take(),
+                        ctx,
+                        "user_id",
+                        true,
+                    )?;
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets");
                     let mut query = ::std::vec::Vec::new();
-                    ::gumloop_mcp_runtime::push_query(&mut query, "team_id", &::gumloop_mcp_runtime::to_json(&self.team_id));
+                    ::gumloop_mcp_runtime::push_query(
+                        &mut query,
+                        "team_id",
+                        &::gumloop_mcp_runtime::to_json(&self.team_id),
+                    );
                     let mut body = ::serde_json::Map::new();
-                    ::gumloop_mcp_runtime::insert_body(&mut body, "team_id", ::gumloop_mcp_runtime::to_json(&self.team_id));
-                    ::gumloop_mcp_runtime::insert_body(&mut body, "name", ::gumloop_mcp_runtime::to_json(&self.name));
-                    ::gumloop_mcp_runtime::insert_body(&mut body, "user_id", ::gumloop_mcp_runtime::to_json(&self.user_id));
-                    ::gumloop_mcp_runtime::insert_body(&mut body, "size", ::gumloop_mcp_runtime::to_json(&self.size));
-                    ::gumloop_mcp_runtime::insert_body(&mut body, "count", ::gumloop_mcp_runtime::to_json(&self.count));
-                    ::gumloop_mcp_runtime::insert_body(&mut body, "enabled", ::gumloop_mcp_runtime::to_json(&self.enabled));
-                    ::gumloop_mcp_runtime::insert_body(&mut body, "meta", ::gumloop_mcp_runtime::to_json(&self.meta));
-                    ::gumloop_mcp_runtime::insert_body(&mut body, "query", ::gumloop_mcp_runtime::to_json(&self.query));
-                    ::gumloop_mcp_runtime::insert_body(&mut body, "path", ::gumloop_mcp_runtime::to_json(&self.path));
-                    let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
+                    ::gumloop_mcp_runtime::insert_body(
+                        &mut body,
+                        "team_id",
+                        ::gumloop_mcp_runtime::to_json(&self.team_id),
+                    );
+                    ::gumloop_mcp_runtime::insert_body(
+                        &mut body,
+                        "name",
+                        ::gumloop_mcp_runtime::to_json(&self.name),
+                    );
+                    ::gumloop_mcp_runtime::insert_body(
+                        &mut body,
+                        "user_id",
+                        ::gumloop_mcp_runtime::to_json(&self.user_id),
+                    );
+                    ::gumloop_mcp_runtime::insert_body(
+                        &mut body,
+                        "size",
+                        ::gumloop_mcp_runtime::to_json(&self.size),
+                    );
+                    ::gumloop_mcp_runtime::insert_body(
+                        &mut body,
+                        "count",
+                        ::gumloop_mcp_runtime::to_json(&self.count),
+                    );
+                    ::gumloop_mcp_runtime::insert_body(
+                        &mut body,
+                        "enabled",
+                        ::gumloop_mcp_runtime::to_json(&self.enabled),
+                    );
+                    ::gumloop_mcp_runtime::insert_body(
+                        &mut body,
+                        "meta",
+                        ::gumloop_mcp_runtime::to_json(&self.meta),
+                    );
+                    ::gumloop_mcp_runtime::insert_body(
+                        &mut body,
+                        "query",
+                        ::gumloop_mcp_runtime::to_json(&self.query),
+                    );
+                    ::gumloop_mcp_runtime::insert_body(
+                        &mut body,
+                        "path",
+                        ::gumloop_mcp_runtime::to_json(&self.path),
+                    );
+                    let body = ::gumloop_mcp_runtime::Body::Json(
+                        ::serde_json::Value::Object(body),
+                    );
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
                         method: ::gumloop_mcp_runtime::HttpMethod::Post,
                         base: ::gumloop_mcp_runtime::Base::Api,
@@ -113,7 +166,10 @@ pub mod resources {
             pub fn build(
                 args: ::serde_json::Value,
                 ctx: &::gumloop_mcp_runtime::Context,
-            ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+            ) -> ::core::result::Result<
+                ::gumloop_mcp_runtime::UpstreamRequest,
+                ::gumloop_mcp_runtime::ArgsError,
+            > {
                 ::gumloop_mcp_runtime::from_args::<Args>(args)?.into_request(ctx)
             }
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
@@ -128,13 +184,19 @@ pub mod resources {
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"},\"name\":{\"type\":[\"string\",\"null\"]}}}",
                 ),
-                annotations: ::gumloop_mcp_runtime::Annotations { read_only: false, destructive: false, idempotent: false, open_world: true },
+                annotations: ::gumloop_mcp_runtime::Annotations {
+                    read_only: false,
+                    destructive: false,
+                    idempotent: false,
+                    open_world: true,
+                },
                 http_method: ::gumloop_mcp_runtime::HttpMethod::Post,
                 base: ::gumloop_mcp_runtime::Base::Api,
                 path_template: "/widgets",
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &[],
                 build,
             };
@@ -155,13 +217,22 @@ pub mod resources {
                 pub fn into_request(
                     self,
                     _ctx: &::gumloop_mcp_runtime::Context,
-                ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+                ) -> ::core::result::Result<
+                    ::gumloop_mcp_runtime::UpstreamRequest,
+                    ::gumloop_mcp_runtime::ArgsError,
+                > {
                     let mut path = ::std::string::String::new();
                     path.push_str("/destroy_widget");
                     let query = ::std::vec::Vec::new();
                     let mut body = ::serde_json::Map::new();
-                    ::gumloop_mcp_runtime::insert_body(&mut body, "widget_id", ::gumloop_mcp_runtime::to_json(&self.id));
-                    let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
+                    ::gumloop_mcp_runtime::insert_body(
+                        &mut body,
+                        "widget_id",
+                        ::gumloop_mcp_runtime::to_json(&self.id),
+                    );
+                    let body = ::gumloop_mcp_runtime::Body::Json(
+                        ::serde_json::Value::Object(body),
+                    );
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
                         method: ::gumloop_mcp_runtime::HttpMethod::Post,
                         base: ::gumloop_mcp_runtime::Base::Api,
@@ -175,7 +246,10 @@ pub mod resources {
             pub fn build(
                 args: ::serde_json::Value,
                 ctx: &::gumloop_mcp_runtime::Context,
-            ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+            ) -> ::core::result::Result<
+                ::gumloop_mcp_runtime::UpstreamRequest,
+                ::gumloop_mcp_runtime::ArgsError,
+            > {
                 ::gumloop_mcp_runtime::from_args::<Args>(args)?.into_request(ctx)
             }
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
@@ -188,13 +262,19 @@ pub mod resources {
                 description: "Destroy a widget.\n\nReturns: the upstream JSON response.\nRequired: id.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::None,
-                annotations: ::gumloop_mcp_runtime::Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
+                annotations: ::gumloop_mcp_runtime::Annotations {
+                    read_only: false,
+                    destructive: true,
+                    idempotent: true,
+                    open_world: true,
+                },
                 http_method: ::gumloop_mcp_runtime::HttpMethod::Post,
                 base: ::gumloop_mcp_runtime::Base::Api,
                 path_template: "/destroy_widget",
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &[],
                 build,
             };
@@ -215,10 +295,15 @@ pub mod resources {
                 pub fn into_request(
                     self,
                     _ctx: &::gumloop_mcp_runtime::Context,
-                ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+                ) -> ::core::result::Result<
+                    ::gumloop_mcp_runtime::UpstreamRequest,
+                    ::gumloop_mcp_runtime::ArgsError,
+                > {
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets/");
-                    path.push_str(&::gumloop_mcp_runtime::path_segment(&self.id, "/id")?);
+                    path.push_str(
+                        &::gumloop_mcp_runtime::path_segment(&self.id, "/id")?,
+                    );
                     path.push_str("/export");
                     let query = ::std::vec::Vec::new();
                     let body = ::gumloop_mcp_runtime::Body::Empty;
@@ -235,7 +320,10 @@ pub mod resources {
             pub fn build(
                 args: ::serde_json::Value,
                 ctx: &::gumloop_mcp_runtime::Context,
-            ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+            ) -> ::core::result::Result<
+                ::gumloop_mcp_runtime::UpstreamRequest,
+                ::gumloop_mcp_runtime::ArgsError,
+            > {
                 ::gumloop_mcp_runtime::from_args::<Args>(args)?.into_request(ctx)
             }
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
@@ -248,13 +336,19 @@ pub mod resources {
                 description: "Download a widget as a zip.\n\nReturns: the file's bytes as an embedded resource with its media type.\nRequired: id.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::None,
-                annotations: ::gumloop_mcp_runtime::Annotations { read_only: true, destructive: false, idempotent: true, open_world: false },
+                annotations: ::gumloop_mcp_runtime::Annotations {
+                    read_only: true,
+                    destructive: false,
+                    idempotent: true,
+                    open_world: false,
+                },
                 http_method: ::gumloop_mcp_runtime::HttpMethod::Get,
                 base: ::gumloop_mcp_runtime::Base::Api,
                 path_template: "/widgets/{id}/export",
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Binary,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &[],
                 build,
             };
@@ -275,10 +369,15 @@ pub mod resources {
                 pub fn into_request(
                     self,
                     _ctx: &::gumloop_mcp_runtime::Context,
-                ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+                ) -> ::core::result::Result<
+                    ::gumloop_mcp_runtime::UpstreamRequest,
+                    ::gumloop_mcp_runtime::ArgsError,
+                > {
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets/");
-                    path.push_str(&::gumloop_mcp_runtime::path_segment(&self.id, "/id")?);
+                    path.push_str(
+                        &::gumloop_mcp_runtime::path_segment(&self.id, "/id")?,
+                    );
                     let query = ::std::vec::Vec::new();
                     let body = ::gumloop_mcp_runtime::Body::Empty;
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
@@ -294,7 +393,10 @@ pub mod resources {
             pub fn build(
                 args: ::serde_json::Value,
                 ctx: &::gumloop_mcp_runtime::Context,
-            ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+            ) -> ::core::result::Result<
+                ::gumloop_mcp_runtime::UpstreamRequest,
+                ::gumloop_mcp_runtime::ArgsError,
+            > {
                 ::gumloop_mcp_runtime::from_args::<Args>(args)?.into_request(ctx)
             }
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
@@ -309,13 +411,19 @@ pub mod resources {
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"},\"name\":{\"type\":[\"string\",\"null\"]}}}",
                 ),
-                annotations: ::gumloop_mcp_runtime::Annotations { read_only: true, destructive: false, idempotent: true, open_world: true },
+                annotations: ::gumloop_mcp_runtime::Annotations {
+                    read_only: true,
+                    destructive: false,
+                    idempotent: true,
+                    open_world: true,
+                },
                 http_method: ::gumloop_mcp_runtime::HttpMethod::Get,
                 base: ::gumloop_mcp_runtime::Base::Api,
                 path_template: "/widgets/{id}",
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &[],
                 build,
             };
@@ -361,18 +469,48 @@ pub mod resources {
                 pub fn into_request(
                     mut self,
                     ctx: &::gumloop_mcp_runtime::Context,
-                ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
-                    self.user_id = ::gumloop_mcp_runtime::fill_context(self.user_id.take(), ctx, "user_id", false)?;
+                ) -> ::core::result::Result<
+                    ::gumloop_mcp_runtime::UpstreamRequest,
+                    ::gumloop_mcp_runtime::ArgsError,
+                > {
+                    self.user_id = ::gumloop_mcp_runtime::fill_context(
+                        self.user_id.take(),
+                        ctx,
+                        "user_id",
+                        false,
+                    )?;
                     let mut path = ::std::string::String::new();
                     path.push_str("/teams/");
-                    path.push_str(&::gumloop_mcp_runtime::path_segment(&self.team, "/team")?);
+                    path.push_str(
+                        &::gumloop_mcp_runtime::path_segment(&self.team, "/team")?,
+                    );
                     path.push_str("/widgets");
                     let mut query = ::std::vec::Vec::new();
-                    ::gumloop_mcp_runtime::push_query(&mut query, "user_id", &::gumloop_mcp_runtime::to_json(&self.user_id));
-                    ::gumloop_mcp_runtime::push_query(&mut query, "type", &::gumloop_mcp_runtime::to_json(&self.r#type));
-                    ::gumloop_mcp_runtime::push_query(&mut query, "tags", &::gumloop_mcp_runtime::to_json(&self.tags));
-                    ::gumloop_mcp_runtime::push_query(&mut query, "cursor", &::gumloop_mcp_runtime::to_json(&self.cursor));
-                    ::gumloop_mcp_runtime::push_query(&mut query, "page_size", &::gumloop_mcp_runtime::to_json(&self.page_size));
+                    ::gumloop_mcp_runtime::push_query(
+                        &mut query,
+                        "user_id",
+                        &::gumloop_mcp_runtime::to_json(&self.user_id),
+                    );
+                    ::gumloop_mcp_runtime::push_query(
+                        &mut query,
+                        "type",
+                        &::gumloop_mcp_runtime::to_json(&self.r#type),
+                    );
+                    ::gumloop_mcp_runtime::push_query(
+                        &mut query,
+                        "tags",
+                        &::gumloop_mcp_runtime::to_json(&self.tags),
+                    );
+                    ::gumloop_mcp_runtime::push_query(
+                        &mut query,
+                        "cursor",
+                        &::gumloop_mcp_runtime::to_json(&self.cursor),
+                    );
+                    ::gumloop_mcp_runtime::push_query(
+                        &mut query,
+                        "page_size",
+                        &::gumloop_mcp_runtime::to_json(&self.page_size),
+                    );
                     let body = ::gumloop_mcp_runtime::Body::Empty;
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
                         method: ::gumloop_mcp_runtime::HttpMethod::Get,
@@ -387,7 +525,10 @@ pub mod resources {
             pub fn build(
                 args: ::serde_json::Value,
                 ctx: &::gumloop_mcp_runtime::Context,
-            ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+            ) -> ::core::result::Result<
+                ::gumloop_mcp_runtime::UpstreamRequest,
+                ::gumloop_mcp_runtime::ArgsError,
+            > {
                 ::gumloop_mcp_runtime::from_args::<Args>(args)?.into_request(ctx)
             }
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
@@ -402,13 +543,19 @@ pub mod resources {
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"widgets\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"},\"name\":{\"type\":[\"string\",\"null\"]}}}},\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}",
                 ),
-                annotations: ::gumloop_mcp_runtime::Annotations { read_only: true, destructive: false, idempotent: true, open_world: true },
+                annotations: ::gumloop_mcp_runtime::Annotations {
+                    read_only: true,
+                    destructive: false,
+                    idempotent: true,
+                    open_world: true,
+                },
                 http_method: ::gumloop_mcp_runtime::HttpMethod::Get,
                 base: ::gumloop_mcp_runtime::Base::Api,
                 path_template: "/teams/{team}/widgets",
                 pagination: ::gumloop_mcp_runtime::Pagination::Cursor,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &["max_items"],
                 build,
             };
@@ -429,10 +576,18 @@ pub mod resources {
                 pub fn into_request(
                     self,
                     _ctx: &::gumloop_mcp_runtime::Context,
-                ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+                ) -> ::core::result::Result<
+                    ::gumloop_mcp_runtime::UpstreamRequest,
+                    ::gumloop_mcp_runtime::ArgsError,
+                > {
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets/");
-                    path.push_str(&::gumloop_mcp_runtime::path_segment(&self.id.to_string(), "/id")?);
+                    path.push_str(
+                        &::gumloop_mcp_runtime::path_segment(
+                            &self.id.to_string(),
+                            "/id",
+                        )?,
+                    );
                     path.push_str("/spin");
                     let query = ::std::vec::Vec::new();
                     let body = ::gumloop_mcp_runtime::Body::Empty;
@@ -449,7 +604,10 @@ pub mod resources {
             pub fn build(
                 args: ::serde_json::Value,
                 ctx: &::gumloop_mcp_runtime::Context,
-            ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+            ) -> ::core::result::Result<
+                ::gumloop_mcp_runtime::UpstreamRequest,
+                ::gumloop_mcp_runtime::ArgsError,
+            > {
                 ::gumloop_mcp_runtime::from_args::<Args>(args)?.into_request(ctx)
             }
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
@@ -462,7 +620,12 @@ pub mod resources {
                 description: "Start spinning a widget; poll get_single_acme_widget_by_id until done.\n\nReturns: the upstream JSON response.\nLong-running: Gumloop answers at once while the work goes on. Pass `wait: true` to have the server poll `get_single_acme_widget_by_id` until the state is done or failed (up to `wait_timeout_seconds`, default 60), or poll it yourself.\nRequired: id.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\",\"description\":\"Numeric widget id\"},\"wait\":{\"type\":\"boolean\",\"description\":\"Wait for the work to finish: the server polls `get_single_acme_widget_by_id` with backoff (sending progress notifications when you give a progress token) and returns the final record. Without it you get the immediate, unfinished state.\"},\"wait_timeout_seconds\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":600,\"default\":60,\"description\":\"How long `wait` may take (1-600 s, default 60). On timeout you get the latest state and the id to poll with; the work continues upstream.\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::None,
-                annotations: ::gumloop_mcp_runtime::Annotations { read_only: false, destructive: false, idempotent: false, open_world: true },
+                annotations: ::gumloop_mcp_runtime::Annotations {
+                    read_only: false,
+                    destructive: false,
+                    idempotent: false,
+                    open_world: true,
+                },
                 http_method: ::gumloop_mcp_runtime::HttpMethod::Post,
                 base: ::gumloop_mcp_runtime::Base::Ws,
                 path_template: "/widgets/{id}/spin",
@@ -474,7 +637,9 @@ pub mod resources {
                     state_pointer: "/state",
                     terminal: &["done", "failed"],
                     cancel_tool: ::core::option::Option::None,
+                    queue_pointer: ::core::option::Option::None,
                 }),
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &["wait", "wait_timeout_seconds"],
                 build,
             };

@@ -3,8 +3,10 @@
 
 pub mod resources {
     /// Every tool's descriptor (2 tools), sorted by name.
-    pub static ALL_TOOLS: &[&::gumloop_mcp_runtime::ToolDescriptor] =
-        &[&self::attachments::create_a_acme_attachment::DESCRIPTOR, &self::attachments::update_a_acme_attachment_by_id::DESCRIPTOR];
+    pub static ALL_TOOLS: &[&::gumloop_mcp_runtime::ToolDescriptor] = &[
+        &self::attachments::create_a_acme_attachment::DESCRIPTOR,
+        &self::attachments::update_a_acme_attachment_by_id::DESCRIPTOR,
+    ];
     /// Base URLs and the auth scheme, from the integration file.
     pub static INTEGRATION: ::gumloop_mcp_runtime::Integration = ::gumloop_mcp_runtime::Integration {
         name: "acme",
@@ -14,9 +16,12 @@ pub mod resources {
         bearer: true,
         user_header: ::core::option::Option::Some("x-user"),
         team_query: ::core::option::Option::Some("team_id"),
+        instructions: "",
     };
     /// Looks a tool up by name.
-    pub fn find(name: &str) -> ::core::option::Option<&'static ::gumloop_mcp_runtime::ToolDescriptor> {
+    pub fn find(
+        name: &str,
+    ) -> ::core::option::Option<&'static ::gumloop_mcp_runtime::ToolDescriptor> {
         ALL_TOOLS.binary_search_by(|t| t.name.cmp(name)).ok().map(|i| ALL_TOOLS[i])
     }
     pub mod attachments {
@@ -45,26 +50,42 @@ pub mod resources {
                 ///
                 /// Sent as multipart part `flags`.
                 #[serde(default)]
-                pub flags: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
+                pub flags: ::core::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                >,
             }
             impl Args {
                 /// Builds the upstream `POST /attachments` request.
                 pub fn into_request(
                     self,
                     _ctx: &::gumloop_mcp_runtime::Context,
-                ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+                ) -> ::core::result::Result<
+                    ::gumloop_mcp_runtime::UpstreamRequest,
+                    ::gumloop_mcp_runtime::ArgsError,
+                > {
                     let mut path = ::std::string::String::new();
                     path.push_str("/attachments");
                     let query = ::std::vec::Vec::new();
                     let mut parts = ::std::vec::Vec::new();
                     for (i, file) in self.files.iter().enumerate() {
-                        parts.push(file.to_part("files", &::std::format!("/files/{}", i))?);
+                        parts
+                            .push(
+                                file.to_part("files", &::std::format!("/files/{}", i))?,
+                            );
                     }
                     if let ::core::option::Option::Some(file) = &self.cover {
                         parts.push(file.to_part("cover", "/cover")?);
                     }
-                    ::gumloop_mcp_runtime::push_text_parts(&mut parts, "label", &::gumloop_mcp_runtime::to_json(&self.label));
-                    ::gumloop_mcp_runtime::push_text_parts(&mut parts, "flags", &::gumloop_mcp_runtime::to_json(&self.flags));
+                    ::gumloop_mcp_runtime::push_text_parts(
+                        &mut parts,
+                        "label",
+                        &::gumloop_mcp_runtime::to_json(&self.label),
+                    );
+                    ::gumloop_mcp_runtime::push_text_parts(
+                        &mut parts,
+                        "flags",
+                        &::gumloop_mcp_runtime::to_json(&self.flags),
+                    );
                     let body = ::gumloop_mcp_runtime::Body::Multipart(parts);
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
                         method: ::gumloop_mcp_runtime::HttpMethod::Post,
@@ -79,7 +100,10 @@ pub mod resources {
             pub fn build(
                 args: ::serde_json::Value,
                 ctx: &::gumloop_mcp_runtime::Context,
-            ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+            ) -> ::core::result::Result<
+                ::gumloop_mcp_runtime::UpstreamRequest,
+                ::gumloop_mcp_runtime::ArgsError,
+            > {
                 ::gumloop_mcp_runtime::from_args::<Args>(args)?.into_request(ctx)
             }
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
@@ -91,14 +115,22 @@ pub mod resources {
                 tags: &["files"],
                 description: "Upload files as one attachment.\n\nReturns: id.\nRequired: files.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"files\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"filename\":{\"type\":\"string\",\"description\":\"File name, e.g. SKILL.md or bundle.zip.\"},\"content\":{\"type\":\"string\",\"description\":\"The file's text (for text files such as SKILL.md).\"},\"content_base64\":{\"type\":\"string\",\"description\":\"The file's bytes, base64-encoded (for binary files such as .zip).\"},\"media_type\":{\"type\":\"string\",\"description\":\"Content type; guessed from the extension when omitted.\"}},\"required\":[\"filename\"],\"additionalProperties\":false},\"minItems\":1,\"description\":\"The files\"},\"cover\":{\"type\":\"object\",\"properties\":{\"filename\":{\"type\":\"string\",\"description\":\"File name, e.g. SKILL.md or bundle.zip.\"},\"content\":{\"type\":\"string\",\"description\":\"The file's text (for text files such as SKILL.md).\"},\"content_base64\":{\"type\":\"string\",\"description\":\"The file's bytes, base64-encoded (for binary files such as .zip).\"},\"media_type\":{\"type\":\"string\",\"description\":\"Content type; guessed from the extension when omitted.\"}},\"required\":[\"filename\"],\"additionalProperties\":false,\"description\":\"Optional cover image\"},\"label\":{\"type\":\"string\"},\"flags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}},\"required\":[\"files\"],\"additionalProperties\":false}",
-                output_schema: ::core::option::Option::Some("{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"}}}"),
-                annotations: ::gumloop_mcp_runtime::Annotations { read_only: false, destructive: false, idempotent: false, open_world: true },
+                output_schema: ::core::option::Option::Some(
+                    "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"}}}",
+                ),
+                annotations: ::gumloop_mcp_runtime::Annotations {
+                    read_only: false,
+                    destructive: false,
+                    idempotent: false,
+                    open_world: true,
+                },
                 http_method: ::gumloop_mcp_runtime::HttpMethod::Post,
                 base: ::gumloop_mcp_runtime::Base::Api,
                 path_template: "/attachments",
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &[],
                 build,
             };
@@ -123,14 +155,22 @@ pub mod resources {
                 pub fn into_request(
                     self,
                     _ctx: &::gumloop_mcp_runtime::Context,
-                ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+                ) -> ::core::result::Result<
+                    ::gumloop_mcp_runtime::UpstreamRequest,
+                    ::gumloop_mcp_runtime::ArgsError,
+                > {
                     let mut path = ::std::string::String::new();
                     path.push_str("/attachments/");
-                    path.push_str(&::gumloop_mcp_runtime::path_segment(&self.id, "/id")?);
+                    path.push_str(
+                        &::gumloop_mcp_runtime::path_segment(&self.id, "/id")?,
+                    );
                     let query = ::std::vec::Vec::new();
                     let mut parts = ::std::vec::Vec::new();
                     for (i, file) in self.files.iter().enumerate() {
-                        parts.push(file.to_part("files", &::std::format!("/files/{}", i))?);
+                        parts
+                            .push(
+                                file.to_part("files", &::std::format!("/files/{}", i))?,
+                            );
                     }
                     let body = ::gumloop_mcp_runtime::Body::Multipart(parts);
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
@@ -146,7 +186,10 @@ pub mod resources {
             pub fn build(
                 args: ::serde_json::Value,
                 ctx: &::gumloop_mcp_runtime::Context,
-            ) -> ::core::result::Result<::gumloop_mcp_runtime::UpstreamRequest, ::gumloop_mcp_runtime::ArgsError> {
+            ) -> ::core::result::Result<
+                ::gumloop_mcp_runtime::UpstreamRequest,
+                ::gumloop_mcp_runtime::ArgsError,
+            > {
                 ::gumloop_mcp_runtime::from_args::<Args>(args)?.into_request(ctx)
             }
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
@@ -159,13 +202,19 @@ pub mod resources {
                 description: "Replace an attachment's files.\n\nReturns: the upstream JSON response.\nRequired: id, files.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"files\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"filename\":{\"type\":\"string\",\"description\":\"File name, e.g. SKILL.md or bundle.zip.\"},\"content\":{\"type\":\"string\",\"description\":\"The file's text (for text files such as SKILL.md).\"},\"content_base64\":{\"type\":\"string\",\"description\":\"The file's bytes, base64-encoded (for binary files such as .zip).\"},\"media_type\":{\"type\":\"string\",\"description\":\"Content type; guessed from the extension when omitted.\"}},\"required\":[\"filename\"],\"additionalProperties\":false}}},\"required\":[\"id\",\"files\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::None,
-                annotations: ::gumloop_mcp_runtime::Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
+                annotations: ::gumloop_mcp_runtime::Annotations {
+                    read_only: false,
+                    destructive: true,
+                    idempotent: true,
+                    open_world: true,
+                },
                 http_method: ::gumloop_mcp_runtime::HttpMethod::Patch,
                 base: ::gumloop_mcp_runtime::Base::Api,
                 path_template: "/attachments/{id}",
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &[],
                 build,
             };

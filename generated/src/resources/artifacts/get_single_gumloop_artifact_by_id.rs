@@ -79,7 +79,16 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     pagination: ::gumloop_mcp_runtime::Pagination::None,
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
-    behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
+    behaviours: ::gumloop_mcp_runtime::Behaviours {
+        download_link: ::core::option::Option::Some(::gumloop_mcp_runtime::behaviour::DownloadLink {
+            at: "",
+            url: "/download_url",
+            filename: ::core::option::Option::Some("/filename"),
+            media_type: ::core::option::Option::Some("/media_type"),
+            size: ::core::option::Option::Some("/size"),
+        }),
+        ..::gumloop_mcp_runtime::Behaviours::NONE
+    },
     server_args: &[],
     build,
 };
