@@ -332,7 +332,7 @@ async fn fetch_flow_set(core: &GumloopServer, flows: &Flows, credential: &Creden
     // Owned ids: a stream of futures borrowing its items trips the Send check of callers.
     let ids: Vec<String> = listed.iter().map(|f| f.id.clone()).collect();
     let inputs: Vec<_> = futures_util::stream::iter(ids)
-        .map(|id| async move { core.fetch_flow_inputs(&flows.inputs, &id, credential).await.map_err(|r| crate::mcp::pipeline::result::text_of(&r)) })
+        .map(|id| async move { core.read_flow_inputs(&flows.inputs, &id, credential).await.map_err(|r| crate::mcp::pipeline::result::text_of(&r)) })
         .buffered(CONCURRENT_INPUTS)
         .collect()
         .await;

@@ -31,12 +31,18 @@ pub fn take_server_args(d: &ToolDescriptor, args: &mut Value) -> Map<String, Val
 }
 
 impl GumloopServer {
-    /// The flow's inputs: cached, else read with the spec's schema tool. An upstream
-    /// failure comes back as the tool result to return.
+    /// The flow's inputs: cached, else read. An upstream failure comes back as the tool
+    /// result to return.
     pub(crate) async fn fetch_flow_inputs(&self, spec: &FlowInputs, flow: &str, credential: &Credential) -> Result<Arc<Vec<FlowInput>>, CallToolResult> {
-        if let Some(hit) = self.state.flow_inputs.get(credential, flow) {
-            return Ok(hit);
+        match self.state.flow_inputs.get(credential, flow) {
+            Some(hit) => Ok(hit),
+            None => self.read_flow_inputs(spec, flow, credential).await,
         }
+    }
+
+    /// The flow's inputs read now with the spec's schema tool (and cached for the runs
+    /// that follow).
+    pub(crate) async fn read_flow_inputs(&self, spec: &FlowInputs, flow: &str, credential: &Credential) -> Result<Arc<Vec<FlowInput>>, CallToolResult> {
         let reader = self.state.catalog.get(spec.schema_tool).map(|e| e.descriptor);
         let Some((reader, schema)) = reader.and_then(|d| Some((d, d.behaviours.inputs_schema?))) else {
             return Err(tool_error(format!("cannot check flow inputs: `{}` does not describe them", spec.schema_tool)));
