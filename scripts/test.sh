@@ -11,6 +11,12 @@ trap 'rc=$?; [ $rc -eq 0 ] || echo "test: FAILED in step: ${current:-?} (exit $r
 current="scripts/setup.sh (Python mcp venv, Node 22, conformance + Inspector)"; step "$current"
 scripts/setup.sh
 
+current="cargo fmt --all --check"; step "$current"
+cargo fmt --all --check
+
+current="cargo clippy --workspace --all-targets --locked -- -D warnings"; step "$current"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 current="cargo xtask codegen --check (generated/ matches spec/)"; step "$current"
 cargo xtask codegen --check
 

@@ -35,8 +35,7 @@ impl SpecFiles {
                 if path.extension().and_then(|e| e.to_str()) != Some("yaml") || !path.is_file() {
                     continue;
                 }
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+                let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
                 let name = path.file_name().unwrap().to_string_lossy();
                 let key = if sub.is_empty() { format!("{label}/{name}") } else { format!("{label}/{sub}/{name}") };
                 files.insert(key, text);
@@ -105,13 +104,9 @@ pub fn load(files: &SpecFiles) -> Result<Spec> {
     }
 
     match (integration, definitions) {
-        (Some(integration), Some(definitions)) if diags.is_empty() => Ok(Spec {
-            integration: Located { file: integration_file, value: integration },
-            definitions: definitions.defs,
-            definitions_file,
-            resources,
-            docs,
-        }),
+        (Some(integration), Some(definitions)) if diags.is_empty() => {
+            Ok(Spec { integration: Located { file: integration_file, value: integration }, definitions: definitions.defs, definitions_file, resources, docs })
+        }
         _ => Err(Error::Spec(diags)),
     }
 }

@@ -25,6 +25,7 @@ pub fn lower(spec: &Spec) -> Result<Model> {
         bearer: i.auth.bearer,
         user_header: i.auth.user_header.clone(),
         team_query: i.auth.team_query.clone(),
+        instructions: i.instructions.clone().unwrap_or_default().trim().to_owned(),
         file: spec.integration.file.clone(),
     };
     let mut warnings = Vec::new();
@@ -63,9 +64,7 @@ fn internal(file: &str, key: &str, msg: String) -> Error {
 
 fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, doc_file: &str, r: &DocRecord) -> Result<ToolIr> {
     let inline = |s: &Option<Value>, what: &str| -> Result<Option<Value>> {
-        s.as_ref()
-            .map(|s| schema::inline_refs(s, &spec.definitions).map_err(|(at, msg)| internal(doc_file, &format!("{key}.{what}{at}"), msg)))
-            .transpose()
+        s.as_ref().map(|s| schema::inline_refs(s, &spec.definitions).map_err(|(at, msg)| internal(doc_file, &format!("{key}.{what}{at}"), msg))).transpose()
     };
     let path_s = inline(&r.path_schema, "path_schema")?;
     let query_s = inline(&r.query_schema, "query_schema")?;
@@ -116,7 +115,11 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
             }
         }
         "page" => {
-            ensure_query(&mut entries, "page", json!({"type": "integer", "minimum": 1, "description": "The page to read, starting at 1. Read `total_pages` from the response to know when to stop."}));
+            ensure_query(
+                &mut entries,
+                "page",
+                json!({"type": "integer", "minimum": 1, "description": "The page to read, starting at 1. Read `total_pages` from the response to know when to stop."}),
+            );
             ensure_query(&mut entries, "page_size", json!({"type": "integer", "minimum": 1, "description": "Items per page."}));
         }
         _ => {}
@@ -160,7 +163,11 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
     if let Some(a) = &m.async_ {
         for (name, s) in wait_args(a) {
             if properties.contains_key(name) {
-                return Err(internal(doc_file, key, format!("`{name}` is reserved on long-running methods (the server's wait argument); rename the upstream field with `args.{name}.as`")));
+                return Err(internal(
+                    doc_file,
+                    key,
+                    format!("`{name}` is reserved on long-running methods (the server's wait argument); rename the upstream field with `args.{name}.as`"),
+                ));
             }
             properties.insert(name.to_owned(), s);
             server_args.push(name.to_owned());
@@ -169,7 +176,11 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
     // Lists take the server's page walker.
     if kind == "list" {
         if properties.contains_key("max_items") {
-            return Err(internal(doc_file, key, "`max_items` is reserved on list methods (the server's page walker); rename the upstream field with `args.max_items.as`".into()));
+            return Err(internal(
+                doc_file,
+                key,
+                "`max_items` is reserved on list methods (the server's page walker); rename the upstream field with `args.max_items.as`".into(),
+            ));
         }
         let how = match pagination.as_str() {
             "cursor" => "following next_cursor",
@@ -281,7 +292,9 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
             state_pointer: a.state_pointer.clone(),
             terminal: a.terminal.clone(),
             cancel_tool: a.cancel_tool.clone(),
+            queue_pointer: a.queue_pointer.clone(),
         }),
+        behaviours: m.behaviours.clone(),
         server_args,
         args,
         sources: vec![file.to_owned(), doc_file.to_owned()],

@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+pub use crate::spec::{BehavioursRule, DownloadLinkRule, FlowInputsRule, FlowToolsRule, ImagesRule, InputsSchemaRule, SkillPackageRule};
+
 /// The lowered spec.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -31,6 +33,8 @@ pub struct IntegrationIr {
     pub user_header: Option<String>,
     /// Team-id query parameter.
     pub team_query: Option<String>,
+    /// The server's instructions text.
+    pub instructions: String,
     /// The file it came from.
     pub file: String,
 }
@@ -85,6 +89,9 @@ pub struct ToolIr {
     pub body_format: String,
     /// Long-running behaviour.
     pub async_spec: Option<AsyncIr>,
+    /// What the server does beyond the HTTP call, as the spec declares it (names and
+    /// pointers need no resolving).
+    pub behaviours: BehavioursRule,
     /// Input-schema properties the server consumes itself (never passed to `build`).
     pub server_args: Vec<String>,
     /// Arguments in input-schema order.
@@ -128,6 +135,8 @@ pub struct AsyncIr {
     pub terminal: Vec<String>,
     /// The tool that stops the work, if any.
     pub cancel_tool: Option<String>,
+    /// Pointer to the queue position, if reported.
+    pub queue_pointer: Option<String>,
 }
 
 /// Where an argument goes upstream.

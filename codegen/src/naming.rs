@@ -61,10 +61,9 @@ pub fn is_snake_key(s: &str) -> bool {
 }
 
 const STRICT_KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
-    "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self",
-    "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract",
-    "become", "box", "do", "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let",
+    "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use",
+    "where", "while", "abstract", "become", "box", "do", "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
 ];
 
 /// Keywords that cannot be raw identifiers.
@@ -109,11 +108,7 @@ pub fn field_name(name: &str, taken: &mut Vec<String>) -> FieldName {
 
 /// A module name for a resource or tool: already snake_case by validation, with keywords escaped.
 pub fn module_name(name: &str) -> String {
-    if STRICT_KEYWORDS.contains(&name) || name.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("{name}_")
-    } else {
-        name.to_owned()
-    }
+    if STRICT_KEYWORDS.contains(&name) || name.starts_with(|c: char| c.is_ascii_digit()) { format!("{name}_") } else { name.to_owned() }
 }
 
 #[cfg(test)]

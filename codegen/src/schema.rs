@@ -23,8 +23,10 @@ fn inline(value: &Value, defs: &BTreeMap<String, Value>, stack: &mut Vec<String>
                     let known: Vec<&str> = defs.keys().map(String::as_str).collect();
                     return Err((
                         format!("{at}/$ref"),
-                        format!("`$ref` points to `{name}`, which definitions.yaml does not define (defined: {})",
-                            if known.is_empty() { "none".to_owned() } else { known.join(", ") }),
+                        format!(
+                            "`$ref` points to `{name}`, which definitions.yaml does not define (defined: {})",
+                            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                        ),
                     ));
                 };
                 if stack.iter().any(|s| s == name) {
@@ -46,12 +48,7 @@ fn inline(value: &Value, defs: &BTreeMap<String, Value>, stack: &mut Vec<String>
             }
             Ok(Value::Object(out))
         }
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| inline(v, defs, stack, &format!("{at}/{i}")))
-            .collect::<Result<_, _>>()
-            .map(Value::Array),
+        Value::Array(items) => items.iter().enumerate().map(|(i, v)| inline(v, defs, stack, &format!("{at}/{i}"))).collect::<Result<_, _>>().map(Value::Array),
         other => Ok(other.clone()),
     }
 }
@@ -110,11 +107,7 @@ pub fn properties(schema: &Value) -> Vec<(&String, &Value)> {
 
 /// The `required` names of an object schema.
 pub fn required(schema: &Value) -> Vec<&str> {
-    schema
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default()
+    schema.get("required").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
 }
 
 /// Whether a schema's root says `type: object` (or does not say, but has `properties`).

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::error::{Diagnostic, Error, Result};
 use crate::naming;
 use crate::schema;
-use crate::spec::{DocRecord, Method, Resource, Spec};
+use crate::spec::{BehavioursRule, DocRecord, Method, Resource, Spec};
 
 /// The standard method kinds, plus `custom`.
 pub const KINDS: &[&str] = &["list", "get", "create", "update", "delete", "custom"];
@@ -26,6 +26,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
     }
     v.docs_match_methods();
     v.async_targets(&names);
+    v.behaviour_targets(&names);
     if v.diags.is_empty() { Ok(()) } else { Err(Error::Spec(v.diags)) }
 }
 
@@ -74,10 +75,25 @@ pub fn tool_name(spec: &Spec, res: &Resource, key: &str, method: &Method) -> Str
     let singular = res.singular.clone().unwrap_or_else(|| naming::singular(&res.resource));
     let kind = kind_of(key, method);
     if key == kind
-        && let Some(name) = naming::standard_tool_name(&kind, integration, &res.resource, &singular) {
-            return name;
-        }
+        && let Some(name) = naming::standard_tool_name(&kind, integration, &res.resource, &singular)
+    {
+        return name;
+    }
     naming::custom_tool_name(key, integration, &singular)
+}
+
+/// The argument names a documentation record declares, by schema.
+struct Args<'a> {
+    path: &'a BTreeSet<String>,
+    query: &'a BTreeSet<String>,
+    body: &'a BTreeSet<String>,
+    server: &'a BTreeSet<String>,
+}
+
+impl Args<'_> {
+    fn upstream(&self, name: &str) -> bool {
+        self.path.contains(name) || self.query.contains(name) || self.body.contains(name)
+    }
 }
 
 struct Validator<'a> {
@@ -99,9 +115,10 @@ impl Validator<'_> {
         let urls = [("base_urls.api", Some(&i.base_urls.api)), ("base_urls.ws", i.base_urls.ws.as_ref())];
         for (key, url) in urls {
             if let Some(url) = url
-                && (!(url.starts_with("https://") || url.starts_with("http://")) || url.ends_with('/')) {
-                    self.err(f, key, format!("`{url}` is not an absolute http(s) URL without a trailing `/`"), "write it like `https://api.example.com/api/v1`");
-                }
+                && (!(url.starts_with("https://") || url.starts_with("http://")) || url.ends_with('/'))
+            {
+                self.err(f, key, format!("`{url}` is not an absolute http(s) URL without a trailing `/`"), "write it like `https://api.example.com/api/v1`");
+            }
         }
         for name in i.context.keys() {
             if !CONTEXT_VALUES.contains(&name.as_str()) {
@@ -139,15 +156,21 @@ impl Validator<'_> {
     fn resource(&mut self, file: &str, res: &Resource, names: &mut BTreeMap<String, (String, String)>) {
         let stem = file.rsplit('/').next().unwrap_or(file).trim_end_matches(".yaml");
         if res.resource != stem {
-            self.err(file, "resource", format!("resource `{}` is defined in `{stem}.yaml`", res.resource), format!("rename the file to `{}.yaml` or set `resource: {stem}`", res.resource));
+            self.err(
+                file,
+                "resource",
+                format!("resource `{}` is defined in `{stem}.yaml`", res.resource),
+                format!("rename the file to `{}.yaml` or set `resource: {stem}`", res.resource),
+            );
         }
         if !naming::is_snake_key(&res.resource) {
             self.err(file, "resource", format!("`{}` is not a snake_case plural name", res.resource), "use lowercase letters, digits and single underscores");
         }
         if let Some(s) = &res.singular
-            && !naming::is_snake_key(s) {
-                self.err(file, "singular", format!("`{s}` is not snake_case"), "use lowercase letters, digits and single underscores");
-            }
+            && !naming::is_snake_key(s)
+        {
+            self.err(file, "singular", format!("`{s}` is not snake_case"), "use lowercase letters, digits and single underscores");
+        }
         self.tags(file, "tags", &res.tags);
         if res.methods.is_empty() {
             self.err(file, "methods", "the resource has no methods", "add at least one method, e.g. `list: { http: GET /things }`");
@@ -160,11 +183,21 @@ impl Validator<'_> {
             let name = tool_name(self.spec, res, key, method);
             let name_at = if method.tool_name.is_some() { format!("{at}.tool_name") } else { at.clone() };
             if let Some(problem) = naming::tool_name_problem(&name) {
-                self.err(file, &name_at, format!("tool name `{name}` {problem}"), "set a shorter `tool_name:` (clients cap names at 64 characters, some at 60)");
+                self.err(
+                    file,
+                    &name_at,
+                    format!("tool name `{name}` {problem}"),
+                    "set a shorter `tool_name:` (clients cap names at 64 characters, some at 60)",
+                );
             }
             if record.is_some() {
                 if let Some((other_file, other_at)) = names.get(&name) {
-                    self.err(file, &name_at, format!("tool name `{name}` is also produced by {other_file} `{other_at}`"), "give one of them a distinct `tool_name:`");
+                    self.err(
+                        file,
+                        &name_at,
+                        format!("tool name `{name}` is also produced by {other_file} `{other_at}`"),
+                        "give one of them a distinct `tool_name:`",
+                    );
                 } else {
                     names.insert(name, (file.to_owned(), at.clone()));
                 }
@@ -176,7 +209,12 @@ impl Validator<'_> {
         for (i, tag) in tags.iter().enumerate() {
             if !self.spec.integration.value.tags.contains_key(tag) {
                 let known: Vec<&str> = self.spec.integration.value.tags.keys().map(String::as_str).collect();
-                self.err(file, format!("{at}[{i}]"), format!("unknown tag `{tag}`"), format!("declare it under `tags:` in integration.yaml, or use one of: {}", known.join(", ")));
+                self.err(
+                    file,
+                    format!("{at}[{i}]"),
+                    format!("unknown tag `{tag}`"),
+                    format!("declare it under `tags:` in integration.yaml, or use one of: {}", known.join(", ")),
+                );
             }
         }
     }
@@ -211,24 +249,46 @@ impl Validator<'_> {
             self.err(file, format!("{at}.base"), "`base: ws` but integration.yaml has no `base_urls.ws`", "add `base_urls.ws` to integration.yaml");
         }
         if !choice(&m.body_format, &["json", "multipart"]) {
-            self.err(file, format!("{at}.body_format"), format!("unknown body format `{}`", m.body_format.as_deref().unwrap_or_default()), "use `json` or `multipart`");
+            self.err(
+                file,
+                format!("{at}.body_format"),
+                format!("unknown body format `{}`", m.body_format.as_deref().unwrap_or_default()),
+                "use `json` or `multipart`",
+            );
         }
         if !choice(&m.pagination, &["none", "cursor", "page"]) {
-            self.err(file, format!("{at}.pagination"), format!("unknown pagination `{}`", m.pagination.as_deref().unwrap_or_default()), "use `none`, `cursor` or `page`");
+            self.err(
+                file,
+                format!("{at}.pagination"),
+                format!("unknown pagination `{}`", m.pagination.as_deref().unwrap_or_default()),
+                "use `none`, `cursor` or `page`",
+            );
         } else if m.pagination.as_deref().is_some_and(|p| p != "none") && kind != "list" {
             self.err(file, format!("{at}.pagination"), format!("pagination on a `{kind}` method"), "only `list` methods page; remove `pagination`");
         }
         if !choice(&m.response, &["json", "binary"]) {
-            self.err(file, format!("{at}.response"), format!("unknown response format `{}`", m.response.as_deref().unwrap_or_default()), "use `json` or `binary`");
+            self.err(
+                file,
+                format!("{at}.response"),
+                format!("unknown response format `{}`", m.response.as_deref().unwrap_or_default()),
+                "use `json` or `binary`",
+            );
         }
         self.tags(file, &format!("{at}.tags"), &m.tags);
         for (i, c) in m.context.iter().enumerate() {
             if !self.spec.integration.value.context.contains_key(c) {
-                self.err(file, format!("{at}.context[{i}]"), format!("`{c}` is not a context value of integration.yaml"), "declare it under `context:` in integration.yaml");
+                self.err(
+                    file,
+                    format!("{at}.context[{i}]"),
+                    format!("`{c}` is not a context value of integration.yaml"),
+                    "declare it under `context:` in integration.yaml",
+                );
             }
         }
         if let Some(a) = &m.async_ {
-            for (k, p) in [("id_pointer", &a.id_pointer), ("state_pointer", &a.state_pointer)] {
+            for (k, p) in
+                [("id_pointer", &a.id_pointer), ("state_pointer", &a.state_pointer)].into_iter().chain(a.queue_pointer.as_ref().map(|q| ("queue_pointer", q)))
+            {
                 if !p.starts_with('/') {
                     self.err(file, format!("{at}.async.{k}"), format!("`{p}` is not a JSON pointer"), "write it like `/session/state`");
                 }
@@ -237,8 +297,116 @@ impl Validator<'_> {
                 self.err(file, format!("{at}.async.terminal"), "no terminal states", "list the states that end the operation, e.g. [completed, failed]");
             }
         }
+        self.behaviours(file, at, &kind, m);
         if let Some((doc_file, record)) = record {
             self.record(file, at, doc_file, key, &kind, verb, &params, m, record);
+        }
+    }
+
+    /// The checks of `behaviours:` that need only the method itself.
+    fn behaviours(&mut self, file: &str, at: &str, kind: &str, m: &Method) {
+        let b = &m.behaviours;
+        let at = format!("{at}.behaviours");
+        // (key path, pointer, may it be empty)
+        let mut pointers: Vec<(String, &str, bool)> = Vec::new();
+        if let Some(s) = &b.inputs_schema {
+            for (k, p) in [("id", &s.id), ("inputs", &s.inputs), ("name", &s.name), ("data_type", &s.data_type), ("description", &s.description)] {
+                pointers.push((format!("{at}.inputs_schema.{k}"), p, false));
+            }
+        }
+        if let Some(d) = &b.download_link {
+            pointers.push((format!("{at}.download_link.at"), &d.at, true));
+            pointers.push((format!("{at}.download_link.url"), &d.url, false));
+            for (k, p) in [("filename", &d.filename), ("media_type", &d.media_type), ("size", &d.size)] {
+                if let Some(p) = p {
+                    pointers.push((format!("{at}.download_link.{k}"), p, false));
+                }
+            }
+        }
+        if let Some(i) = &b.images {
+            pointers.push((format!("{at}.images.at"), &i.at, false));
+            for (n, p) in i.url.iter().enumerate() {
+                pointers.push((format!("{at}.images.url[{n}]"), p, true));
+            }
+            if i.url.is_empty() {
+                self.err(
+                    file,
+                    format!("{at}.images.url"),
+                    "no pointer to an image's URL",
+                    "list where the URL may be within one entry, e.g. [/image_url/url, /url, \"\"] (\"\" is the entry itself)",
+                );
+            }
+        }
+        if let Some(f) = &b.flow_tools {
+            for (k, p) in [("items", &f.items), ("id", &f.id), ("name", &f.name), ("description", &f.description)] {
+                pointers.push((format!("{at}.flow_tools.{k}"), p, false));
+            }
+            if let Some(c) = &f.created {
+                pointers.push((format!("{at}.flow_tools.created"), c, false));
+            }
+            if kind != "list" {
+                self.err(
+                    file,
+                    format!("{at}.flow_tools"),
+                    format!("`flow_tools` on a `{kind}` method"),
+                    "declare flow_tools on the `list` method whose result lists the flows",
+                );
+            }
+            if let Some(problem) = naming::tool_name_problem(&format!("{}x", f.prefix)).or_else(|| f.prefix.is_empty().then(|| "is empty".to_owned())) {
+                self.err(
+                    file,
+                    format!("{at}.flow_tools.prefix"),
+                    format!("prefix `{}` does not start valid tool names: a name made from it {problem}", f.prefix),
+                    "use lowercase letters, digits and underscores, well under 64 characters, e.g. `run_acme_flow_`",
+                );
+            }
+        }
+        for (key_path, p, may_be_empty) in pointers {
+            if !gumloop_mcp_runtime::pointer::is_valid(p) {
+                self.err(
+                    file,
+                    key_path,
+                    format!("`{p}` is not a JSON pointer"),
+                    "start it with `/`, e.g. `/download_url` (`*` stands for every item of a list)",
+                );
+            } else if p.is_empty() && !may_be_empty {
+                self.err(file, key_path, "an empty pointer where a field is required", "point at the field, e.g. `/name`");
+            }
+        }
+        if let Some(s) = &b.skill_package {
+            if m.body_format.as_deref() != Some("multipart") {
+                self.err(
+                    file,
+                    format!("{at}.skill_package"),
+                    "`skill_package` sends the packaged files as multipart parts, but the method has no `body_format: multipart`",
+                    "add `body_format: multipart` to the method",
+                );
+            }
+            if s.max_bytes == 0 {
+                self.err(
+                    file,
+                    format!("{at}.skill_package.max_bytes"),
+                    "`max_bytes: 0` refuses every upload",
+                    "give upstream's limit in bytes, e.g. 10485760 (10 MB)",
+                );
+            }
+        }
+        if m.response.as_deref() == Some("binary") {
+            for (name, set) in [
+                ("inputs_schema", b.inputs_schema.is_some()),
+                ("download_link", b.download_link.is_some()),
+                ("images", b.images.is_some()),
+                ("flow_tools", b.flow_tools.is_some()),
+            ] {
+                if set {
+                    self.err(
+                        file,
+                        format!("{at}.{name}"),
+                        format!("`{name}` reads the JSON result, but the method has `response: binary`"),
+                        format!("remove `{name}`, or the `response: binary` line"),
+                    );
+                }
+            }
         }
     }
 
@@ -252,7 +420,9 @@ impl Validator<'_> {
             let Some(s) = s else { continue };
             let key_at = format!("{key}.{name}");
             match schema::inline_refs(s, &self.spec.definitions) {
-                Err((ptr, msg)) => self.err(doc_file, format!("{key_at}{}", dotted(&ptr)), msg, "define the target in definitions.yaml `$defs`, or fix the name"),
+                Err((ptr, msg)) => {
+                    self.err(doc_file, format!("{key_at}{}", dotted(&ptr)), msg, "define the target in definitions.yaml `$defs`, or fix the name")
+                }
                 Ok(s) => {
                     if let Some(ptr) = schema::null_keyword(&s) {
                         self.err(
@@ -289,35 +459,70 @@ impl Validator<'_> {
 
         for p in props("server_schema") {
             if path_p.contains(&p) || query_p.contains(&p) || body_p.contains(&p) || (m.async_.is_some() && (p == "wait" || p == "wait_timeout_seconds")) {
-                self.err(doc_file, format!("{key}.server_schema.properties.{p}"), format!("`{p}` is both a server argument and an upstream (or reserved) argument"), "rename the server argument");
+                self.err(
+                    doc_file,
+                    format!("{key}.server_schema.properties.{p}"),
+                    format!("`{p}` is both a server argument and an upstream (or reserved) argument"),
+                    "rename the server argument",
+                );
             }
         }
         if r.body_schema.is_some() && (verb == "GET" || verb == "DELETE") {
-            self.err(doc_file, format!("{key}.body_schema"), format!("a body on a {verb} method ({file} `{at}.http`)"), "move the fields to query_schema, or change the verb");
+            self.err(
+                doc_file,
+                format!("{key}.body_schema"),
+                format!("a body on a {verb} method ({file} `{at}.http`)"),
+                "move the fields to query_schema, or change the verb",
+            );
         }
         for p in params {
             if !path_p.contains(p) {
-                self.err(doc_file, format!("{key}.path_schema"), format!("path parameter `{p}` of `{}` is not declared", m.http), format!("add `{p}` to path_schema.properties"));
+                self.err(
+                    doc_file,
+                    format!("{key}.path_schema"),
+                    format!("path parameter `{p}` of `{}` is not declared", m.http),
+                    format!("add `{p}` to path_schema.properties"),
+                );
             }
         }
         for p in &path_p {
             if !params.contains(p) {
-                self.err(doc_file, format!("{key}.path_schema.properties.{p}"), format!("`{p}` is not a parameter of `{}`", m.http), "remove it, or add `{…}` to the path template");
+                self.err(
+                    doc_file,
+                    format!("{key}.path_schema.properties.{p}"),
+                    format!("`{p}` is not a parameter of `{}`", m.http),
+                    "remove it, or add `{…}` to the path template",
+                );
             }
             if query_p.contains(p) || body_p.contains(p) {
-                self.err(doc_file, format!("{key}.path_schema.properties.{p}"), format!("`{p}` is both a path parameter and a query or body property"), "rename one of them");
+                self.err(
+                    doc_file,
+                    format!("{key}.path_schema.properties.{p}"),
+                    format!("`{p}` is both a path parameter and a query or body property"),
+                    "rename one of them",
+                );
             }
         }
         for p in query_p.intersection(&body_p) {
             let rule = m.args.get(p).and_then(|a| a.in_.as_deref());
             if !matches!(rule, Some("query" | "body" | "both")) {
-                self.err(file, format!("{at}.args"), format!("`{p}` is declared in both query_schema and body_schema with no rule"), format!("add `args: {{ {p}: {{ in: query }} }}` (or `body`, or `both`)"));
+                self.err(
+                    file,
+                    format!("{at}.args"),
+                    format!("`{p}` is declared in both query_schema and body_schema with no rule"),
+                    format!("add `args: {{ {p}: {{ in: query }} }}` (or `body`, or `both`)"),
+                );
             }
         }
         let all: BTreeSet<&String> = path_p.iter().chain(&query_p).chain(&body_p).collect();
         for (name, rule) in &m.args {
             if !all.contains(name) {
-                self.err(file, format!("{at}.args.{name}"), format!("`{name}` is not declared in any schema of the documentation record"), "declare it in path_schema, query_schema or body_schema, or remove the rule");
+                self.err(
+                    file,
+                    format!("{at}.args.{name}"),
+                    format!("`{name}` is not declared in any schema of the documentation record"),
+                    "declare it in path_schema, query_schema or body_schema, or remove the rule",
+                );
                 continue;
             }
             if let Some(place) = rule.in_.as_deref() {
@@ -332,13 +537,17 @@ impl Validator<'_> {
                     }
                 };
                 if !ok {
-                    self.err(file, format!("{at}.args.{name}.in"), format!("`in: {place}` but `{name}` is not declared in that schema"), "declare it there, or change `in`");
+                    self.err(
+                        file,
+                        format!("{at}.args.{name}.in"),
+                        format!("`in: {place}` but `{name}` is not declared in that schema"),
+                        "declare it there, or change `in`",
+                    );
                 }
             }
-            if (rule.in_.as_deref() == Some("path") || path_p.contains(name))
-                && rule.as_.is_some() {
-                    self.err(file, format!("{at}.args.{name}.as"), "a path parameter cannot be renamed", "rename the parameter in the path template instead");
-                }
+            if (rule.in_.as_deref() == Some("path") || path_p.contains(name)) && rule.as_.is_some() {
+                self.err(file, format!("{at}.args.{name}.as"), "a path parameter cannot be renamed", "rename the parameter in the path template instead");
+            }
         }
         let multipart = m.body_format.as_deref() == Some("multipart");
         if !m.files.is_empty() && !multipart {
@@ -354,14 +563,83 @@ impl Validator<'_> {
         }
         for (i, c) in m.context.iter().enumerate() {
             if !all.contains(c) {
-                self.err(file, format!("{at}.context[{i}]"), format!("context value `{c}` is not declared in any schema"), format!("declare `{c}` in query_schema or body_schema"));
+                self.err(
+                    file,
+                    format!("{at}.context[{i}]"),
+                    format!("context value `{c}` is not declared in any schema"),
+                    format!("declare `{c}` in query_schema or body_schema"),
+                );
             }
         }
         if matches!(kind, "get" | "update" | "delete") && !all.iter().any(|p| *p == "id") {
-            self.err(doc_file, key, format!("a `{kind}` method must take an `id` argument"), "declare `id` (path_schema for `{id}` paths; query_schema or body_schema with `args: { id: { as: upstream_name } }` otherwise)");
+            self.err(
+                doc_file,
+                key,
+                format!("a `{kind}` method must take an `id` argument"),
+                "declare `id` (path_schema for `{id}` paths; query_schema or body_schema with `args: { id: { as: upstream_name } }` otherwise)",
+            );
         }
         if r.response_schema.is_some() && m.response.as_deref() == Some("binary") {
-            self.err(doc_file, format!("{key}.response_schema"), "a `response: binary` method has no JSON response schema", "remove response_schema, or the `response: binary` line");
+            self.err(
+                doc_file,
+                format!("{key}.response_schema"),
+                "a `response: binary` method has no JSON response schema",
+                "remove response_schema, or the `response: binary` line",
+            );
+        }
+        let args = Args { path: &path_p, query: &query_p, body: &body_p, server: &props("server_schema") };
+        self.behaviour_args(file, at, doc_file, key, m, &args);
+    }
+
+    /// The checks of `behaviours:` against the arguments the documentation record declares.
+    fn behaviour_args(&mut self, file: &str, at: &str, doc_file: &str, key: &str, m: &Method, args: &Args) {
+        let b = &m.behaviours;
+        let at = format!("{at}.behaviours");
+        let mut server: Vec<(String, &str)> = Vec::new();
+        if let Some(f) = &b.flow_inputs {
+            server.push((format!("{at}.flow_inputs.arg"), &f.arg));
+            if !args.upstream(&f.flow_arg) {
+                self.err(
+                    file,
+                    format!("{at}.flow_inputs.flow_arg"),
+                    format!("`{}` is not an upstream argument of the method", f.flow_arg),
+                    format!("name the argument that identifies the flow, declared in {doc_file} `{key}` path_schema, query_schema or body_schema"),
+                );
+            }
+            let in_query_only = m.args.get(&f.wire_arg).and_then(|a| a.in_.as_deref()) == Some("query");
+            if !args.body.contains(&f.wire_arg) || in_query_only {
+                self.err(
+                    file,
+                    format!("{at}.flow_inputs.wire_arg"),
+                    format!("`{}` is not a body argument of the method", f.wire_arg),
+                    format!("name the body field the inputs are sent in, declared in {doc_file} `{key}.body_schema`"),
+                );
+            }
+        }
+        if let Some(s) = &b.inputs_schema
+            && !(args.upstream(&s.id_arg) || args.server.contains(&s.id_arg))
+        {
+            self.err(
+                file,
+                format!("{at}.inputs_schema.id_arg"),
+                format!("`{}` is not an argument of the method", s.id_arg),
+                format!("name the argument that identifies the flow, declared in {doc_file} `{key}`"),
+            );
+        }
+        if let Some(s) = &b.skill_package {
+            for (k, v) in [("markdown", &s.markdown), ("name", &s.name), ("description", &s.description), ("files", &s.files), ("archive", &s.archive)] {
+                server.push((format!("{at}.skill_package.{k}"), v));
+            }
+        }
+        for (key_path, name) in server {
+            if !args.server.contains(name) {
+                self.err(
+                    file,
+                    key_path,
+                    format!("`{name}` is not declared in the record's server_schema"),
+                    format!("declare `{name}` in {doc_file} `{key}.server_schema.properties` (the server consumes it; it never goes upstream)"),
+                );
+            }
         }
     }
 
@@ -369,13 +647,23 @@ impl Validator<'_> {
         let resources: BTreeMap<&str, &Resource> = self.spec.resources.iter().map(|r| (r.value.resource.as_str(), &r.value)).collect();
         for (stem, docs) in &self.spec.docs {
             let Some(res) = resources.get(stem.as_str()) else {
-                self.err(&docs.file, "", format!("documentation for resource `{stem}`, which has no definition"), format!("add resources/{stem}.yaml or remove this file"));
+                self.err(
+                    &docs.file,
+                    "",
+                    format!("documentation for resource `{stem}`, which has no definition"),
+                    format!("add resources/{stem}.yaml or remove this file"),
+                );
                 continue;
             };
             for key in docs.value.keys() {
                 if !res.methods.contains_key(key) {
                     let known: Vec<&str> = res.methods.keys().map(String::as_str).collect();
-                    self.err(&docs.file, key, format!("documentation record for method `{key}`, which resource `{stem}` does not define"), format!("add `methods.{key}` to resources/{stem}.yaml, or fix the key (defined: {})", known.join(", ")));
+                    self.err(
+                        &docs.file,
+                        key,
+                        format!("documentation record for method `{key}`, which resource `{stem}` does not define"),
+                        format!("add `methods.{key}` to resources/{stem}.yaml, or fix the key (defined: {})", known.join(", ")),
+                    );
                 }
             }
         }
@@ -386,12 +674,74 @@ impl Validator<'_> {
             for (key, m) in &res.value.methods {
                 let Some(a) = &m.async_ else { continue };
                 if !names.contains_key(&a.status_tool) {
-                    self.err(&res.file, format!("methods.{key}.async.status_tool"), format!("no documented tool is named `{}`", a.status_tool), "name an existing tool, e.g. the resource's `get_single_…_by_id`");
+                    self.err(
+                        &res.file,
+                        format!("methods.{key}.async.status_tool"),
+                        format!("no documented tool is named `{}`", a.status_tool),
+                        "name an existing tool, e.g. the resource's `get_single_…_by_id`",
+                    );
                 }
                 if let Some(c) = &a.cancel_tool
                     && !names.contains_key(c)
                 {
-                    self.err(&res.file, format!("methods.{key}.async.cancel_tool"), format!("no documented tool is named `{c}`"), "name an existing tool that stops the work given its id, e.g. the resource's `delete_a_…_by_id`, or leave cancel_tool out");
+                    self.err(
+                        &res.file,
+                        format!("methods.{key}.async.cancel_tool"),
+                        format!("no documented tool is named `{c}`"),
+                        "name an existing tool that stops the work given its id, e.g. the resource's `delete_a_…_by_id`, or leave cancel_tool out",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Whether a tool's behaviours include the one another behaviour needs of it.
+type Declares = fn(&BehavioursRule) -> bool;
+
+impl Validator<'_> {
+    /// The checks of `behaviours:` that name other tools.
+    fn behaviour_targets(&mut self, names: &BTreeMap<String, (String, String)>) {
+        // Documented tools by name, with the behaviours they declare.
+        let mut declared: BTreeMap<String, &BehavioursRule> = BTreeMap::new();
+        for res in &self.spec.resources {
+            for (key, m) in &res.value.methods {
+                let name = tool_name(self.spec, &res.value, key, m);
+                if names.get(&name).is_some_and(|(f, at)| *f == res.file && *at == format!("methods.{key}")) {
+                    declared.insert(name, &m.behaviours);
+                }
+            }
+        }
+        for res in &self.spec.resources {
+            for (key, m) in &res.value.methods {
+                let b = &m.behaviours;
+                let mut targets: Vec<(&str, &str, &str, Declares)> = Vec::new();
+                if let Some(f) = &b.flow_inputs {
+                    targets.push(("flow_inputs.schema_tool", &f.schema_tool, "inputs_schema", |b| b.inputs_schema.is_some()));
+                }
+                if let Some(f) = &b.flow_tools {
+                    targets.push(("flow_tools.run_tool", &f.run_tool, "flow_inputs", |b| b.flow_inputs.is_some()));
+                }
+                for (field, tool, needs, has) in targets {
+                    let key_path = format!("methods.{key}.behaviours.{field}");
+                    match declared.get(tool) {
+                        None => self.err(
+                            &res.file,
+                            key_path,
+                            format!("no documented tool is named `{tool}`"),
+                            format!("name an existing tool that declares `behaviours.{needs}`"),
+                        ),
+                        Some(other) if !has(other) => {
+                            let (other_file, other_at) = &names[tool];
+                            self.err(
+                                &res.file,
+                                key_path,
+                                format!("`{tool}` declares no `behaviours.{needs}`"),
+                                format!("declare `behaviours.{needs}` on {other_file} `{other_at}`, or name the tool that has it"),
+                            );
+                        }
+                        Some(_) => {}
+                    }
                 }
             }
         }

@@ -2,12 +2,19 @@
 //! snapshot that does not build, or builds the wrong request, fails here.
 #![deny(warnings)]
 
+// The snapshots are prettyplease's output, compared byte for byte: rustfmt keeps off them.
+#[rustfmt::skip]
 #[path = "output/basic.rs"]
 mod basic;
+#[rustfmt::skip]
+#[path = "output/behaviours.rs"]
+mod behaviours;
+#[rustfmt::skip]
 #[path = "output/multipart.rs"]
 mod multipart;
 
-use gumloop_mcp_runtime::{ArgsError, Base, Body, Context, HttpMethod, Part, PartValue, UpstreamRequest};
+use gumloop_mcp_runtime::behaviour::{DownloadLink, FlowInputs, FlowTools, Images, InputsSchema, SkillPackage};
+use gumloop_mcp_runtime::{ArgsError, Base, Behaviours, Body, Context, HttpMethod, Part, PartValue, UpstreamRequest};
 use serde_json::json;
 
 fn ctx() -> Context {
@@ -36,15 +43,7 @@ fn path_parameters_are_single_segments() {
     let r = call("list_all_acme_widgets", json!({"team": "../../admin", "type": "round", "tags": ["a", "b"]})).unwrap();
     assert_eq!(r.path, "/teams/%2E%2E%2F%2E%2E%2Fadmin/widgets");
     assert_eq!(r.method, HttpMethod::Get);
-    assert_eq!(
-        r.query,
-        vec![
-            ("user_id".into(), "u_ctx".into()),
-            ("type".into(), "round".into()),
-            ("tags".into(), "a".into()),
-            ("tags".into(), "b".into()),
-        ]
-    );
+    assert_eq!(r.query, vec![("user_id".into(), "u_ctx".into()), ("type".into(), "round".into()), ("tags".into(), "a".into()), ("tags".into(), "b".into()),]);
     assert_eq!(r.body, Body::Empty);
 }
 
@@ -97,9 +96,80 @@ fn multipart_files_and_text_parts() {
     let Body::Multipart(parts) = r.body else { panic!("not multipart") };
     assert_eq!(parts.len(), 5);
     assert_eq!(parts[0].name, "files");
-    assert!(matches!(&parts[1].value, PartValue::File { filename, bytes, media_type } if filename == "b.zip" && bytes == b"PK" && media_type.as_deref() == Some("application/zip")));
+    assert!(
+        matches!(&parts[1].value, PartValue::File { filename, bytes, media_type } if filename == "b.zip" && bytes == b"PK" && media_type.as_deref() == Some("application/zip"))
+    );
     assert_eq!(parts[2], Part { name: "label".into(), value: PartValue::Text("l".into()) });
     assert_eq!(parts[4], Part { name: "flags".into(), value: PartValue::Text("y".into()) });
     let err = call("create_a_acme_attachment", json!({"files": [{"filename": "a"}, {"filename": "b", "content_base64": "%%"}]})).unwrap_err();
     assert_eq!(err.pointer, "/files/0");
+}
+
+#[test]
+fn behaviours_are_descriptor_data() {
+    let b = |name: &str| behaviours::resources::find(name).expect("tool exists").behaviours;
+    assert_eq!((behaviours::resources::ALL_TOOLS.len(), behaviours::resources::INTEGRATION.name), (7, "acme"));
+    assert_eq!(
+        b("list_all_acme_exports"),
+        Behaviours {
+            download_link: Some(DownloadLink { at: "/items/*", url: "/url", filename: Some("/name"), media_type: None, size: None }),
+            ..Behaviours::NONE
+        }
+    );
+    assert_eq!(b("get_single_acme_export_by_id").download_link.unwrap().at, "");
+    assert_eq!(
+        b("create_a_acme_flow_run").flow_inputs,
+        Some(FlowInputs {
+            arg: "inputs",
+            flow_arg: "flow_id",
+            wire_arg: "wire_inputs",
+            wire_name: "name",
+            wire_value: "value",
+            schema_tool: "get_single_acme_flow_by_id"
+        })
+    );
+    assert_eq!(
+        b("get_single_acme_flow_by_id").inputs_schema,
+        Some(InputsSchema {
+            id_arg: "id",
+            id: "/id",
+            inputs: "/inputs",
+            name: "/name",
+            data_type: "/type",
+            description: "/about",
+            file_type: "file",
+            file_hint: "Upload the file first and pass its name.",
+            into: "inputs_schema"
+        })
+    );
+    assert_eq!(
+        b("list_all_acme_flows").flow_tools,
+        Some(FlowTools {
+            prefix: "run_acme_flow_",
+            items: "/flows",
+            id: "/id",
+            name: "/name",
+            description: "/description",
+            created: None,
+            run_tool: "create_a_acme_flow_run"
+        })
+    );
+    assert_eq!(b("create_a_acme_chat").images, Some(Images { at: "/choices/*/message/images/*", url: &["/image_url/url", "/url", ""] }));
+    assert_eq!(
+        b("create_a_acme_skill").skill_package,
+        Some(SkillPackage {
+            markdown: "skill_markdown",
+            name: "name",
+            description: "description",
+            files: "files",
+            archive: "archive_base64",
+            field: "files",
+            max_bytes: 10_485_760
+        })
+    );
+    assert_eq!(basic::resources::find("get_single_acme_widget_by_id").unwrap().behaviours, Behaviours::NONE);
+    // A skill upload's server arguments never reach the builder; the body starts empty.
+    let d = behaviours::resources::find("create_a_acme_skill").unwrap();
+    assert_eq!(d.server_args, ["skill_markdown", "name", "description", "files", "archive_base64"]);
+    assert_eq!((d.build)(json!({}), &ctx()).unwrap().body, Body::Multipart(Vec::new()));
 }

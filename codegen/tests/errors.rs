@@ -164,3 +164,186 @@ fn async_tools_must_exist() {
     assert!(d.message.contains("no documented tool is named `stop_acme_widget`"), "{d}");
     assert!(d.help.unwrap().contains("leave cancel_tool out"));
 }
+
+/// A valid spec using every behaviour; each test below breaks one thing in it.
+const B_RESOURCE: &str = r#"resource: widgets
+tags: [widgets]
+methods:
+  list:
+    http: GET /widgets
+    behaviours:
+      flow_tools: { prefix: run_acme_widget_, items: /widgets, id: /id, name: /name, description: /about, run_tool: create_a_acme_widget }
+  get:
+    http: GET /widgets/{id}
+    behaviours:
+      inputs_schema: { id_arg: id, id: /id, inputs: /inputs, name: /name, data_type: /type, description: /about, file_type: file, file_hint: Upload it first., into: inputs_schema }
+      download_link: { at: "", url: /download_url, size: /size }
+  create:
+    http: POST /widgets
+    behaviours:
+      flow_inputs: { arg: inputs, flow_arg: widget_id, wire_arg: wire, wire_name: name, wire_value: value, schema_tool: get_single_acme_widget_by_id }
+      images: { at: /images/*, url: [/url, ""] }
+  upload:
+    http: POST /widgets/upload
+    body_format: multipart
+    behaviours:
+      skill_package: { markdown: text, name: name, description: about, files: files, archive: zip, field: files, max_bytes: 1000 }
+"#;
+
+const B_DOCS: &str = r#"list:
+  description: List widgets.
+get:
+  description: Read one widget.
+  path_schema: { type: object, properties: { id: { type: string } } }
+create:
+  description: Make one.
+  server_schema: { type: object, properties: { inputs: { type: object } } }
+  body_schema: { type: object, properties: { widget_id: { type: string }, wire: { type: array } } }
+upload:
+  description: Upload one.
+  server_schema:
+    type: object
+    properties: { text: { type: string }, name: { type: string }, about: { type: string }, files: { type: array }, zip: { type: string } }
+  body_schema: { type: object, properties: {} }
+"#;
+
+/// The behaviours fixture with `from` replaced by `to` in the resource file; the
+/// single error it must produce, which is in the resource file.
+fn behaviour_error(from: &str, to: &str) -> Diagnostic {
+    assert!(B_RESOURCE.contains(from), "{from}");
+    let d = only_error(spec(&B_RESOURCE.replace(from, to), B_DOCS));
+    assert_eq!(d.file, "spec/resources/widgets.yaml", "{d}");
+    assert!(d.help.is_some(), "{d}");
+    d
+}
+
+#[test]
+fn the_behaviours_fixture_generates() {
+    generate(&spec(B_RESOURCE, B_DOCS)).unwrap();
+}
+
+#[test]
+fn unknown_behaviour_key() {
+    let d = behaviour_error("download_link: {", "download_links: {");
+    assert_eq!(d.key_path, "methods.get.behaviours.download_links");
+    assert!(d.message.contains("unknown field `download_links`"), "{d}");
+    assert_eq!(d.location.map(|l| l.0), Some(12));
+}
+
+#[test]
+fn behaviour_pointer_is_not_a_pointer() {
+    let d = behaviour_error("url: /download_url", "url: download_url");
+    assert_eq!(d.key_path, "methods.get.behaviours.download_link.url");
+    assert!(d.message.contains("`download_url` is not a JSON pointer"), "{d}");
+    assert!(d.help.unwrap().contains("start it with `/`"));
+}
+
+#[test]
+fn behaviour_pointer_empty_where_a_field_is_required() {
+    let d = behaviour_error("inputs: /inputs", "inputs: \"\"");
+    assert_eq!(d.key_path, "methods.get.behaviours.inputs_schema.inputs");
+    assert!(d.message.contains("empty pointer"), "{d}");
+}
+
+#[test]
+fn behaviour_names_a_tool_that_does_not_exist() {
+    let d = behaviour_error("schema_tool: get_single_acme_widget_by_id", "schema_tool: get_single_acme_gadget_by_id");
+    assert_eq!(d.key_path, "methods.create.behaviours.flow_inputs.schema_tool");
+    assert!(d.message.contains("no documented tool is named `get_single_acme_gadget_by_id`"), "{d}");
+    assert!(d.help.unwrap().contains("behaviours.inputs_schema"));
+}
+
+#[test]
+fn schema_tool_without_inputs_schema() {
+    let d = behaviour_error("schema_tool: get_single_acme_widget_by_id", "schema_tool: list_all_acme_widgets");
+    assert_eq!(d.key_path, "methods.create.behaviours.flow_inputs.schema_tool");
+    assert!(d.message.contains("`list_all_acme_widgets` declares no `behaviours.inputs_schema`"), "{d}");
+    assert!(d.help.unwrap().contains("spec/resources/widgets.yaml `methods.list`"));
+}
+
+#[test]
+fn run_tool_without_flow_inputs() {
+    let d = behaviour_error("run_tool: create_a_acme_widget", "run_tool: get_single_acme_widget_by_id");
+    assert_eq!(d.key_path, "methods.list.behaviours.flow_tools.run_tool");
+    assert!(d.message.contains("declares no `behaviours.flow_inputs`"), "{d}");
+}
+
+#[test]
+fn flow_tools_only_on_lists() {
+    let resource = B_RESOURCE.replace("  list:\n    http: GET /widgets\n", "  list:\n    http: GET /widgets\n    kind: custom\n");
+    let d = only_error(spec(&resource, B_DOCS));
+    assert_eq!(d.key_path, "methods.list.behaviours.flow_tools");
+    assert!(d.message.contains("`flow_tools` on a `custom` method"), "{d}");
+}
+
+#[test]
+fn flow_tools_prefix_makes_bad_names() {
+    let d = behaviour_error("prefix: run_acme_widget_", "prefix: Run-Widget-");
+    assert_eq!(d.key_path, "methods.list.behaviours.flow_tools.prefix");
+    assert!(d.message.contains("contains 'R'"), "{d}");
+}
+
+#[test]
+fn flow_inputs_arg_not_a_server_argument() {
+    let d = behaviour_error("arg: inputs,", "arg: values,");
+    assert_eq!(d.key_path, "methods.create.behaviours.flow_inputs.arg");
+    assert!(d.message.contains("`values` is not declared in the record's server_schema"), "{d}");
+    assert!(d.help.unwrap().contains("spec/docs/widgets.yaml `create.server_schema.properties`"));
+}
+
+#[test]
+fn skill_package_argument_not_a_server_argument() {
+    let d = behaviour_error("archive: zip", "archive: archive_base64");
+    assert_eq!(d.key_path, "methods.upload.behaviours.skill_package.archive");
+    assert!(d.message.contains("`archive_base64` is not declared in the record's server_schema"), "{d}");
+}
+
+#[test]
+fn flow_arg_not_an_upstream_argument() {
+    let d = behaviour_error("flow_arg: widget_id", "flow_arg: flow_id");
+    assert_eq!(d.key_path, "methods.create.behaviours.flow_inputs.flow_arg");
+    assert!(d.message.contains("`flow_id` is not an upstream argument"), "{d}");
+}
+
+#[test]
+fn wire_arg_not_in_the_body() {
+    let d = behaviour_error("wire_arg: wire", "wire_arg: inputs");
+    assert_eq!(d.key_path, "methods.create.behaviours.flow_inputs.wire_arg");
+    assert!(d.message.contains("`inputs` is not a body argument"), "{d}");
+    assert!(d.help.unwrap().contains("create.body_schema"));
+}
+
+#[test]
+fn inputs_schema_id_arg_not_an_argument() {
+    let d = behaviour_error("id_arg: id", "id_arg: flow");
+    assert_eq!(d.key_path, "methods.get.behaviours.inputs_schema.id_arg");
+    assert!(d.message.contains("`flow` is not an argument of the method"), "{d}");
+}
+
+#[test]
+fn download_link_needs_a_json_response() {
+    let resource = format!("{RESOURCE}    response: binary\n    behaviours:\n      download_link: {{ at: \"\", url: /download_url }}\n");
+    let d = only_error(spec(&resource, DOCS));
+    assert_eq!(d.key_path, "methods.get.behaviours.download_link");
+    assert!(d.message.contains("`download_link` reads the JSON result, but the method has `response: binary`"), "{d}");
+}
+
+#[test]
+fn skill_package_needs_multipart() {
+    let d = behaviour_error("    body_format: multipart\n", "");
+    assert_eq!(d.key_path, "methods.upload.behaviours.skill_package");
+    assert!(d.message.contains("no `body_format: multipart`"), "{d}");
+}
+
+#[test]
+fn images_without_url_pointers() {
+    let d = behaviour_error("url: [/url, \"\"]", "url: []");
+    assert_eq!(d.key_path, "methods.create.behaviours.images.url");
+    assert!(d.message.contains("no pointer to an image's URL"), "{d}");
+}
+
+#[test]
+fn skill_package_max_bytes_zero() {
+    let d = behaviour_error("max_bytes: 1000", "max_bytes: 0");
+    assert_eq!(d.key_path, "methods.upload.behaviours.skill_package.max_bytes");
+}

@@ -180,10 +180,8 @@ fn compare_finds_what_the_spec_covers() {
 fn our_spec_covers_every_published_operation() {
     let spec_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec");
     let spec = load::load(&SpecFiles::read_dir(&spec_dir, "spec").unwrap()).unwrap();
-    let texts: Vec<(String, String)> = gumloop_files()
-        .iter()
-        .map(|f| (f.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(f).unwrap()))
-        .collect();
+    let texts: Vec<(String, String)> =
+        gumloop_files().iter().map(|f| (f.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(f).unwrap())).collect();
     let docs: Vec<(&str, &str)> = texts.iter().map(|(l, t)| (l.as_str(), t.as_str())).collect();
     let c = compare(&spec, &docs).unwrap();
     assert!(c.not_in_spec.is_empty(), "published operations the spec does not describe: {:#?}", c.not_in_spec);
@@ -191,8 +189,14 @@ fn our_spec_covers_every_published_operation() {
     // retrieve-agent-status, agent triggers and versions, list-organizations). Anything
     // else missing from the documents is a spec mistake.
     let docs_only = [
-        "agent_runs.create", "agent_runs.get", "agent_triggers.delete", "agent_triggers.get_webhook_url",
-        "agent_triggers.list", "agent_versions.get", "agent_versions.list", "organizations.list",
+        "agent_runs.create",
+        "agent_runs.get",
+        "agent_triggers.delete",
+        "agent_triggers.get_webhook_url",
+        "agent_triggers.list",
+        "agent_versions.get",
+        "agent_versions.list",
+        "organizations.list",
     ];
     let missing: Vec<&str> = c.not_in_openapi.iter().map(|l| l.split(':').next().unwrap()).collect();
     assert_eq!(missing, docs_only, "spec methods the published OpenAPI does not list");

@@ -28,9 +28,7 @@ fn check(name: &str) {
     if std::env::var("EXPECTORATE").as_deref() == Ok("overwrite") {
         std::fs::write(&path, json).unwrap();
     }
-    let expected: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("snapshot exists; run with EXPECTORATE=overwrite"))
-            .unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("snapshot exists; run with EXPECTORATE=overwrite")).unwrap();
     assert_eq!(actual, expected, "tools.json of fixture `{name}` changed; run with EXPECTORATE=overwrite to accept");
 }
 
@@ -42,6 +40,11 @@ fn basic() {
 #[test]
 fn multipart() {
     check("multipart");
+}
+
+#[test]
+fn behaviours() {
+    check("behaviours");
 }
 
 #[test]
@@ -75,8 +78,7 @@ fn editing_one_record_changes_only_that_tools_files() {
     let before = generate(&files).unwrap().files;
     let docs = files.files["spec/docs/widgets.yaml"].replace("Read one widget.", "Read one widget by its id.");
     let after = generate(&files.clone().with("docs/widgets.yaml", docs)).unwrap().files;
-    let changed: Vec<&str> =
-        before.iter().zip(&after).filter(|(a, b)| a != b).map(|(a, _)| a.path.as_str()).collect();
+    let changed: Vec<&str> = before.iter().zip(&after).filter(|(a, b)| a != b).map(|(a, _)| a.path.as_str()).collect();
     assert_eq!(before.len(), after.len());
     assert_eq!(changed, ["mcp/tools.json", "src/resources/widgets/get_single_acme_widget_by_id.rs"]);
     let old: Vec<serde_json::Value> = serde_json::from_str(&before[0].contents).unwrap();

@@ -117,6 +117,9 @@ pub struct AsyncSpec {
     /// The tool that stops the work given the same `id` (a session's cancel, a run's
     /// kill); `None` where Gumloop offers no way to stop it.
     pub cancel_tool: Option<&'static str>,
+    /// JSON pointer into the status tool's response to the work's place in a queue,
+    /// where upstream reports one (shown while waiting).
+    pub queue_pointer: Option<&'static str>,
 }
 
 /// Everything known about one tool at build time.
@@ -152,6 +155,8 @@ pub struct ToolDescriptor {
     pub response: ResponseFormat,
     /// Set for long-running methods.
     pub async_spec: Option<AsyncSpec>,
+    /// What the server does beyond the HTTP call (`behaviours:` in the spec).
+    pub behaviours: crate::Behaviours,
     /// Input-schema properties the server consumes itself (`wait`, `max_items`, a flow
     /// run's `inputs`, …): the server takes them out before calling `build`.
     pub server_args: &'static [&'static str],
@@ -176,4 +181,6 @@ pub struct Integration {
     pub user_header: Option<&'static str>,
     /// The query parameter that carries a team key's team id, if any.
     pub team_query: Option<&'static str>,
+    /// What the server tells a client about its tools at `initialize` (MCP `instructions`).
+    pub instructions: &'static str,
 }

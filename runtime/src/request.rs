@@ -173,10 +173,7 @@ pub fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Value {
 pub fn fill_context(given: Option<String>, ctx: &Context, name: &str, required: bool) -> Result<Option<String>, ArgsError> {
     match given.or_else(|| ctx.get(name).map(str::to_owned)) {
         Some(v) => Ok(Some(v)),
-        None if required => Err(ArgsError::new(
-            format!("/{name}"),
-            format!("is required: pass `{name}` or configure it on the server's Gumloop credential"),
-        )),
+        None if required => Err(ArgsError::new(format!("/{name}"), format!("is required: pass `{name}` or configure it on the server's Gumloop credential"))),
         None => Ok(None),
     }
 }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use gumloop_mcp::filter::McpServerConfig;
-use gumloop_mcp::store::{NewAccount, Store};
+use gumloop_mcp::managed::filter::McpServerConfig;
+use gumloop_mcp::managed::store::{NewAccount, Store};
 use gumloop_testkit::{FakeConfig, FakeGumloop};
 use serde_json::{Value, json};
 
@@ -32,7 +32,7 @@ fn data_dir() -> std::path::PathBuf {
 /// URLs of two managed servers made in the data directory before the server starts: one
 /// filtered (read tools tagged `flows`), one unfiltered.
 fn managed_urls(port: u16) -> (String, String) {
-    let (store, _) = gumloop_mcp::cli::open_store(&data_dir()).unwrap();
+    let (store, _) = gumloop_mcp::managed::cli::open_store(&data_dir()).unwrap();
     let now = jiff::Timestamp::now();
     let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), user_id: Some("user_test".into()), ..Default::default() };
     let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).unwrap();
@@ -49,7 +49,7 @@ fn managed_urls(port: u16) -> (String, String) {
 fn admission_costs() -> Vec<(&'static str, f64)> {
     use gumloop_mcp::managed::{AuditLog, Clock, Managed, admit};
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = gumloop_mcp::cli::open_store(dir.path()).unwrap();
+    let (store, _) = gumloop_mcp::managed::cli::open_store(dir.path()).unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
     let now = jiff::Timestamp::now();
     let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), ..Default::default() };
@@ -65,7 +65,13 @@ fn admission_costs() -> Vec<(&'static str, f64)> {
     let (_, api) = store.create_api_token("bench", now).unwrap();
     // Two minutes on: the expiring server has expired, the others have not.
     let later = now + jiff::SignedDuration::from_secs(120);
-    let m = Managed { store: store.clone(), clock: Clock::from_fn(move || later), public_url: String::new(), audit: AuditLog::start(store) };
+    let m = Managed {
+        store: store.clone(),
+        clock: Clock::from_fn(move || later),
+        public_url: String::new(),
+        audit: AuditLog::start(store),
+        flow_tools_ttl: gumloop_mcp::managed::flow_tools::DEFAULT_TTL,
+    };
     let tool = gumloop_mcp_generated::resources::find("list_all_gumloop_flows").unwrap();
     let unknown = format!("gmcp_{}", "A".repeat(43));
     let cases: [(&'static str, &str, Option<&str>); 5] = [
@@ -113,7 +119,7 @@ fn screen_costs() -> [(&'static str, f64); 2] {
         batches[10]
     };
     let check = median(&|| {
-        std::hint::black_box(gumloop_mcp::envelope::check(std::hint::black_box(&body), Some("2026-07-28")).is_ok());
+        std::hint::black_box(gumloop_mcp::http::envelope::check(std::hint::black_box(&body), Some("2026-07-28")).is_ok());
     });
     let rmcp = median(&|| {
         std::hint::black_box(serde_json::from_slice::<rmcp::model::ClientJsonRpcMessage>(std::hint::black_box(&body)).is_ok());
@@ -185,11 +191,8 @@ fn rpc_body(method: &str, params: Value) -> (String, Value) {
 async fn mcp(client: &reqwest::Client, url: &str, method: &str, params: Value) -> Result<Value, String> {
     let name = params.get("name").and_then(Value::as_str).map(str::to_owned);
     let (method, body) = rpc_body(method, params);
-    let mut req = client
-        .post(url)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", &method);
+    let mut req =
+        client.post(url).header("accept", "application/json, text/event-stream").header("mcp-protocol-version", "2026-07-28").header("mcp-method", &method);
     if let Some(n) = name {
         req = req.header("mcp-name", n);
     }
@@ -282,7 +285,10 @@ where
     done.load(Ordering::Relaxed) as f64 / LOAD_SECS as f64
 }
 
-fn direct_load(client: &reqwest::Client, api: &str) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>> + Send + Sync + 'static {
+fn direct_load(
+    client: &reqwest::Client,
+    api: &str,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>> + Send + Sync + 'static {
     let (c, a) = (client.clone(), api.to_owned());
     move || {
         let (c, a) = (c.clone(), a.clone());
@@ -290,7 +296,10 @@ fn direct_load(client: &reqwest::Client, api: &str) -> impl Fn() -> std::pin::Pi
     }
 }
 
-fn proxied_load(client: &reqwest::Client, url: &str) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>> + Send + Sync + 'static {
+fn proxied_load(
+    client: &reqwest::Client,
+    url: &str,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>> + Send + Sync + 'static {
     let (c, u) = (client.clone(), url.to_owned());
     move || {
         let (c, u) = (c.clone(), u.clone());
@@ -345,9 +354,12 @@ async fn main() {
     let (mut plain_samples, mut managed_samples) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         plain_samples.extend(samples(LATENCY_SAMPLES / ROUNDS / 2, || async { call().await.map(|_| ()) }).await);
-        managed_samples.extend(samples(LATENCY_SAMPLES / ROUNDS / 2, || async {
-            mcp(&client, &open_url, "tools/call", json!({"name": "list_all_gumloop_flows", "arguments": {}})).await.map(|_| ())
-        }).await);
+        managed_samples.extend(
+            samples(LATENCY_SAMPLES / ROUNDS / 2, || async {
+                mcp(&client, &open_url, "tools/call", json!({"name": "list_all_gumloop_flows", "arguments": {}})).await.map(|_| ())
+            })
+            .await,
+        );
     }
     let ((m_plain, _), (m_managed, m_managed99)) = (pcts(plain_samples), pcts(managed_samples));
     let (l50, l99) = latencies(LATENCY_SAMPLES, || async { mcp(&client, &url, "tools/list", json!({})).await.map(|_| ()) }).await;
@@ -414,19 +426,37 @@ async fn main() {
     println!("latency   tools/call via gumloop-mcp: p50 {:.0} µs, p99 {:.0} µs ({LATENCY_SAMPLES} sequential calls)", us(p50), us(p99));
     println!("latency   same request straight to fake: p50 {:.0} µs, p99 {:.0} µs", us(d50), us(d99));
     println!("overhead  p50 {:.0} µs (target <= 200 µs)", us(p50) - us(d50));
-    println!("latency   with --worker-threads 1: tools/call p50 {:.0} µs, p99 {:.0} µs; direct p50 {:.0} µs; overhead p50 {:.0} µs", us(p1), us(p1_99), us(d1), us(p1) - us(d1));
+    println!(
+        "latency   with --worker-threads 1: tools/call p50 {:.0} µs, p99 {:.0} µs; direct p50 {:.0} µs; overhead p50 {:.0} µs",
+        us(p1),
+        us(p1_99),
+        us(d1),
+        us(p1) - us(d1)
+    );
     println!("latency   tools/list: p50 {:.0} µs, p99 {:.0} µs", us(l50), us(l99));
     println!("managed   tools/list on a filtered server (read + flows): p50 {:.0} µs, p99 {:.0} µs", us(f50), us(f99));
-    println!("managed   tools/call via /mcp/<token>: p50 {:.0} µs, p99 {:.0} µs; via /mcp p50 {:.0} µs; managed adds {:.0} µs (token, scope, audit write)", us(m_managed), us(m_managed99), us(m_plain), us(m_managed) - us(m_plain));
+    println!(
+        "managed   tools/call via /mcp/<token>: p50 {:.0} µs, p99 {:.0} µs; via /mcp p50 {:.0} µs; managed adds {:.0} µs (token, scope, audit write)",
+        us(m_managed),
+        us(m_managed99),
+        us(m_plain),
+        us(m_managed) - us(m_plain)
+    );
     for (label, cost) in screen_costs() {
         println!("screen    tools/call body, in process, {label}: {cost:.2} µs per request");
     }
     for (label, cost) in admission_costs() {
         println!("managed   admission + filter, in process, {label}: {cost:.1} µs per call (target <= 20 µs)");
     }
-    println!("throughput at {CONCURRENCY} clients, all on 2 shared cores: proxied {proxied_rps:.0} calls/s, direct {direct_rps:.0} req/s, ratio {:.2}", proxied_rps / direct_rps);
+    println!(
+        "throughput at {CONCURRENCY} clients, all on 2 shared cores: proxied {proxied_rps:.0} calls/s, direct {direct_rps:.0} req/s, ratio {:.2}",
+        proxied_rps / direct_rps
+    );
     if let Some((d, p)) = pinned {
-        println!("throughput at {CONCURRENCY} clients, server on its own core: proxied {p:.0} calls/s, direct {d:.0} req/s, ratio {:.2} (target >= 0.5)", p / d);
+        println!(
+            "throughput at {CONCURRENCY} clients, server on its own core: proxied {p:.0} calls/s, direct {d:.0} req/s, ratio {:.2} (target >= 0.5)",
+            p / d
+        );
     }
     println!(
         "cpu       per call: gumloop-mcp {:.0} µs; load generator + fake {:.0} µs per proxied call, {:.0} µs per direct request",
@@ -445,9 +475,14 @@ async fn main() {
     }
     // 1. Upstream requests while waiting 30 s on one session.
     slow.take_requests();
-    mcp(&client, &slow_url, "tools/call", json!({"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "x", "wait": true, "wait_timeout_seconds": 30}}))
-        .await
-        .unwrap();
+    mcp(
+        &client,
+        &slow_url,
+        "tools/call",
+        json!({"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "x", "wait": true, "wait_timeout_seconds": 30}}),
+    )
+    .await
+    .unwrap();
     let polls = slow.requests().iter().filter(|r| r.method == "GET" && r.path.contains("/sessions/")).count();
     // 2. RSS while 100 waits are in flight.
     let pid = child.id();
@@ -456,7 +491,13 @@ async fn main() {
         .map(|_| {
             let (c, u) = (client.clone(), slow_url.clone());
             tokio::spawn(async move {
-                mcp(&c, &u, "tools/call", json!({"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "x", "wait": true, "wait_timeout_seconds": 6}})).await
+                mcp(
+                    &c,
+                    &u,
+                    "tools/call",
+                    json!({"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "x", "wait": true, "wait_timeout_seconds": 6}}),
+                )
+                .await
             })
         })
         .collect();
@@ -474,7 +515,14 @@ async fn main() {
     let task_meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}});
     for _ in 0..100 {
-        let r = mcp(&client, &slow_url, "tools/call", json!({"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "x"}, "_meta": task_meta})).await.unwrap();
+        let r = mcp(
+            &client,
+            &slow_url,
+            "tools/call",
+            json!({"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "x"}, "_meta": task_meta}),
+        )
+        .await
+        .unwrap();
         assert_eq!(r["result"]["resultType"], "task", "{r}");
     }
     let mut peak_tasks = 0;
@@ -508,5 +556,9 @@ async fn main() {
     println!("tasks     RSS with 100 MCP tasks waiting: {:.1} MB (before: {:.1} MB)", peak_tasks as f64 / 1024.0, idle_tasks as f64 / 1024.0);
     println!("flows     run with named inputs (cached schema check) p50 {:.0} µs vs wire form p50 {:.0} µs: +{:.0} µs", us(n50), us(w50), us(n50) - us(w50));
     let _ = std::fs::remove_dir_all(data_dir());
-    println!("start-up  exec to first tools/list: median {:.1} ms, max {:.1} ms over 10 starts (target <= 100 ms)", startups[5].as_secs_f64() * 1e3, startups[9].as_secs_f64() * 1e3);
+    println!(
+        "start-up  exec to first tools/list: median {:.1} ms, max {:.1} ms over 10 starts (target <= 100 ms)",
+        startups[5].as_secs_f64() * 1e3,
+        startups[9].as_secs_f64() * 1e3
+    );
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use gumloop_mcp::filter::McpServerConfig;
-use gumloop_mcp::store::{NewAccount, Store};
+use gumloop_mcp::managed::filter::McpServerConfig;
+use gumloop_mcp::managed::store::{NewAccount, Store};
 use gumloop_testkit::{FakeConfig, FakeGumloop};
 use serde_json::json;
 
@@ -38,7 +38,7 @@ fn mb(kb: u64) -> f64 {
 /// and that server's URL.
 fn start(fake: &FakeGumloop, data: &std::path::Path) -> (Child, String, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (store, _) = gumloop_mcp::cli::open_store(data).unwrap();
+    let (store, _) = gumloop_mcp::managed::cli::open_store(data).unwrap();
     let now = jiff::Timestamp::now();
     let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), user_id: Some("user_test".into()), ..Default::default() };
     let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).unwrap();
@@ -153,7 +153,14 @@ async fn main() {
         let url = if target == "/mcp" { plain.clone() } else { managed };
         let ready = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}});
         loop {
-            let up = client.post(&plain).header("accept", "application/json, text/event-stream").header("mcp-protocol-version", "2026-07-28").header("mcp-method", "tools/list").json(&ready).send().await;
+            let up = client
+                .post(&plain)
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2026-07-28")
+                .header("mcp-method", "tools/list")
+                .json(&ready)
+                .send()
+                .await;
             if up.is_ok_and(|r| r.status().is_success()) {
                 break;
             }

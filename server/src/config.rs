@@ -1,5 +1,5 @@
 //! Command-line flags of `gumloop-mcp`; every flag can also come from the environment.
-//! The Gumloop credential is read from the environment only (see [`crate::credential`]),
+//! The Gumloop credential is read from the environment only (see [`crate::upstream::credential`]),
 //! so a key never appears in a process listing.
 
 use std::net::SocketAddr;
@@ -10,8 +10,22 @@ use clap::{Args, Parser, Subcommand};
 use gumloop_mcp_generated::resources::INTEGRATION;
 
 use crate::http::HttpConfig;
-use crate::sessions::SessionLimits;
+use crate::http::sessions::SessionLimits;
 use crate::upstream::UpstreamConfig;
+
+/// The per-user data directory: `$XDG_DATA_HOME/gumloop-mcp`, else
+/// `~/.local/share/gumloop-mcp` (the XDG base-directory default); only without a home
+/// directory at all, `./gumloop-mcp-data`.
+pub fn default_data_dir() -> PathBuf {
+    data_dir_from(std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))
+}
+
+fn data_dir_from(xdg_data_home: Option<std::ffi::OsString>, home: Option<std::ffi::OsString>) -> PathBuf {
+    // The XDG spec ignores a relative XDG_DATA_HOME.
+    let xdg = xdg_data_home.map(PathBuf::from).filter(|p| p.is_absolute());
+    let home = || home.map(PathBuf::from).filter(|p| p.is_absolute()).map(|h| h.join(".local").join("share"));
+    xdg.or_else(home).map_or_else(|| PathBuf::from("gumloop-mcp-data"), |base| base.join("gumloop-mcp"))
+}
 
 /// Serves every documented Gumloop endpoint as an MCP tool.
 #[derive(Debug, Parser)]
@@ -59,8 +73,8 @@ pub enum Command {
 /// not a server is running, and a running server sees their changes at once).
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// Directory for the server's data: the SQLite store and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys
-    #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value = "./gumloop-mcp-data")]
+    /// Directory for the server's data: the SQLite store and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys. Default: $XDG_DATA_HOME/gumloop-mcp, else ~/.local/share/gumloop-mcp
+    #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value_os_t = default_data_dir(), hide_default_value = true)]
     pub data_dir: PathBuf,
     /// Print JSON instead of text
     #[arg(long)]
@@ -196,6 +210,9 @@ pub struct UpstreamArgs {
     /// Most bytes resources/read returns from a signed download (larger files get an error with the URL)
     #[arg(long, env = "GUMLOOP_MCP_MAX_RESOURCE_BYTES", default_value_t = 5 * 1024 * 1024)]
     pub max_resource_bytes: u64,
+    /// Most bytes read of one Gumloop API answer; a larger answer becomes a tool error naming its size, and is never passed on
+    #[arg(long, env = "GUMLOOP_MCP_MAX_RESPONSE_BYTES", default_value_t = crate::upstream::DEFAULT_MAX_RESPONSE_BYTES, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_response_bytes: u64,
     /// Timeout for connecting to Gumloop, in seconds
     #[arg(long, env = "GUMLOOP_MCP_CONNECT_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout_secs: u64,
@@ -210,6 +227,7 @@ impl UpstreamArgs {
             connect_timeout: Duration::from_secs(self.connect_timeout_secs),
             call_timeout: Duration::from_secs(self.call_timeout_secs),
             max_download_bytes: self.max_resource_bytes,
+            max_response_bytes: self.max_response_bytes,
         }
     }
 }
@@ -220,8 +238,8 @@ pub struct ServeArgs {
     /// Address to listen on
     #[arg(long, env = "GUMLOOP_MCP_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// Directory for the server's data (created if missing): the SQLite store of API tokens, accounts, managed servers and the audit trail, and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys
-    #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value = "./gumloop-mcp-data")]
+    /// Directory for the server's data (created if missing, mode 0700): the SQLite store of API tokens, accounts, managed servers and the audit trail, and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys. Default: $XDG_DATA_HOME/gumloop-mcp, else ~/.local/share/gumloop-mcp (never the current directory, so a checkout never holds a key)
+    #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value_os_t = default_data_dir(), hide_default_value = true)]
     pub data_dir: PathBuf,
     /// The public base URL clients reach this server at (behind a proxy, e.g. https://mcp.example.com); managed server URLs are <it>/mcp/<token>. Default: http://<bound address>
     #[arg(long, env = "GUMLOOP_MCP_PUBLIC_URL")]
@@ -267,7 +285,11 @@ impl ServeArgs {
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
-            sessions: SessionLimits { max_sessions: self.max_sessions, max_per_server: self.max_sessions_per_server, idle_timeout: Duration::from_secs(self.session_idle_secs) },
+            sessions: SessionLimits {
+                max_sessions: self.max_sessions,
+                max_per_server: self.max_sessions_per_server,
+                idle_timeout: Duration::from_secs(self.session_idle_secs),
+            },
         }
     }
 }
@@ -277,6 +299,15 @@ mod tests {
     use clap::{CommandFactory, Parser};
 
     use super::*;
+
+    #[test]
+    fn the_data_directory_is_per_user() {
+        let os = |s: &str| Some(std::ffi::OsString::from(s));
+        assert_eq!(data_dir_from(os("/x/data"), os("/home/u")), PathBuf::from("/x/data/gumloop-mcp"));
+        assert_eq!(data_dir_from(None, os("/home/u")), PathBuf::from("/home/u/.local/share/gumloop-mcp"));
+        assert_eq!(data_dir_from(os("relative"), os("/home/u")), PathBuf::from("/home/u/.local/share/gumloop-mcp"));
+        assert_eq!(data_dir_from(None, None), PathBuf::from("gumloop-mcp-data"));
+    }
 
     #[test]
     fn the_cli_is_well_formed() {

@@ -15,57 +15,42 @@
 //! # Ok(()) }
 //! ```
 
-pub mod admin;
-pub mod catalog;
-pub mod cli;
+pub mod behaviours;
 pub mod config;
-pub mod credential;
-pub mod downloads;
-pub mod envelope;
-pub mod filter;
-pub mod flow_inputs;
-pub mod flow_tools;
-pub mod handler;
 pub mod http;
-pub mod images;
+pub mod logging;
 pub mod managed;
-pub mod pages;
-pub mod ratelimit;
-pub mod screen;
-pub mod secrets;
-pub mod sessions;
-pub mod skills;
+pub mod mcp;
 pub mod stdio;
-pub mod store;
-pub mod tasks;
+pub mod text;
 pub mod upstream;
-pub mod validate;
-pub mod waiting;
 
-pub use catalog::{Catalog, CatalogError};
-pub use credential::{Credential, Secret};
-pub use handler::GumloopServer;
+pub use mcp::GumloopServer;
+pub use mcp::catalog::{Catalog, CatalogError};
+pub use upstream::credential::{Credential, Secret};
 pub use upstream::{Upstream, UpstreamConfig};
 
 use gumloop_mcp_generated::resources::{ALL_TOOLS, INTEGRATION};
 
 /// A handler serving every generated tool, calling Gumloop as `credential`.
 pub fn gumloop_server(upstream: UpstreamConfig, credential: Credential) -> anyhow::Result<GumloopServer> {
-    gumloop_server_with(upstream, credential, flow_tools::DEFAULT_TTL)
+    server_for(ALL_TOOLS, &INTEGRATION, upstream, credential)
 }
 
-/// [`gumloop_server`] whose managed servers' flow tools are refreshed every `flow_tools_ttl`.
-pub fn gumloop_server_with(upstream: UpstreamConfig, credential: Credential, flow_tools_ttl: std::time::Duration) -> anyhow::Result<GumloopServer> {
-    let catalog = Catalog::new(ALL_TOOLS)?;
-    let upstream = Upstream::new(upstream, &INTEGRATION)?;
-    Ok(GumloopServer::new(handler::State {
-        catalog,
-        upstream,
+/// A handler serving `tools` of `integration` (any spec's generated descriptors: tests
+/// serve fixture specs this way).
+pub fn server_for(
+    tools: &[&'static gumloop_mcp_runtime::ToolDescriptor],
+    integration: &'static gumloop_mcp_runtime::Integration,
+    upstream: UpstreamConfig,
+    credential: Credential,
+) -> anyhow::Result<GumloopServer> {
+    Ok(GumloopServer::new(mcp::handler::State {
+        catalog: Catalog::new(tools)?,
+        upstream: Upstream::new(upstream, integration)?,
         credential,
-        clock: managed::Clock::system(),
         flow_inputs: Default::default(),
         links: Default::default(),
-        flow_tools: flow_tools::FlowTools::new(flow_tools_ttl),
         tasks: Default::default(),
     }))
 }

@@ -6,24 +6,25 @@ use clap::Parser;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gumloop_mcp::admin::Admin;
 use gumloop_mcp::config::{Cli, Command, ServeArgs, UpstreamArgs};
+use gumloop_mcp::managed::admin::Admin;
+use gumloop_mcp::managed::cli;
+use gumloop_mcp::managed::secrets::{self, KeySource};
+use gumloop_mcp::managed::store::Store;
 use gumloop_mcp::managed::{self, AuditLog, Clock, Managed};
-use gumloop_mcp::secrets::{self, KeySource};
-use gumloop_mcp::store::Store;
-use gumloop_mcp::{Credential, GumloopServer, cli, http, stdio};
+use gumloop_mcp::{Credential, GumloopServer, http, stdio};
 use gumloop_mcp_generated::resources::ALL_TOOLS;
 use tokio_util::sync::CancellationToken;
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn build_server(args: &UpstreamArgs, flow_tools_ttl: Duration) -> Result<GumloopServer> {
+fn build_server(args: &UpstreamArgs) -> Result<GumloopServer> {
     let credential = Credential::from_env();
     if credential.api_key.is_none() {
         tracing::warn!("GUMLOOP_API_KEY is not set: tools/list works, tools/call will report the missing key");
     }
-    gumloop_mcp::gumloop_server_with(args.upstream_config(), credential, flow_tools_ttl)
+    gumloop_mcp::gumloop_server(args.upstream_config(), credential)
 }
 
 /// Fires `token` on SIGTERM or Ctrl-C.
@@ -53,18 +54,13 @@ fn main() -> Result<()> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    // stdout belongs to JSON-RPC in stdio mode, so logs go to stderr in both modes.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GUMLOOP_MCP_LOG").unwrap_or_else(|_| "info,rmcp=warn".into()))
-        .init();
+    gumloop_mcp::logging::init();
     let token = CancellationToken::new();
     tokio::spawn(shutdown_signal(token.clone()));
     match cli.command {
         Command::Serve(args) => serve(args, token).await,
         Command::Stdio(args) => {
-            let server = build_server(&args, gumloop_mcp::flow_tools::DEFAULT_TTL)?;
+            let server = build_server(&args)?;
             tracing::info!("serving {} tools over MCP on stdin/stdout", ALL_TOOLS.len());
             stdio::serve(server, token).await
         }
@@ -79,11 +75,14 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     match key_source {
         KeySource::Environment => tracing::info!("connected accounts' keys are sealed with GUMLOOP_MCP_SECRET_KEY"),
         KeySource::File => tracing::info!("connected accounts' keys are sealed with {}", args.data_dir.join(secrets::KEY_FILE).display()),
-        KeySource::Created => tracing::warn!("created {} to seal connected accounts' keys; back it up with the store, or set GUMLOOP_MCP_SECRET_KEY", args.data_dir.join(secrets::KEY_FILE).display()),
+        KeySource::Created => tracing::warn!(
+            "created {} to seal connected accounts' keys; back it up with the store, or set GUMLOOP_MCP_SECRET_KEY",
+            args.data_dir.join(secrets::KEY_FILE).display()
+        ),
     }
     let store: Arc<dyn Store> = Arc::new(store);
     cli::first_start_token(store.as_ref())?;
-    let server = build_server(&args.upstream, Duration::from_secs(args.flow_tools_ttl_secs))?;
+    let server = build_server(&args.upstream)?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_owned();
@@ -93,7 +92,14 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     managed::sweep_once(store.as_ref(), &clock, retention);
     tokio::spawn(managed::sweep(store.clone(), clock.clone(), retention, Duration::from_secs(args.sweep_interval_secs), token.child_token()));
     let audit = AuditLog::start(store.clone());
-    let admin = Admin { managed: Managed { store, clock, public_url: public_url.clone(), audit }, tools: ALL_TOOLS, body_limit: args.admin_body_limit };
-    tracing::info!("serving {} tools over MCP at http://{addr}/mcp; managed servers at {public_url}/mcp/<token>; admin API at {public_url}/integrated-account", ALL_TOOLS.len());
+    let admin = Admin {
+        managed: Managed { store, clock, public_url: public_url.clone(), audit, flow_tools_ttl: Duration::from_secs(args.flow_tools_ttl_secs) },
+        tools: ALL_TOOLS,
+        body_limit: args.admin_body_limit,
+    };
+    tracing::info!(
+        "serving {} tools over MCP at http://{addr}/mcp; managed servers at {public_url}/mcp/<token>; admin API at {public_url}/integrated-account",
+        ALL_TOOLS.len()
+    );
     http::serve(server, listener, args.http_config(), Some(admin), token).await
 }

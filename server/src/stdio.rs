@@ -4,7 +4,7 @@ use rmcp::ServiceExt as _;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
-use crate::handler::GumloopServer;
+use crate::mcp::handler::GumloopServer;
 
 /// Serves on the process's stdin/stdout until stdin closes or `shutdown` fires.
 pub async fn serve(server: GumloopServer, shutdown: CancellationToken) -> anyhow::Result<()> {

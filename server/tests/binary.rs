@@ -168,7 +168,7 @@ fn set_nonblocking(f: &std::process::ChildStdout) {
 
 #[tokio::test]
 async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept_at_start() {
-    use gumloop_mcp::store::Store as _;
+    use gumloop_mcp::managed::store::Store as _;
     let fake = gumloop_testkit::FakeGumloop::start(gumloop_testkit::FakeConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut first = serve(dir.path(), &fake.api_base());
@@ -177,18 +177,31 @@ async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept
     let client = reqwest::Client::new();
     let base = format!("http://{}", first.addr);
     let post = |path: String, body: serde_json::Value| client.post(format!("{base}{path}")).bearer_auth(&token).json(&body).send();
-    let acct: serde_json::Value = post("/integrated-account".into(), serde_json::json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}})).await.unwrap().json().await.unwrap();
+    let acct: serde_json::Value =
+        post("/integrated-account".into(), serde_json::json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let acct = acct["id"].as_str().unwrap().to_owned();
     let expires = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1)).to_string();
-    let later: serde_json::Value = post(format!("/integrated-account/{acct}/mcp"), serde_json::json!({"name": "later", "expires_at": expires, "config": {"methods": ["read"]}})).await.unwrap().json().await.unwrap();
-    let forever: serde_json::Value = post(format!("/integrated-account/{acct}/mcp"), serde_json::json!({"name": "forever"})).await.unwrap().json().await.unwrap();
+    let later: serde_json::Value =
+        post(format!("/integrated-account/{acct}/mcp"), serde_json::json!({"name": "later", "expires_at": expires, "config": {"methods": ["read"]}}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let forever: serde_json::Value =
+        post(format!("/integrated-account/{acct}/mcp"), serde_json::json!({"name": "forever"})).await.unwrap().json().await.unwrap();
     first.kill();
 
     // While it is down, a server's expiry passes (written as the server itself would have).
     {
-        let (store, _) = gumloop_mcp::cli::open_store(dir.path()).unwrap();
+        let (store, _) = gumloop_mcp::managed::cli::open_store(dir.path()).unwrap();
         let now = jiff::Timestamp::now();
-        let config = gumloop_mcp::filter::McpServerConfig::default();
+        let config = gumloop_mcp::managed::filter::McpServerConfig::default();
         store.create_server(&acct, "stale", &config, Some(now - jiff::SignedDuration::from_secs(1)), now - jiff::SignedDuration::from_secs(120)).unwrap();
         assert_eq!(store.list_servers(&acct).unwrap().len(), 3);
     }
@@ -217,12 +230,19 @@ async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     second.kill();
-    let (store, _) = gumloop_mcp::cli::open_store(dir.path()).unwrap();
+    let (store, _) = gumloop_mcp::managed::cli::open_store(dir.path()).unwrap();
     assert_eq!(store.list_servers(&acct).unwrap().len(), 2, "the stale server was deleted from the store, not just hidden");
 }
 
 fn cli(data: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_gumloop-mcp")).args(args).arg("--data-dir").arg(data).env("OPS_KEY", "gl_ops_key").env_remove("GUMLOOP_MCP_SECRET_KEY").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("OPS_KEY", "gl_ops_key")
+        .env_remove("GUMLOOP_MCP_SECRET_KEY")
+        .output()
+        .unwrap()
 }
 
 fn json_of(out: &std::process::Output) -> serde_json::Value {
@@ -239,7 +259,24 @@ fn the_cli_manages_tokens_accounts_and_servers() {
     let acct = json_of(&cli(d, &["account", "add", "--name", "ops", "--api-key-env", "OPS_KEY", "--user-id", "u1", "--json"]));
     let acct_id = acct["id"].as_str().unwrap();
     assert!(!acct.to_string().contains("gl_ops_key"));
-    let text = cli(d, &["server", "create", "--account", acct_id, "--methods", "read", "--tags", "flows", "--expires-in", "24h", "--require-api-token", "--public-url", "https://mcp.example.com/"]);
+    let text = cli(
+        d,
+        &[
+            "server",
+            "create",
+            "--account",
+            acct_id,
+            "--methods",
+            "read",
+            "--tags",
+            "flows",
+            "--expires-in",
+            "24h",
+            "--require-api-token",
+            "--public-url",
+            "https://mcp.example.com/",
+        ],
+    );
     assert!(text.status.success(), "{}", String::from_utf8_lossy(&text.stderr));
     let printed = String::from_utf8(text.stdout).unwrap();
     let url = printed.lines().last().unwrap();
@@ -249,7 +286,11 @@ fn the_cli_manages_tokens_accounts_and_servers() {
     assert_eq!(server["config"], serde_json::json!({"methods": ["read"], "tags": ["flows"], "require_api_token_auth": true, "flow_tools": false}));
     // Flow tools are runs: a filter that hides the run tool refuses them.
     let refused = cli(d, &["server", "create", "--account", acct_id, "--methods", "read", "--flow-tools"]);
-    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("config.flow_tools:"), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(
+        !refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("config.flow_tools:"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     assert!(server["expires_at"].is_string());
     let listing = String::from_utf8(cli(d, &["server", "list"]).stdout).unwrap();
     assert!(listing.contains("read") && listing.contains("required") && !listing.contains("gmcp_"), "{listing}");
@@ -276,4 +317,99 @@ fn the_cli_manages_tokens_accounts_and_servers() {
     }
     assert_eq!(json_of(&cli(d, &["server", "list", "--json"])), serde_json::json!([]));
     assert_eq!(json_of(&cli(d, &["account", "list", "--json"])).as_array().unwrap().len(), 1);
+}
+
+/// Sends one raw HTTP/1.1 POST to `addr` and returns the whole answer.
+fn raw_post(addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!("POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn client_text_never_starts_a_log_line() {
+    use std::io::Read;
+    let data = tempfile::tempdir().unwrap();
+    // The default log level (no GUMLOOP_MCP_LOG): rmcp's WARN "response error id=…" is shown.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir", data.path().join("d").to_str().unwrap()])
+        .env_remove("GUMLOOP_API_KEY")
+        .env_remove("GUMLOOP_MCP_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut log = Vec::new();
+    let addr = loop {
+        let mut byte = [0u8; 1];
+        assert_eq!(stderr.read(&mut byte).unwrap(), 1, "the server exited before listening");
+        log.push(byte[0]);
+        let text = String::from_utf8_lossy(&log);
+        if let Some(rest) = text.split("at http://").nth(1).filter(|r| r.contains('/')) {
+            break rest.split('/').next().unwrap().to_owned();
+        }
+    };
+    let forged = "2026-12-01T09:00:00Z  INFO gumloop_mcp: FORGED";
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":"x\n{forged}\r\u001b[2J","method":"no/such","params":{{"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{{}}}}}}}}"#
+    );
+    let answer = raw_post(
+        &addr,
+        "/mcp",
+        &[
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "no/such"),
+        ],
+        &body,
+    );
+    assert!(answer.contains("-32601"), "{answer}");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    wait_exit(&mut child, "SIGTERM");
+    stderr.read_to_end(&mut log).unwrap();
+    let log = String::from_utf8(log).unwrap();
+    // The event is logged, with the client's text escaped inside its own line.
+    let event = log.lines().find(|l| l.contains("response error")).unwrap_or_else(|| panic!("rmcp's warning is logged:\n{log}"));
+    assert!(event.contains(r"x\n2026-12-01T09:00:00Z  INFO gumloop_mcp: FORGED\r\u{1b}[2J"), "{event}");
+    for line in log.lines() {
+        assert!(!line.starts_with("2026-12-01T09:00:00Z"), "a client forged a log line:\n{log}");
+        assert!(!line.contains('\r') && !line.contains('\u{1b}'), "control characters reached the log:\n{log}");
+    }
+}
+
+#[test]
+fn the_default_data_directory_is_per_user_not_the_working_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(cwd.path())
+        .env("HOME", home.path())
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("GUMLOOP_MCP_DATA_DIR")
+        .env_remove("GUMLOOP_API_KEY")
+        .env("GUMLOOP_MCP_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _addr = listening_addr(&mut child);
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    wait_exit(&mut child, "SIGTERM");
+    let data = home.path().join(".local/share/gumloop-mcp");
+    assert!(data.join("secret.key").is_file() && data.join("gumloop-mcp.sqlite3").is_file(), "the store and key are in {}", data.display());
+    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0, "nothing is written to the working directory");
 }

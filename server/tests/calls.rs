@@ -232,3 +232,68 @@ async fn lists_resources_prompts_and_answers_ping_and_discover() {
     let pong = legacy.rpc(1, "ping", json!({})).await;
     assert_eq!(pong.body["result"], json!({}), "{}", pong.body);
 }
+
+#[tokio::test]
+async fn an_oversized_answer_is_a_tool_error_naming_its_size_and_the_cap() {
+    let cap = 1024 * 1024;
+    let h = Setup { max_response_bytes: cap, ..Setup::default() }.start().await;
+    // Declared up front: refused before any of it is read.
+    h.fake.push_fault(Fault { path_contains: None, kind: FaultKind::HugeBody { bytes: 200 * 1024 * 1024, declared: true } });
+    let r = h.call("list_all_gumloop_flows", json!({})).await;
+    assert_eq!(r["isError"], true, "{r}");
+    let text = text_of(&r);
+    assert!(text.contains("(209715200 bytes) is over the 1048576-byte limit on upstream answers (--max-response-bytes)"), "{text}");
+    assert!(text.len() < 1000, "the error is short: {} bytes", text.len());
+    // Streamed without a length: reading stops at the cap.
+    h.fake.push_fault(Fault { path_contains: None, kind: FaultKind::HugeBody { bytes: 8 * 1024 * 1024, declared: false } });
+    let r = h.call("list_all_gumloop_flows", json!({})).await;
+    assert_eq!(r["isError"], true, "{r}");
+    assert!(text_of(&r).contains("(larger than that) is over the 1048576-byte limit"), "{}", text_of(&r));
+    // Under the cap, a large answer passes.
+    h.fake.push_fault(Fault { path_contains: None, kind: FaultKind::HugeBody { bytes: 512 * 1024, declared: false } });
+    let r = h.call("list_all_gumloop_flows", json!({})).await;
+    assert!(r.get("isError").is_none_or(|e| e == false), "{}", text_of(&r));
+    assert_eq!(r["structuredContent"]["items"][0].as_str().unwrap().len(), 512 * 1024 - 14);
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_not_followed() {
+    let h = start().await;
+    let elsewhere = gumloop_testkit::FakeGumloop::start(gumloop_testkit::FakeConfig::default()).await.unwrap();
+    let location = format!("{}/list_saved_items", elsewhere.api_base());
+    for status in [301, 302, 307, 308] {
+        h.fake.push_fault(Fault { path_contains: None, kind: FaultKind::Redirect { status, location: location.clone() } });
+        let r = h.call("list_all_gumloop_flows", json!({})).await;
+        assert_eq!(r["isError"], true, "{status}: {r}");
+        let text = text_of(&r);
+        assert!(text.contains(&format!("HTTP {status}, redirecting to another origin")), "{text}");
+        assert!(text.contains("not followed, so the credentials were not sent there"), "{text}");
+    }
+    assert!(elsewhere.requests().is_empty(), "the other origin saw nothing, so no x-auth-key or key either");
+    // Within the same origin the redirect is followed, credentials and all.
+    h.fake.take_requests();
+    let same = format!("{}/list_saved_items?user_id=user_test", h.fake.api_base());
+    h.fake.push_fault(Fault { path_contains: None, kind: FaultKind::Redirect { status: 307, location: same } });
+    let r = h.call("list_all_gumloop_flows", json!({})).await;
+    assert!(r.get("isError").is_none_or(|e| e == false), "{}", text_of(&r));
+    let reqs = h.fake.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].headers["x-auth-key"], "user_test");
+}
+
+#[tokio::test]
+async fn a_huge_invalid_value_is_quoted_in_part() {
+    let h = start().await;
+    let huge = "x".repeat(6 * 1024 * 1024);
+    let r = h.call("list_all_gumloop_sessions", json!({"agent_id": "agent_1", "page_size": huge.clone(), huge.clone(): 1})).await;
+    assert_eq!(r["isError"], true);
+    let text = text_of(&r);
+    assert!(text.len() < 2000, "the error is {} bytes", text.len());
+    assert!(text.contains("(a string of 6291456 characters) is not of type \"integer\""), "{}", &text[..text.len().min(2000)]);
+    assert!(text.contains("… (6291456 characters in all)`"), "the unknown name is cut too: {text}");
+    // A name that long cannot travel in the Mcp-Name header of a stateless request.
+    let r = h.legacy_session().await.rpc(2, "tools/call", json!({"name": huge, "arguments": {}})).await;
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(message.len() < 1000 && message.contains("(6291456 characters in all)"), "{}", &message[..message.len().min(1000)]);
+    assert!(h.fake.requests().is_empty());
+}

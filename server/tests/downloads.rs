@@ -75,7 +75,11 @@ async fn forged_links_are_unknown_resources() {
     let h = start().await;
     let r = h.call("get_single_gumloop_artifact_by_id", json!({"id": "art_1"})).await;
     let uri = link_of(&r)["uri"].as_str().unwrap().to_owned();
-    for forged in [uri.replace("get_single_gumloop_artifact_by_id", "delete_a_gumloop_agent_by_id"), "gumloop://download/x?a=e30&u=aHR0cDovL2V2aWw&m=AAAA".to_owned(), "file:///etc/passwd".to_owned()] {
+    for forged in [
+        uri.replace("get_single_gumloop_artifact_by_id", "delete_a_gumloop_agent_by_id"),
+        "gumloop://download/x?a=e30&u=aHR0cDovL2V2aWw&m=AAAA".to_owned(),
+        "file:///etc/passwd".to_owned(),
+    ] {
         h.fake.take_requests();
         let read = h.rpc("resources/read", json!({"uri": forged})).await;
         assert_eq!(read.body["error"]["code"], -32602, "{}", read.body);

@@ -35,7 +35,8 @@ fn sample(name: &str, schema: &Value, top: bool) -> Value {
         "array" => json!([sample(name, schema.get("items").unwrap_or(&json!({"type": "string"})), false)]),
         "object" => {
             let props = schema.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
-            let required: Vec<&str> = schema.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let required: Vec<&str> =
+                schema.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
             let mut out = Map::new();
             for (k, s) in &props {
                 // Files take text content only: `content` and `content_base64` exclude each other.
@@ -68,7 +69,7 @@ async fn every_tool_sends_the_documented_request() {
         // A skill upload needs one of its forms (tests/skills.rs covers them); the server
         // puts its SKILL.md part in front of the generated parts.
         let skill_md = "---\nname: s\ndescription: d\n---\n";
-        let uploads_skill = gumloop_mcp::skills::is_upload(d);
+        let uploads_skill = gumloop_mcp::behaviours::skills::is_upload(d);
         let mut call_args = args.clone();
         if uploads_skill {
             call_args["skill_markdown"] = json!(skill_md);
@@ -99,7 +100,8 @@ async fn every_tool_sends_the_documented_request() {
         let mut expected = (d.build)(args.clone(), &ctx).unwrap();
         if uploads_skill {
             let file = Part { name: "files".into(), value: PartValue::File { filename: "SKILL.md".into(), media_type: None, bytes: skill_md.into() } };
-            expected.body = gumloop_mcp::skills::with_files(expected.body, vec![file]);
+            let field = d.behaviours.skill_package.unwrap().field;
+            expected.body = gumloop_mcp::behaviours::skills::with_files(expected.body, vec![file], field);
         }
         assert_eq!(got.query, expected.query, "{}", d.name);
         match (&expected.body, &got.body) {
@@ -131,6 +133,76 @@ async fn every_tool_sends_the_documented_request() {
             };
             let renamed = k == "id"; // `id` is sent under its upstream name (run_id, saved_item_id, …)
             assert!(in_path || in_query || in_body || renamed, "{}: argument `{k}` was not sent", d.name);
+        }
+    }
+}
+
+/// Values that try to move a path parameter out of its segment. `refused` ones could name
+/// another endpoint (dot segments, empty, and their encoded or look-alike forms); the rest
+/// must arrive as exactly one encoded segment.
+const PATH_PAYLOADS: &[(&str, bool)] = &[
+    (".", true),
+    ("..", true),
+    ("", true),
+    ("%2e", true),
+    ("%2E%2E", true),
+    (".%2e", true),
+    ("%252e%252e", true),
+    ("\u{FF0E}\u{FF0E}", true),
+    ("\u{2025}", true),
+    ("%EF%BC%8E", true),
+    ("..%2f", false),
+    ("%2e%2e%2f", false),
+    ("../..", false),
+    ("a/../b", false),
+    ("...", false),
+    ("..;", false),
+    ("..\\", false),
+    ("\u{2215}..", false),
+    ("\u{FF0F}", false),
+    ("x?y#z", false),
+];
+
+#[tokio::test]
+async fn no_path_parameter_leaves_its_segment() {
+    let h = common::start().await;
+    let with_params: Vec<_> = ALL_TOOLS.iter().filter(|d| d.path_template.contains('{')).collect();
+    assert_eq!(with_params.len(), 29, "the tools with a path parameter (of 57)");
+    for d in with_params {
+        let schema: Value = serde_json::from_str(d.input_schema).unwrap();
+        let mut args = sample("", &schema, false);
+        for k in d.server_args {
+            args.as_object_mut().unwrap().remove(*k);
+        }
+        let params: Vec<String> = d.path_template.split('{').skip(1).filter_map(|s| s.split_once('}')).map(|(p, _)| p.to_owned()).collect();
+        for param in &params {
+            for (payload, refused) in PATH_PAYLOADS {
+                let mut call_args = args.clone();
+                call_args[param.as_str()] = json!(payload);
+                if gumloop_mcp::behaviours::skills::is_upload(d) {
+                    call_args["skill_markdown"] = json!("---\nname: s\ndescription: d\n---\n");
+                }
+                let result = h.call(d.name, call_args.clone()).await;
+                let text = common::text_of(&result);
+                let reqs = h.fake.take_requests();
+                let case = format!("{} with {param} = {payload:?}", d.name);
+                if *refused {
+                    assert_eq!(result["isError"], true, "{case}: {result}");
+                    assert!(text.contains(&format!("(nothing was sent to Gumloop):\n- /{param}: ")), "{case}: {text}");
+                    assert!(text.contains("cannot be a path segment"), "{case}: {text}");
+                    assert!(reqs.is_empty(), "{case}: nothing may reach Gumloop, got {:?}", reqs.iter().map(|r| &r.path).collect::<Vec<_>>());
+                    continue;
+                }
+                assert_eq!(reqs.len(), 1, "{case}: {text}");
+                let mut path = d.path_template.to_owned();
+                for p in &params {
+                    let v = call_args[p.as_str()].as_str().unwrap();
+                    path = path.replace(&format!("{{{p}}}"), &gumloop_mcp_runtime::encode_segment(v));
+                }
+                let prefix = if d.base == Base::Ws { "/ws/api/v1" } else { "/api/v1" };
+                assert_eq!(reqs[0].path, format!("{prefix}{path}"), "{case}");
+                assert_eq!(reqs[0].method, d.http_method.as_str(), "{case}");
+            }
         }
     }
 }

@@ -8,11 +8,11 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gumloop_mcp::admin::Admin;
 use gumloop_mcp::http::{self, HttpConfig, Running};
+use gumloop_mcp::managed::admin::Admin;
+use gumloop_mcp::managed::secrets::SealingKey;
+use gumloop_mcp::managed::store::{SqliteStore, Store};
 use gumloop_mcp::managed::{AuditLog, Clock, Managed};
-use gumloop_mcp::secrets::SealingKey;
-use gumloop_mcp::store::{SqliteStore, Store};
 use gumloop_mcp::{Credential, UpstreamConfig};
 use gumloop_mcp_generated::resources::ALL_TOOLS;
 use gumloop_testkit::{FakeConfig, FakeGumloop, Fault, FaultKind, RecordedBody};
@@ -39,8 +39,8 @@ async fn start(ttl: Duration) -> H {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let upstream = UpstreamConfig { call_timeout: Duration::from_secs(5), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
-    let server = gumloop_mcp::gumloop_server_with(upstream, Credential::default(), ttl).unwrap();
-    let managed = Managed { store: store.clone(), clock, public_url: base.clone(), audit: AuditLog::start(store.clone()) };
+    let server = gumloop_mcp::gumloop_server(upstream, Credential::default()).unwrap();
+    let managed = Managed { store: store.clone(), clock, public_url: base.clone(), audit: AuditLog::start(store.clone()), flow_tools_ttl: ttl };
     let admin = Admin { managed, tools: ALL_TOOLS, body_limit: 64 * 1024 };
     let running = http::spawn_managed(server, listener, HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() }, Some(admin)).unwrap();
     H { fake, base, client: reqwest::Client::new(), admin_token: token.reveal().to_owned(), store, dir, _running: running }
@@ -72,7 +72,12 @@ impl H {
     /// A stateless 2026-07-28 request from a client declaring `capabilities`.
     async fn mcp_with(&self, url: &str, method: &str, mut params: Value, capabilities: Value) -> R {
         params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": capabilities});
-        let mut req = self.client.post(url).header("accept", "application/json, text/event-stream").header("mcp-protocol-version", "2026-07-28").header("mcp-method", method);
+        let mut req = self
+            .client
+            .post(url)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", method);
         if let Some(name) = ["name", "taskId"].iter().find_map(|k| params.get(*k)).and_then(Value::as_str) {
             req = req.header("mcp-name", name);
         }
@@ -123,7 +128,10 @@ async fn a_flow_tools_server_lists_one_tool_per_flow_and_others_none() {
     let (_, on) = h.server(&acct, json!({"flow_tools": true})).await;
     let (_, off) = h.server(&acct, json!({})).await;
     let tools = h.tools(&on).await;
-    assert_eq!(flow_tools(&tools), ["run_gumloop_flow_competitor_pricing_scraper", "run_gumloop_flow_flow_1", "run_gumloop_flow_flow_2", "run_gumloop_flow_flow_3"]);
+    assert_eq!(
+        flow_tools(&tools),
+        ["run_gumloop_flow_competitor_pricing_scraper", "run_gumloop_flow_flow_1", "run_gumloop_flow_flow_2", "run_gumloop_flow_flow_3"]
+    );
     let pricing = tool(&tools, PRICING);
     assert_eq!(pricing["description"], "Scrapes a competitor's pricing pages into a CSV");
     assert_eq!(pricing["title"], "Competitor Pricing Scraper");
@@ -316,7 +324,10 @@ async fn the_admin_api_checks_flow_tools_and_configs_round_trip() {
     let refused = h.admin("POST", &path, Some(json!({"name": "x", "config": {"methods": ["read"], "flow_tools": true}}))).await;
     assert_eq!(refused.status, 400, "{}", refused.body);
     let message = refused.body["error"]["message"].as_str().unwrap();
-    assert!(message.starts_with("config.flow_tools:") && message.contains("create_a_gumloop_flow_run") && message.contains("set flow_tools to false"), "{message}");
+    assert!(
+        message.starts_with("config.flow_tools:") && message.contains("create_a_gumloop_flow_run") && message.contains("set flow_tools to false"),
+        "{message}"
+    );
     let r = h.admin("POST", &path, Some(json!({"name": "x", "config": {"tags": ["flows"], "flow_tools": true}}))).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["config"]["flow_tools"], true);

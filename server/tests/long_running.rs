@@ -57,7 +57,8 @@ async fn wait_polls_to_the_final_record_for_every_long_running_tool() {
     let run = h.call("create_a_gumloop_flow_run", json!({"saved_item_id": "flow_1", "wait": true})).await;
     assert_eq!(run["structuredContent"]["state"], "DONE", "{run}");
     assert!(run["structuredContent"]["run_id"].is_string(), "the first answer's fields are kept: {run}");
-    let export = h.call("create_a_gumloop_data_export", json!({"wait": true, "export_fields": ["name"], "start_date": "2026-11-01", "end_date": "2026-11-02"})).await;
+    let export =
+        h.call("create_a_gumloop_data_export", json!({"wait": true, "export_fields": ["name"], "start_date": "2026-11-01", "end_date": "2026-11-02"})).await;
     assert_eq!(export["structuredContent"]["state"], "COMPLETED", "{export}");
     let agent_run = h.call("create_a_gumloop_agent_run", json!({"gummie_id": "agent_1", "message": "hi", "wait": true})).await;
     assert_eq!(agent_run["structuredContent"]["state"], "COMPLETED", "{agent_run}");
@@ -125,4 +126,29 @@ async fn a_client_that_goes_away_stops_the_polling() {
     assert!(polls_then >= 1, "it was polling");
     tokio::time::sleep(Duration::from_millis(3500)).await;
     assert_eq!(polls_of(&h, "/sessions/"), polls_then, "polling stopped with the client");
+}
+
+#[tokio::test]
+async fn a_hanging_poll_does_not_stretch_the_wait_past_its_deadline() {
+    // A call timeout of 60 s: without a deadline on each poll, one hanging poll would
+    // hold the wait for a minute.
+    let h =
+        Setup { fake: FakeConfig { session_polls: 1000, ..FakeConfig::default() }, call_timeout: Duration::from_secs(60), ..Setup::default() }.start().await;
+    for _ in 0..20 {
+        h.fake.push_fault(gumloop_testkit::Fault { path_contains: Some("/api/v1/sessions/".into()), kind: gumloop_testkit::FaultKind::Hang });
+    }
+    let started = Instant::now();
+    let r = h.call("create_a_gumloop_session", json!({"agent_id": "agent_1", "input": "slow", "wait": true, "wait_timeout_seconds": 2})).await;
+    let took = started.elapsed();
+    let s = &r["structuredContent"];
+    assert_eq!(s["wait"]["timed_out"], true, "{r}");
+    assert_eq!(s["session"]["state"], "processing", "the latest state known: {r}");
+    let elapsed = s["wait"]["elapsed_seconds"].as_f64().unwrap();
+    // The deadline plus the poll grace (0.5 s), with room for a slow machine; never the call timeout.
+    assert!(elapsed <= 3.0, "the wait reported {elapsed} s");
+    assert!(took < Duration::from_secs(15), "the call took {took:?}");
+    assert!(s["wait"]["last_poll_problem"].as_str().unwrap().contains("no answer before the wait's deadline"), "{r}");
+    let text = text_of(&r);
+    assert!(text.starts_with("Waited 2 s") || text.starts_with("Waited 3 s"), "{text}");
+    assert!(polls_of(&h, "/api/v1/sessions/") >= 1, "the poll was sent and hung");
 }

@@ -21,7 +21,11 @@ fn assert_error(r: &Reply, status: u16, code: i64, id: Value, case: &str) {
 }
 
 fn nested(levels: usize) -> String {
-    format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"list_all_gumloop_models","arguments":{{"a":{}0{}}}}}}}"#, "[".repeat(levels), "]".repeat(levels))
+    format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"list_all_gumloop_models","arguments":{{"a":{}0{}}}}}}}"#,
+        "[".repeat(levels),
+        "]".repeat(levels)
+    )
 }
 
 #[tokio::test]
@@ -99,7 +103,7 @@ async fn a_body_over_the_limit_gets_413_in_json_rpc() {
     let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let head = format!(
         "POST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        gumloop_mcp::screen::MAX_REQUEST_BYTES + 1
+        gumloop_mcp::http::screen::MAX_REQUEST_BYTES + 1
     );
     tcp.write_all(head.as_bytes()).await.unwrap();
     let mut raw = String::new();
@@ -116,7 +120,9 @@ async fn a_body_over_the_limit_gets_413_in_json_rpc() {
 async fn managed_urls_get_the_same_answers_after_their_token_check() {
     let h = start_managed(HttpConfig::default()).await;
     let url = h.server(json!({})).await;
-    let post = |url: &str, body: &'static str| h.client.post(url).header("content-type", "application/json").header("accept", "application/json, text/event-stream").body(body).send();
+    let post = |url: &str, body: &'static str| {
+        h.client.post(url).header("content-type", "application/json").header("accept", "application/json, text/event-stream").body(body).send()
+    };
     let r = reply(post(&url, r#"{"jsonrpc":"2.0","id":1,"method""#).await.unwrap()).await;
     assert_error(&r, 400, -32700, Value::Null, "truncated JSON on a managed URL");
     let r = reply(post(&url, r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#).await.unwrap()).await;

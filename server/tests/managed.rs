@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use gumloop_mcp::admin::Admin;
 use gumloop_mcp::http::{self, HttpConfig, Running};
+use gumloop_mcp::managed::admin::Admin;
+use gumloop_mcp::managed::secrets::SealingKey;
+use gumloop_mcp::managed::store::{SqliteStore, Store};
 use gumloop_mcp::managed::{AuditLog, Clock, Managed, sweep_once};
-use gumloop_mcp::secrets::SealingKey;
-use gumloop_mcp::store::{SqliteStore, Store};
 use gumloop_mcp::{Credential, UpstreamConfig};
 use gumloop_mcp_generated::resources::ALL_TOOLS;
 use gumloop_testkit::{FakeConfig, FakeGumloop};
@@ -51,7 +51,13 @@ async fn start_with(body_limit: usize) -> H {
     let upstream = UpstreamConfig { call_timeout: Duration::from_secs(5), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
     // No credential on /mcp: whatever a managed URL does, it does as its account.
     let server = gumloop_mcp::gumloop_server(upstream, Credential::default()).unwrap();
-    let managed = Managed { store: store.clone(), clock: clock.clone(), public_url: base.clone(), audit: AuditLog::start(store.clone()) };
+    let managed = Managed {
+        store: store.clone(),
+        clock: clock.clone(),
+        public_url: base.clone(),
+        audit: AuditLog::start(store.clone()),
+        flow_tools_ttl: gumloop_mcp::managed::flow_tools::DEFAULT_TTL,
+    };
     let admin = Admin { managed, tools: ALL_TOOLS, body_limit };
     let running = http::spawn_managed(server, listener, HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() }, Some(admin)).unwrap();
     H { fake, base, client: reqwest::Client::new(), admin_token: token.reveal().to_owned(), store, clock_ms, clock, dir, _running: running }
@@ -133,6 +139,31 @@ async fn admin_api_requires_a_live_api_token() {
     // A token in the query string is refused, even a valid one.
     let q = reply(h.client.get(format!("{url}?token={}", h.admin_token)).send().await.unwrap()).await;
     assert_eq!(q.status, 400, "{}", q.body);
+    // Whatever the parameter is called and however it is encoded, on any route.
+    let account = h.account().await;
+    let mcp_url = h.server(&account, json!({"name": "q"})).await["url"].as_str().unwrap().to_owned();
+    let server_token = mcp_url.rsplit('/').next().unwrap().to_owned();
+    let t = &h.admin_token;
+    for target in [
+        format!("{url}?apikey={t}"),
+        format!("{url}?auth={t}"),
+        format!("{url}?%74oken={t}"),
+        format!("{url}?token[]={t}"),
+        format!("{url}?{t}"),
+        format!("{url}?x={}", hex_encoded(t)),
+        format!("{mcp_url}?{server_token}"),
+        format!("{mcp_url}?session={server_token}"),
+        format!("{}/mcp?authorization=Bearer%20{t}", h.base),
+    ] {
+        let r = reply(h.client.get(&target).bearer_auth(t).send().await.unwrap()).await;
+        assert_eq!(r.status, 400, "{target}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "token_in_query", "{target}: {}", r.body);
+    }
+}
+
+/// Every byte of `s` percent-encoded (`%67%6D…`).
+fn hex_encoded(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
 }
 
 #[tokio::test]
@@ -158,10 +189,34 @@ async fn accounts_are_created_read_and_deleted_without_ever_returning_the_key() 
 async fn bad_admin_requests_are_4xx_json_naming_the_problem_and_change_nothing() {
     let h = start_with(2048).await;
     let id = h.account().await;
-    let send_raw = |body: &'static str| h.client.post(format!("{}/integrated-account", h.base)).bearer_auth(&h.admin_token).header("content-type", "application/json").body(body).send();
+    let send_raw = |body: &'static str| {
+        h.client.post(format!("{}/integrated-account", h.base)).bearer_auth(&h.admin_token).header("content-type", "application/json").body(body).send()
+    };
     let malformed = reply(send_raw("{\"name\": ").await.unwrap()).await;
     assert_eq!(malformed.status, 400);
     assert!(error_message(&malformed).contains("malformed JSON"), "{}", malformed.body);
+    // Trailing data after the one JSON value: refused whole, nothing created.
+    let raw = |path: String, body: String| {
+        h.client.post(format!("{}{path}", h.base)).bearer_auth(&h.admin_token).header("content-type", "application/json").body(body).send()
+    };
+    let tokens_before = h.admin("GET", "/api-token", None).await.body["result"].as_array().unwrap().len();
+    for (path, body) in [
+        ("/integrated-account".to_owned(), r#"{"name":"trailing","gumloop":{"api_key":"k"}} this is not JSON"#),
+        (format!("/integrated-account/{id}/mcp"), r#"{"name":"trailing"} this is not JSON"#),
+        (format!("/integrated-account/{id}/mcp"), r#"{"name":"t2"}{"name":"t3"}"#),
+        ("/api-token".to_owned(), r#"{"name":"t2"}{"name":"t3"}"#),
+        ("/api-token".to_owned(), "{\"name\":\"t4\"}\n\u{0}"),
+    ] {
+        let r = reply(raw(path.clone(), body.to_owned()).await.unwrap()).await;
+        assert_eq!(r.status, 400, "{path} {body}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "bad_request", "{}", r.body);
+        assert!(error_message(&r).contains("must be one JSON value, with nothing after it"), "{}", r.body);
+    }
+    // Whitespace after the value is fine.
+    let spaced = reply(raw("/api-token".to_owned(), "{\"name\":\"spaced\"}\n  \t".to_owned()).await.unwrap()).await;
+    assert_eq!(spaced.status, 201, "{}", spaced.body);
+    let tokens = h.admin("GET", "/api-token", None).await.body["result"].as_array().unwrap().len();
+    assert_eq!(tokens, tokens_before + 1, "only the well-formed body created a token");
     let cases = [
         (json!({"name": 5, "gumloop": {"api_key": "k"}}), "`name`"),
         (json!({"name": "x", "gumloop": {"api_key": "k", "usr_id": "u"}}), "`gumloop.usr_id`: unknown field `usr_id`, expected one of `api_key`, `user_id`"),
@@ -177,7 +232,17 @@ async fn bad_admin_requests_are_4xx_json_naming_the_problem_and_change_nothing()
     let big = h.admin("POST", "/integrated-account", Some(json!({"name": "x".repeat(4096), "gumloop": {"api_key": "k"}}))).await;
     assert_eq!(big.status, 413, "{}", big.body);
     assert_eq!(big.body["error"]["code"], "payload_too_large");
-    let text = reply(h.client.post(format!("{}/integrated-account", h.base)).bearer_auth(&h.admin_token).header("content-type", "text/plain").body("{}").send().await.unwrap()).await;
+    let text = reply(
+        h.client
+            .post(format!("{}/integrated-account", h.base))
+            .bearer_auth(&h.admin_token)
+            .header("content-type", "text/plain")
+            .body("{}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(text.status, 415);
 
     // Unknown ids, and an account that belongs to nothing.
@@ -372,7 +437,8 @@ fn raw_store(h: &H) -> Vec<u8> {
 #[tokio::test]
 async fn the_raw_database_holds_no_api_key_and_no_token() {
     let h = start().await;
-    let r = h.admin("POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "gl_live_SECRET_0123456789", "user_id": "user_test"}}))).await;
+    let r =
+        h.admin("POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "gl_live_SECRET_0123456789", "user_id": "user_test"}}))).await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     let url = h.server(&id, json!({"name": "x"})).await["url"].as_str().unwrap().to_owned();
     let token = url.rsplit('/').next().unwrap().to_owned();
@@ -383,7 +449,17 @@ async fn the_raw_database_holds_no_api_key_and_no_token() {
         assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()), "`{secret}` is in the database file");
     }
     // The sealed key still opens for calls.
-    assert!(h.store.resolve_token(&gumloop_mcp::secrets::TokenHash::of(&token)).unwrap().unwrap().credential.api_key.unwrap().expose().starts_with("gl_live_"));
+    assert!(
+        h.store
+            .resolve_token(&gumloop_mcp::managed::secrets::TokenHash::of(&token))
+            .unwrap()
+            .unwrap()
+            .credential
+            .api_key
+            .unwrap()
+            .expose()
+            .starts_with("gl_live_")
+    );
 }
 
 #[tokio::test]

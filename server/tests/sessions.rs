@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::{Legacy, Setup, initialize, legacy_session, reply, start_managed};
 use gumloop_mcp::http::HttpConfig;
-use gumloop_mcp::sessions::SessionLimits;
-use gumloop_testkit::{Fault, FaultKind, FakeGumloop};
+use gumloop_mcp::http::sessions::SessionLimits;
+use gumloop_testkit::{FakeGumloop, Fault, FaultKind};
 use serde_json::json;
 
 fn capped(max_sessions: usize, max_per_server: usize) -> HttpConfig {

@@ -47,14 +47,22 @@ fn ok(result: &Value) -> &Value {
 #[tokio::test]
 async fn markdown_with_name_and_description_gets_its_frontmatter_written() {
     let h = start().await;
-    let r = h.call(CREATE, json!({"skill_markdown": "# Triage\nSort the queue.\n", "name": "triage", "description": "Sort tickets: by urgency", "team_id": "team_9"})).await;
+    let r = h
+        .call(
+            CREATE,
+            json!({"skill_markdown": "# Triage\nSort the queue.\n", "name": "triage", "description": "Sort tickets: by urgency", "team_id": "team_9"}),
+        )
+        .await;
     assert_eq!(ok(&r)["name"], "triage");
     assert_eq!(ok(&r)["description"], "Sort tickets: by urgency", "YAML-quoted as needed and read back by the fake");
     let (req, parts) = upload(h.fake.take_requests());
     assert_eq!((req.method.as_str(), req.path.as_str()), ("POST", "/api/v1/skills"));
     assert_eq!(parts.len(), 2, "{parts:?}");
     assert_eq!((parts[0].name.as_str(), parts[0].filename.as_deref(), parts[0].content_type.as_deref()), ("files", Some("SKILL.md"), Some("text/markdown")));
-    assert_eq!(String::from_utf8(parts[0].bytes.clone()).unwrap(), "---\nname: triage\ndescription: 'Sort tickets: by urgency'\n---\n\n# Triage\nSort the queue.\n");
+    assert_eq!(
+        String::from_utf8(parts[0].bytes.clone()).unwrap(),
+        "---\nname: triage\ndescription: 'Sort tickets: by urgency'\n---\n\n# Triage\nSort the queue.\n"
+    );
     assert_eq!((parts[1].name.as_str(), parts[1].bytes.as_slice()), ("team_id", b"team_9".as_slice()), "team_id still passes through");
 }
 
@@ -106,7 +114,10 @@ async fn an_archive_goes_as_one_skill_file() {
     assert_eq!(ok(&r)["name"], "triage");
     let (_, parts) = upload(h.fake.take_requests());
     assert_eq!(parts.len(), 1);
-    assert_eq!((parts[0].name.as_str(), parts[0].filename.as_deref(), parts[0].content_type.as_deref()), ("files", Some("triage.skill"), Some("application/zip")));
+    assert_eq!(
+        (parts[0].name.as_str(), parts[0].filename.as_deref(), parts[0].content_type.as_deref()),
+        ("files", Some("triage.skill"), Some("application/zip"))
+    );
     assert_eq!(parts[0].bytes, bytes, "sent as given");
 }
 
@@ -138,17 +149,47 @@ async fn bad_skills_are_refused_by_name_and_nothing_is_uploaded() {
         (json!({"files": [{"path": "SKILL.md", "content": "# Triage"}]}), "/files/0 (SKILL.md): SKILL.md must start with YAML frontmatter"),
         (json!({"files": [{"path": "SKILL.md", "content": "---\nname: ''\ndescription: d\n---\n"}]}), "/files/0 (SKILL.md): the frontmatter's `name` is empty"),
         (json!({"skill_markdown": "# T", "name": "", "description": "d"}), "`name` is empty"),
-        (json!({"files": [{"path": "SKILL.md", "content": MD}, {"path": "../evil", "content": "x"}]}), "/files/1/path (`../evil`): unsafe path: it has a `..` segment"),
-        (json!({"files": [{"path": "SKILL.md", "content": MD}, {"path": "C:\\evil", "content": "x"}]}), "/files/1/path (`C:\\evil`): unsafe path: it contains a backslash"),
-        (json!({"files": [{"path": "SKILL.md", "content": MD}, {"path": "SKILL.md", "content": MD}]}), "/files/1/path (`SKILL.md`): the same path as `/files/0`"),
+        (
+            json!({"files": [{"path": "SKILL.md", "content": MD}, {"path": "../evil", "content": "x"}]}),
+            "/files/1/path (`../evil`): unsafe path: it has a `..` segment",
+        ),
+        (
+            json!({"files": [{"path": "SKILL.md", "content": MD}, {"path": "C:\\evil", "content": "x"}]}),
+            "/files/1/path (`C:\\evil`): unsafe path: it contains a backslash",
+        ),
+        (
+            json!({"files": [{"path": "SKILL.md", "content": MD}, {"path": "SKILL.md", "content": MD}]}),
+            "/files/1/path (`SKILL.md`): the same path as `/files/0`",
+        ),
         (json!({"files": [{"path": "notes.md", "content": MD}]}), "`files` has no SKILL.md at its root"),
-        (json!({"archive_base64": b64(&zip_of(&[("SKILL.md", MD.as_bytes()), ("../evil", b"x")]))}), "/archive_base64: entry `../evil`: unsafe path: it has a `..` segment"),
-        (json!({"archive_base64": b64(&zip_of(&[("SKILL.md", MD.as_bytes()), ("/etc/passwd", b"x")]))}), "/archive_base64: entry `/etc/passwd`: unsafe path: it is absolute"),
-        (json!({"archive_base64": b64(&zip_of(&[("skill/SKILL.md", MD.as_bytes())]))}), "`archive_base64` has no SKILL.md at its root; it has `skill/SKILL.md`"),
-        (json!({"files": [{"path": "SKILL.md", "content": MD}, {"path": "big.txt", "content": big}]}), &format!("`files` is {} bytes (decoded, all files together); a skill may be 10 MB (10485760 bytes) at most", MD.len() + ten_mb)),
-        (json!({"archive_base64": b64(&bomb)}), &format!("`archive_base64` is {} bytes (unpacked, as its entries declare); a skill may be 10 MB", MD.len() + ten_mb + 1024 * 1024)),
-        (json!({"skill_markdown": MD, "files": [{"path": "SKILL.md", "content": MD}]}), "exactly one of `skill_markdown`, `files` or `archive_base64`, not both `skill_markdown` and `files`"),
-        (json!({"team_id": "team_9"}), "exactly one of `skill_markdown` (SKILL.md text), `files` (a list of {path, content}) or `archive_base64` (a .zip or .skill archive); none was given"),
+        (
+            json!({"archive_base64": b64(&zip_of(&[("SKILL.md", MD.as_bytes()), ("../evil", b"x")]))}),
+            "/archive_base64: entry `../evil`: unsafe path: it has a `..` segment",
+        ),
+        (
+            json!({"archive_base64": b64(&zip_of(&[("SKILL.md", MD.as_bytes()), ("/etc/passwd", b"x")]))}),
+            "/archive_base64: entry `/etc/passwd`: unsafe path: it is absolute",
+        ),
+        (
+            json!({"archive_base64": b64(&zip_of(&[("skill/SKILL.md", MD.as_bytes())]))}),
+            "`archive_base64` has no SKILL.md at its root; it has `skill/SKILL.md`",
+        ),
+        (
+            json!({"files": [{"path": "SKILL.md", "content": MD}, {"path": "big.txt", "content": big}]}),
+            &format!("`files` is {} bytes (decoded, all files together); a skill may be 10 MB (10485760 bytes) at most", MD.len() + ten_mb),
+        ),
+        (
+            json!({"archive_base64": b64(&bomb)}),
+            &format!("`archive_base64` is {} bytes (unpacked, as its entries declare); a skill may be 10 MB", MD.len() + ten_mb + 1024 * 1024),
+        ),
+        (
+            json!({"skill_markdown": MD, "files": [{"path": "SKILL.md", "content": MD}]}),
+            "exactly one of `skill_markdown`, `files` or `archive_base64`, not both `skill_markdown` and `files`",
+        ),
+        (
+            json!({"team_id": "team_9"}),
+            "exactly one of `skill_markdown` (SKILL.md text), `files` (a list of {path, content}) or `archive_base64` (a .zip or .skill archive); none was given",
+        ),
         (json!({"files": [{"path": "SKILL.md", "content": MD}], "description": "d"}), "`description` goes with `skill_markdown` only"),
         (json!({"archive_base64": "not base64!"}), "/archive_base64: not valid base64"),
         (json!({"files": [{"path": "SKILL.md", "content_base64": "%%%"}]}), "/files/0/content_base64: not valid base64"),

@@ -24,8 +24,14 @@ async fn dns_rebinding_is_refused() {
     // Loopback pages (the MCP Inspector, say) and the loopback host on any port are fine.
     let local = h.rpc("tools/list", json!({})).await;
     assert_eq!(local.status, 200);
-    let inspector = h.post().header("origin", "http://localhost:6274").json(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})).send().await.unwrap();
+    let inspector = h
+        .post()
+        .header("origin", "http://localhost:6274")
+        .json(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(inspector.status().as_u16(), 200);
 }
 

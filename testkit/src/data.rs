@@ -25,6 +25,20 @@ pub struct Polled {
     pub stuck: bool,
 }
 
+impl Polled {
+    /// Counts one poll; true when it has just been polled enough to finish.
+    pub fn poll(&mut self, needed: u32) -> bool {
+        if self.stuck {
+            return false;
+        }
+        self.polls += 1;
+        self.polls >= needed
+    }
+}
+
+/// An empty but valid zip archive: a legacy multi-file download, and a skill's bytes.
+pub const EMPTY_ZIP: &[u8] = &[0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
 /// All mutable data.
 #[derive(Debug)]
 pub struct Store {
@@ -57,7 +71,9 @@ fn creator() -> Value {
 pub fn flow_inputs(flow: &str) -> Value {
     match flow {
         "flow_pricing" => json!([{"name": "target_company", "data_type": "string", "description": "The competitor to research"}]),
-        _ => json!([{"name": "topic", "data_type": "string", "description": "What to write about"}, {"name": "attachment", "data_type": "file", "description": null}]),
+        _ => {
+            json!([{"name": "topic", "data_type": "string", "description": "What to write about"}, {"name": "attachment", "data_type": "file", "description": null}])
+        }
     }
 }
 
@@ -71,9 +87,12 @@ impl Store {
         let agents = (1..=2)
             .map(|i| {
                 let id = format!("agent_{i}");
-                (id.clone(), json!({"id": id, "name": format!("Agent {i}"), "description": null, "team_id": "team_1", "is_active": true,
+                (
+                    id.clone(),
+                    json!({"id": id, "name": format!("Agent {i}"), "description": null, "team_id": "team_1", "is_active": true,
                     "model_name": "gpt-4.1", "system_prompt": "Be helpful.", "tools": [], "resources": [], "skill_ids": ["skill_1"],
-                    "metadata": {}, "folder_id": null, "type": null, "created_at": TS, "active_trigger_count": 0, "creator": creator()}))
+                    "metadata": {}, "folder_id": null, "type": null, "created_at": TS, "active_trigger_count": 0, "creator": creator()}),
+                )
             })
             .collect();
         let mut sessions: BTreeMap<String, Polled> = (1..=25)
@@ -86,16 +105,21 @@ impl Store {
         let stuck = session("ses_998", "agent_1", "processing", vec![message("user", "Summarise last quarter's churn")]);
         sessions.insert("ses_998".to_owned(), Polled { value: stuck, polls: 0, stuck: true });
         let artifacts = (1..=3)
-            .map(|i| json!({"id": format!("art_{i}"), "version_id": format!("artv_{i}"), "major_version": 1, "agent_id": "agent_1",
+            .map(|i| {
+                json!({"id": format!("art_{i}"), "version_id": format!("artv_{i}"), "major_version": 1, "agent_id": "agent_1",
                 "session_id": "sess_01", "filename": format!("report-{i}.csv"), "created_at": TS,
-                "metadata": {"media_type": "text/csv", "size": 12}, "url": null, "creator": creator()}))
+                "metadata": {"media_type": "text/csv", "size": 12}, "url": null, "creator": creator()})
+            })
             .collect();
         let skills = (1..=3)
             .map(|i| {
                 let id = format!("skill_{i}");
-                (id.clone(), json!({"id": id, "name": format!("skill-{i}"), "description": format!("Seed skill {i}"), "team_id": "team_1",
+                (
+                    id.clone(),
+                    json!({"id": id, "name": format!("skill-{i}"), "description": format!("Seed skill {i}"), "team_id": "team_1",
                     "created_at": TS, "updated_at": TS, "metadata": {}, "usage_count": i, "view_count": 0, "last_used_at": null,
-                    "version_id": format!("skv_{i}"), "major_version": 1, "is_deployed": true, "version_created_at": TS, "creator": creator()}))
+                    "version_id": format!("skv_{i}"), "major_version": 1, "is_deployed": true, "version_created_at": TS, "creator": creator()}),
+                )
             })
             .collect();
         let mut runs = BTreeMap::new();

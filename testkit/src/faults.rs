@@ -1,4 +1,5 @@
-//! Injectable faults: rate limits, error statuses, slow and invalid responses.
+//! Injectable faults: rate limits, error statuses, slow, hanging, huge and invalid
+//! responses, and redirects.
 
 use std::time::Duration;
 
@@ -44,4 +45,21 @@ pub enum FaultKind {
     Delay(Duration),
     /// 200 with `content-type: application/json` and a body that is not JSON.
     InvalidJson,
+    /// Never answers (the request stays open until the client gives up).
+    Hang,
+    /// 200 with a valid JSON object of about `bytes` bytes, streamed in chunks; with
+    /// `declared`, a `Content-Length` says its size up front.
+    HugeBody {
+        /// The body's size.
+        bytes: usize,
+        /// Whether `Content-Length` is sent.
+        declared: bool,
+    },
+    /// This 3xx status with `Location: location`.
+    Redirect {
+        /// The status, e.g. 307.
+        status: u16,
+        /// Where to.
+        location: String,
+    },
 }

@@ -8,7 +8,9 @@
 
 mod data;
 pub use data::TINY_PNG_BASE64;
+mod envelope;
 mod faults;
+mod layers;
 mod record;
 mod routes;
 mod state;
@@ -37,13 +39,7 @@ pub struct FakeConfig {
 
 impl Default for FakeConfig {
     fn default() -> Self {
-        Self {
-            api_key: "test-key".into(),
-            user_id: "user_test".into(),
-            team_id: None,
-            session_polls: 2,
-            signing_secret: "fake-signing-secret".into(),
-        }
+        Self { api_key: "test-key".into(), user_id: "user_test".into(), team_id: None, session_polls: 2, signing_secret: "fake-signing-secret".into() }
     }
 }
 

@@ -23,7 +23,8 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    let fake = FakeGumloop::start_on(a.bind, FakeConfig { api_key: a.api_key, user_id: a.user_id, session_polls: a.session_polls, ..FakeConfig::default() }).await?;
+    let fake =
+        FakeGumloop::start_on(a.bind, FakeConfig { api_key: a.api_key, user_id: a.user_id, session_polls: a.session_polls, ..FakeConfig::default() }).await?;
     println!("api {}", fake.api_base());
     println!("ws {}", fake.ws_base());
     tokio::select! {

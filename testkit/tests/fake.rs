@@ -147,7 +147,10 @@ async fn chat_lives_on_the_streaming_host_and_faults_apply() {
     let (s, b) = json_of(auth(c.post(format!("{}/chat/completions", f.ws_base()))).json(&body)).await;
     assert_eq!((s, b["choices"][0]["message"]["content"].as_str()), (200, Some("echo: ping")));
 
-    f.push_fault(Fault { path_contains: Some("/teams".into()), kind: FaultKind::RateLimited { limit: 5, remaining: 0, reset_secs: 9, retry_after: Some(3), style: RateLimitStyle::Ietf } });
+    f.push_fault(Fault {
+        path_contains: Some("/teams".into()),
+        kind: FaultKind::RateLimited { limit: 5, remaining: 0, reset_secs: 9, retry_after: Some(3), style: RateLimitStyle::Ietf },
+    });
     let r = auth(c.get(format!("{}/models", f.api_base()))).send().await.unwrap();
     assert_eq!(r.status(), 200, "the fault waits for a matching path");
     let r = auth(c.get(format!("{}/teams", f.api_base()))).send().await.unwrap();

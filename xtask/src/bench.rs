@@ -83,8 +83,7 @@ pub fn bench_codegen(args: &[&str]) -> Result<()> {
     // 3. tools.json size.
     let tools: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(root.join("generated/mcp/tools.json"))?)?;
     let bytes = std::fs::read(root.join("generated/mcp/tools.json"))?.len();
-    let mut per: Vec<(usize, String)> =
-        tools.iter().map(|t| (serde_json::to_string(t).unwrap().len(), t["name"].as_str().unwrap_or("").to_owned())).collect();
+    let mut per: Vec<(usize, String)> = tools.iter().map(|t| (serde_json::to_string(t).unwrap().len(), t["name"].as_str().unwrap_or("").to_owned())).collect();
     per.sort();
     if !per.is_empty() {
         let (median, _) = &per[per.len() / 2];

@@ -11,7 +11,8 @@ use gumloop_mcp_codegen::{SpecFiles, load};
 
 use crate::project_root;
 
-const USAGE: &str = "usage:\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR] [--name NAME] [--force]\n  cargo xtask import-openapi --compare FILE...";
+const USAGE: &str =
+    "usage:\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR] [--name NAME] [--force]\n  cargo xtask import-openapi --compare FILE...";
 
 /// The parsed command line of the draft mode.
 #[derive(Debug, Default, PartialEq)]
@@ -103,12 +104,7 @@ fn compare_cmd(files: &[&str]) -> Result<()> {
     for line in c.lines() {
         println!("{line}");
     }
-    println!(
-        "{} operations matched, {} not in the spec, {} spec methods not in these documents",
-        c.matched.len(),
-        c.not_in_spec.len(),
-        c.not_in_openapi.len()
-    );
+    println!("{} operations matched, {} not in the spec, {} spec methods not in these documents", c.matched.len(), c.not_in_spec.len(), c.not_in_openapi.len());
     Ok(())
 }
 

@@ -9,8 +9,7 @@ use crate::model::{Model, ResourceIr};
 pub fn emit_registry(model: &Model, declare_modules: bool) -> TokenStream {
     let modules = model.resources.iter().map(|r| format_ident!("{}", r.module));
     let decls = declare_modules.then(|| quote! { #(pub mod #modules;)* });
-    let mut tools: Vec<(&str, &str)> =
-        model.resources.iter().flat_map(|r| r.tools.iter().map(move |t| (t.name.as_str(), r.module.as_str()))).collect();
+    let mut tools: Vec<(&str, &str)> = model.resources.iter().flat_map(|r| r.tools.iter().map(move |t| (t.name.as_str(), r.module.as_str()))).collect();
     tools.sort();
     let entries = tools.iter().map(|(tool, module)| {
         let (m, t) = (format_ident!("{}", module), format_ident!("{}", tool));
@@ -23,6 +22,7 @@ pub fn emit_registry(model: &Model, declare_modules: bool) -> TokenStream {
         None => quote! { ::core::option::Option::None },
     };
     let (user_header, team_query) = (opt(&i.user_header), opt(&i.team_query));
+    let instructions = &i.instructions;
     let count = tools.len();
     let doc = super::tool::doc_attrs(&format!("Every tool's descriptor ({count} tools), sorted by name."), false);
     quote! {
@@ -40,6 +40,7 @@ pub fn emit_registry(model: &Model, declare_modules: bool) -> TokenStream {
             bearer: #bearer,
             user_header: #user_header,
             team_query: #team_query,
+            instructions: #instructions,
         };
 
         /// Looks a tool up by name.

@@ -3,14 +3,18 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::model::{ArgIr, ArgType, Location, PathPiece, ToolIr};
+use crate::model::{ArgIr, ArgType, BehavioursRule, Location, PathPiece, ToolIr};
 
 const RT: &str = "::gumloop_mcp_runtime";
 
 /// One `#[doc]` per line with a leading space, so prettyplease prints tidy `///` comments.
 pub fn doc_attrs(text: &str, inner: bool) -> TokenStream {
     let lines = text.lines().map(|l| if l.is_empty() { String::new() } else { format!(" {l}") });
-    if inner { quote! { #(#![doc = #lines])* } } else { quote! { #(#[doc = #lines])* } }
+    if inner {
+        quote! { #(#![doc = #lines])* }
+    } else {
+        quote! { #(#[doc = #lines])* }
+    }
 }
 
 fn rt() -> TokenStream {
@@ -26,10 +30,7 @@ fn ident(s: &str) -> Ident {
 
 /// The whole module body of one tool.
 pub fn emit_tool(t: &ToolIr) -> TokenStream {
-    let doc = format!(
-        "`{}`: sends `{} {}` to the {} host.",
-        t.name, t.http_method, t.path_template, if t.base == "ws" { "streaming" } else { "REST" }
-    );
+    let doc = format!("`{}`: sends `{} {}` to the {} host.", t.name, t.http_method, t.path_template, if t.base == "ws" { "streaming" } else { "REST" });
     let args = emit_args(t);
     let into_request = emit_into_request(t);
     let descriptor = emit_descriptor(t);
@@ -75,7 +76,11 @@ fn emit_args(t: &ToolIr) -> TokenStream {
     let fields = t.args.iter().map(|a| {
         let name = ident(&a.ident);
         let ty = rust_type(&a.ty);
-        let ty = if optional(a) { quote! { ::core::option::Option<#ty> } } else { ty };
+        let ty = if optional(a) {
+            quote! { ::core::option::Option<#ty> }
+        } else {
+            ty
+        };
         let mut doc = a.description.clone().unwrap_or_else(|| format!("`{}`", a.name));
         let place = match a.location {
             Location::Path => "path segment",
@@ -125,17 +130,27 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
         quote! { self.#name = #rt::fill_context(self.#name.take(), ctx, #key, #required)?; }
     });
     let uses_ctx = t.args.iter().any(|a| a.context.is_some());
-    let ctx_name = if uses_ctx { quote! { ctx } } else { quote! { _ctx } };
-    let self_mut = if uses_ctx { quote! { mut self } } else { quote! { self } };
+    let ctx_name = if uses_ctx {
+        quote! { ctx }
+    } else {
+        quote! { _ctx }
+    };
+    let self_mut = if uses_ctx {
+        quote! { mut self }
+    } else {
+        quote! { self }
+    };
 
     let path_pushes = t.path.iter().map(|p| match p {
         PathPiece::Literal(s) => quote! { path.push_str(#s); },
         PathPiece::Param(i) => {
             let a = &t.args[*i];
             let name = ident(&a.ident);
+            // `path_segment` refuses `.`, `..` and empty values, which no encoding keeps in place.
+            let pointer = format!("/{}", a.name);
             match a.ty {
-                ArgType::String => quote! { path.push_str(&#rt::encode_segment(&self.#name)); },
-                _ => quote! { path.push_str(&#rt::encode_segment(&self.#name.to_string())); },
+                ArgType::String => quote! { path.push_str(&#rt::path_segment(&self.#name, #pointer)?); },
+                _ => quote! { path.push_str(&#rt::path_segment(&self.#name.to_string(), #pointer)?); },
             }
         }
     });
@@ -220,7 +235,11 @@ fn emit_part(a: &ArgIr) -> TokenStream {
             }
         },
         (ArgType::Array(inner), opt) if **inner == ArgType::File => {
-            let iter = if opt { quote! { self.#name.iter().flatten() } } else { quote! { self.#name.iter() } };
+            let iter = if opt {
+                quote! { self.#name.iter().flatten() }
+            } else {
+                quote! { self.#name.iter() }
+            };
             let fmt = format!("{pointer}/{{}}");
             quote! {
                 for (i, file) in #iter.enumerate() {
@@ -235,6 +254,131 @@ fn emit_part(a: &ArgIr) -> TokenStream {
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+}
+
+fn opt_str(v: &Option<String>) -> TokenStream {
+    match v {
+        Some(s) => quote! { ::core::option::Option::Some(#s) },
+        None => quote! { ::core::option::Option::None },
+    }
+}
+
+/// `Behaviours::NONE`, or the declared behaviours as a struct literal.
+fn emit_behaviours(b: &BehavioursRule) -> TokenStream {
+    let rt = rt();
+    if b.is_empty() {
+        return quote! { #rt::Behaviours::NONE };
+    }
+    // Only the declared behaviours are written out; the rest come from `NONE`.
+    let mut fields: Vec<TokenStream> = Vec::new();
+    let mut some_or_none = |field: &str, v: Option<TokenStream>| {
+        if let Some(v) = v {
+            let field = format_ident!("{field}");
+            fields.push(quote! { #field: ::core::option::Option::Some(#v) });
+        }
+    };
+    some_or_none(
+        "flow_inputs",
+        b.flow_inputs.as_ref().map(|f| {
+            let (arg, flow_arg, wire_arg, wire_name, wire_value, schema_tool) = (&f.arg, &f.flow_arg, &f.wire_arg, &f.wire_name, &f.wire_value, &f.schema_tool);
+            quote! {
+                #rt::behaviour::FlowInputs {
+                    arg: #arg,
+                    flow_arg: #flow_arg,
+                    wire_arg: #wire_arg,
+                    wire_name: #wire_name,
+                    wire_value: #wire_value,
+                    schema_tool: #schema_tool,
+                }
+            }
+        }),
+    );
+    some_or_none(
+        "inputs_schema",
+        b.inputs_schema.as_ref().map(|s| {
+            let (id_arg, id, inputs, name, data_type) = (&s.id_arg, &s.id, &s.inputs, &s.name, &s.data_type);
+            let (description, file_type, file_hint, into) = (&s.description, &s.file_type, &s.file_hint, &s.into);
+            quote! {
+                #rt::behaviour::InputsSchema {
+                    id_arg: #id_arg,
+                    id: #id,
+                    inputs: #inputs,
+                    name: #name,
+                    data_type: #data_type,
+                    description: #description,
+                    file_type: #file_type,
+                    file_hint: #file_hint,
+                    into: #into,
+                }
+            }
+        }),
+    );
+    some_or_none(
+        "download_link",
+        b.download_link.as_ref().map(|d| {
+            let (at, url) = (&d.at, &d.url);
+            let (filename, media_type, size) = (opt_str(&d.filename), opt_str(&d.media_type), opt_str(&d.size));
+            quote! {
+                #rt::behaviour::DownloadLink {
+                    at: #at,
+                    url: #url,
+                    filename: #filename,
+                    media_type: #media_type,
+                    size: #size,
+                }
+            }
+        }),
+    );
+    some_or_none(
+        "images",
+        b.images.as_ref().map(|i| {
+            let (at, url) = (&i.at, &i.url);
+            quote! { #rt::behaviour::Images { at: #at, url: &[#(#url),*] } }
+        }),
+    );
+    some_or_none(
+        "skill_package",
+        b.skill_package.as_ref().map(|s| {
+            let (markdown, name, description, files, archive, field) = (&s.markdown, &s.name, &s.description, &s.files, &s.archive, &s.field);
+            let max_bytes = proc_macro2::Literal::u64_unsuffixed(s.max_bytes);
+            quote! {
+                #rt::behaviour::SkillPackage {
+                    markdown: #markdown,
+                    name: #name,
+                    description: #description,
+                    files: #files,
+                    archive: #archive,
+                    field: #field,
+                    max_bytes: #max_bytes,
+                }
+            }
+        }),
+    );
+    some_or_none(
+        "flow_tools",
+        b.flow_tools.as_ref().map(|f| {
+            let (prefix, items, id, name, description, run_tool) = (&f.prefix, &f.items, &f.id, &f.name, &f.description, &f.run_tool);
+            let created = opt_str(&f.created);
+            quote! {
+                #rt::behaviour::FlowTools {
+                    prefix: #prefix,
+                    items: #items,
+                    id: #id,
+                    name: #name,
+                    description: #description,
+                    created: #created,
+                    run_tool: #run_tool,
+                }
+            }
+        }),
+    );
+    let rest = (fields.len() < 6).then(|| quote! { ..#rt::Behaviours::NONE });
+    quote! {
+        #rt::Behaviours {
+            #(#fields,)*
+            #rest
+        }
+    }
 }
 
 fn emit_descriptor(t: &ToolIr) -> TokenStream {
@@ -259,10 +403,11 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
     let async_spec = match &t.async_spec {
         Some(s) => {
             let (tool, idp, sp, terminal) = (&s.status_tool, &s.id_pointer, &s.state_pointer, &s.terminal);
-            let cancel = match &s.cancel_tool {
+            let opt = |v: &Option<String>| match v {
                 Some(c) => quote! { ::core::option::Option::Some(#c) },
                 None => quote! { ::core::option::Option::None },
             };
+            let (cancel, queue) = (opt(&s.cancel_tool), opt(&s.queue_pointer));
             quote! {
                 ::core::option::Option::Some(#rt::AsyncSpec {
                     status_tool: #tool,
@@ -270,12 +415,14 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
                     state_pointer: #sp,
                     terminal: &[#(#terminal),*],
                     cancel_tool: #cancel,
+                    queue_pointer: #queue,
                 })
             }
         }
         None => quote! { ::core::option::Option::None },
     };
     let server_args = &t.server_args;
+    let behaviours = emit_behaviours(&t.behaviours);
     quote! {
         /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
         pub static DESCRIPTOR: #rt::ToolDescriptor = #rt::ToolDescriptor {
@@ -299,6 +446,7 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
             pagination: #rt::Pagination::#pagination,
             response: #rt::ResponseFormat::#response,
             async_spec: #async_spec,
+            behaviours: #behaviours,
             server_args: &[#(#server_args),*],
             build,
         };

@@ -220,12 +220,7 @@ fn valid_name(n: &str) -> bool {
 /// The first word of the title that is not generic (`public`, `api`, …).
 fn name_from_title(title: &str) -> String {
     const GENERIC: &[&str] = &["the", "public", "api", "apis", "rest", "http", "openapi", "service", "v1", "v2", "v3"];
-    title
-        .to_snake_case()
-        .split('_')
-        .find(|w| !GENERIC.contains(w) && valid_name(w))
-        .unwrap_or("api")
-        .to_owned()
+    title.to_snake_case().split('_').find(|w| !GENERIC.contains(w) && valid_name(w)).unwrap_or("api").to_owned()
 }
 
 /// `servers[0].url` with variables at their defaults, without a trailing `/`.

@@ -64,11 +64,7 @@ fn location(p: &Parameter) -> &'static str {
 }
 
 /// An item, or the `#/components/...` item a reference names.
-fn resolve<'a, T: Clone + 'a>(
-    doc: &'a OpenAPI,
-    r: &'a ReferenceOr<T>,
-    pick: impl Fn(&'a Components, &str) -> Option<&'a ReferenceOr<T>>,
-) -> Option<T> {
+fn resolve<'a, T: Clone + 'a>(doc: &'a OpenAPI, r: &'a ReferenceOr<T>, pick: impl Fn(&'a Components, &str) -> Option<&'a ReferenceOr<T>>) -> Option<T> {
     let mut cur = r;
     for _ in 0..8 {
         match cur {
@@ -191,8 +187,7 @@ pub(super) fn draft(o: &Op, target: &Target, cx: &mut Ctx) -> (MethodOut, Record
     // Parameters.
     let mut path_obj = Obj::default();
     let mut query = Obj::default();
-    let declared: BTreeSet<&str> =
-        o.params.iter().filter(|p| matches!(p, Parameter::Path { .. })).map(|p| p.parameter_data_ref().name.as_str()).collect();
+    let declared: BTreeSet<&str> = o.params.iter().filter(|p| matches!(p, Parameter::Path { .. })).map(|p| p.parameter_data_ref().name.as_str()).collect();
     for t in &template {
         if !declared.contains(t.as_str()) {
             notes.push(format!("path parameter `{t}` is not declared; drafted as a string"));
@@ -296,8 +291,7 @@ pub(super) fn draft(o: &Op, target: &Target, cx: &mut Ctx) -> (MethodOut, Record
         m.args.entry(q.clone()).or_default().in_ = Some("both".into());
         notes.push(format!("`{q}` is both a query parameter and a body property; drafted as `args: {{ {q}: {{ in: both }} }}`"));
     }
-    let context: Vec<&str> =
-        CONTEXT.iter().copied().filter(|c| query.props.contains_key(*c) || body_names.iter().any(|b| b == c)).collect();
+    let context: Vec<&str> = CONTEXT.iter().copied().filter(|c| query.props.contains_key(*c) || body_names.iter().any(|b| b == c)).collect();
     if !context.is_empty() {
         notes.push(format!("takes {}: consider `context: [{}]` (and declaring them in integration.yaml)", context.join(", "), context.join(", ")));
     }
@@ -444,8 +438,7 @@ fn response(o: &Op, m: &mut MethodOut, r: &mut RecordOut, cx: &mut Ctx, notes: &
 
 /// The one `…_id` name among `names` (required ones preferred), not a context value.
 fn id_like<'a>(names: impl Iterator<Item = &'a String>, required: &[String]) -> Option<String> {
-    let ids: Vec<&String> =
-        names.filter(|n| (n.ends_with("_id") || n.ends_with("Id")) && !CONTEXT.contains(&n.as_str())).collect();
+    let ids: Vec<&String> = names.filter(|n| (n.ends_with("_id") || n.ends_with("Id")) && !CONTEXT.contains(&n.as_str())).collect();
     let req: Vec<&&String> = ids.iter().filter(|n| required.contains(n)).collect();
     match (req.as_slice(), ids.as_slice()) {
         ([one], _) => Some((**one).clone()),

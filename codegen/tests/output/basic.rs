@@ -20,6 +20,7 @@ pub mod resources {
         bearer: true,
         user_header: ::core::option::Option::Some("x-user"),
         team_query: ::core::option::Option::Some("team_id"),
+        instructions: "",
     };
     /// Looks a tool up by name.
     pub fn find(
@@ -195,6 +196,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &[],
                 build,
             };
@@ -272,6 +274,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &[],
                 build,
             };
@@ -298,7 +301,9 @@ pub mod resources {
                 > {
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets/");
-                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
+                    path.push_str(
+                        &::gumloop_mcp_runtime::path_segment(&self.id, "/id")?,
+                    );
                     path.push_str("/export");
                     let query = ::std::vec::Vec::new();
                     let body = ::gumloop_mcp_runtime::Body::Empty;
@@ -343,6 +348,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Binary,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &[],
                 build,
             };
@@ -369,7 +375,9 @@ pub mod resources {
                 > {
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets/");
-                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
+                    path.push_str(
+                        &::gumloop_mcp_runtime::path_segment(&self.id, "/id")?,
+                    );
                     let query = ::std::vec::Vec::new();
                     let body = ::gumloop_mcp_runtime::Body::Empty;
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
@@ -415,6 +423,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &[],
                 build,
             };
@@ -472,7 +481,9 @@ pub mod resources {
                     )?;
                     let mut path = ::std::string::String::new();
                     path.push_str("/teams/");
-                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.team));
+                    path.push_str(
+                        &::gumloop_mcp_runtime::path_segment(&self.team, "/team")?,
+                    );
                     path.push_str("/widgets");
                     let mut query = ::std::vec::Vec::new();
                     ::gumloop_mcp_runtime::push_query(
@@ -544,6 +555,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::Cursor,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &["max_items"],
                 build,
             };
@@ -571,7 +583,10 @@ pub mod resources {
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets/");
                     path.push_str(
-                        &::gumloop_mcp_runtime::encode_segment(&self.id.to_string()),
+                        &::gumloop_mcp_runtime::path_segment(
+                            &self.id.to_string(),
+                            "/id",
+                        )?,
                     );
                     path.push_str("/spin");
                     let query = ::std::vec::Vec::new();
@@ -622,7 +637,9 @@ pub mod resources {
                     state_pointer: "/state",
                     terminal: &["done", "failed"],
                     cancel_tool: ::core::option::Option::None,
+                    queue_pointer: ::core::option::Option::None,
                 }),
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &["wait", "wait_timeout_seconds"],
                 build,
             };

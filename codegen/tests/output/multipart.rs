@@ -16,6 +16,7 @@ pub mod resources {
         bearer: true,
         user_header: ::core::option::Option::Some("x-user"),
         team_query: ::core::option::Option::Some("team_id"),
+        instructions: "",
     };
     /// Looks a tool up by name.
     pub fn find(
@@ -129,6 +130,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &[],
                 build,
             };
@@ -159,7 +161,9 @@ pub mod resources {
                 > {
                     let mut path = ::std::string::String::new();
                     path.push_str("/attachments/");
-                    path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
+                    path.push_str(
+                        &::gumloop_mcp_runtime::path_segment(&self.id, "/id")?,
+                    );
                     let query = ::std::vec::Vec::new();
                     let mut parts = ::std::vec::Vec::new();
                     for (i, file) in self.files.iter().enumerate() {
@@ -210,6 +214,7 @@ pub mod resources {
                 pagination: ::gumloop_mcp_runtime::Pagination::None,
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
+                behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
                 server_args: &[],
                 build,
             };

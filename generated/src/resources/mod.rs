@@ -95,6 +95,7 @@ pub static INTEGRATION: ::gumloop_mcp_runtime::Integration = ::gumloop_mcp_runti
     bearer: true,
     user_header: ::core::option::Option::Some("x-auth-key"),
     team_query: ::core::option::Option::Some("team_id"),
+    instructions: "Tools for Gumloop: flows, agents and their asynchronous sessions, artifacts, skills, audit logs and chat completions. List before you get, get a flow's inputs before you run it, and poll sessions until they are completed or failed.",
 };
 /// Looks a tool up by name.
 pub fn find(

@@ -18,6 +18,7 @@ pub struct Setup {
     pub call_timeout: Duration,
     pub http: HttpConfig,
     pub max_download_bytes: u64,
+    pub max_response_bytes: u64,
 }
 
 impl Default for Setup {
@@ -28,6 +29,7 @@ impl Default for Setup {
             call_timeout: Duration::from_secs(5),
             http: HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() },
             max_download_bytes: 5 * 1024 * 1024,
+            max_response_bytes: gumloop_mcp::upstream::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -44,6 +46,7 @@ impl Setup {
             connect_timeout: Duration::from_secs(2),
             call_timeout: self.call_timeout,
             max_download_bytes: self.max_download_bytes,
+            max_response_bytes: self.max_response_bytes,
             ..UpstreamConfig::new(fake.api_base(), fake.ws_base())
         };
         let server = gumloop_mcp::gumloop_server(upstream, self.credential).unwrap();
@@ -78,11 +81,7 @@ pub struct Reply {
 /// A JSON body, or the last message of an SSE stream.
 pub fn parse_body(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| {
-        text.lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .filter_map(|d| serde_json::from_str(d.trim()).ok())
-            .next_back()
-            .unwrap_or(Value::Null)
+        text.lines().filter_map(|l| l.strip_prefix("data:")).filter_map(|d| serde_json::from_str(d.trim()).ok()).next_back().unwrap_or(Value::Null)
     })
 }
 
@@ -181,7 +180,15 @@ impl Legacy {
     /// Opens the session's standalone GET stream (server-to-client messages), as
     /// 2025-11-25 clients do, and keeps it open.
     pub async fn open_stream(&self) -> reqwest::Response {
-        let resp = self.client.get(&self.url).header("accept", "text/event-stream").header("mcp-session-id", &self.session).header("mcp-protocol-version", "2025-11-25").send().await.unwrap();
+        let resp = self
+            .client
+            .get(&self.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &self.session)
+            .header("mcp-protocol-version", "2025-11-25")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 200);
         resp
     }
@@ -212,7 +219,8 @@ pub async fn admin(client: &reqwest::Client, base: &str, token: &str, method: &s
 
 /// Connects the fake's test account through the admin API; its id.
 pub async fn account(client: &reqwest::Client, base: &str, token: &str) -> String {
-    let r = admin(client, base, token, "POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}}))).await;
+    let r = admin(client, base, token, "POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}})))
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     r.body["id"].as_str().unwrap().to_owned()
 }
@@ -233,19 +241,26 @@ pub struct ManagedHarness {
 /// Starts gumloop-mcp with managed servers (no credential on `/mcp`) and connects the
 /// fake's account.
 pub async fn start_managed(http: HttpConfig) -> ManagedHarness {
-    use gumloop_mcp::admin::Admin;
+    use gumloop_mcp::managed::admin::Admin;
+    use gumloop_mcp::managed::store::{SqliteStore, Store};
     use gumloop_mcp::managed::{AuditLog, Clock, Managed};
-    use gumloop_mcp::store::{SqliteStore, Store};
     let fake = FakeGumloop::start(FakeConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(SqliteStore::open(dir.path(), gumloop_mcp::secrets::SealingKey::from_bytes([7; 32])).unwrap());
+    let store: std::sync::Arc<dyn Store> =
+        std::sync::Arc::new(SqliteStore::open(dir.path(), gumloop_mcp::managed::secrets::SealingKey::from_bytes([7; 32])).unwrap());
     let clock = Clock::system();
     let (_, token) = store.create_api_token("admin", clock.now()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let upstream = UpstreamConfig { call_timeout: Duration::from_secs(30), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
     let server = gumloop_mcp::gumloop_server(upstream, Credential::default()).unwrap();
-    let managed = Managed { store: store.clone(), clock, public_url: base.clone(), audit: AuditLog::start(store) };
+    let managed = Managed {
+        store: store.clone(),
+        clock,
+        public_url: base.clone(),
+        audit: AuditLog::start(store),
+        flow_tools_ttl: gumloop_mcp::managed::flow_tools::DEFAULT_TTL,
+    };
     let admin = Admin { managed, tools: gumloop_mcp_generated::resources::ALL_TOOLS, body_limit: 64 * 1024 };
     let running = http::spawn_managed(server, listener, http, Some(admin)).unwrap();
     let client = reqwest::Client::new();
@@ -257,7 +272,15 @@ pub async fn start_managed(http: HttpConfig) -> ManagedHarness {
 impl ManagedHarness {
     /// A new managed server with `config`; its URL.
     pub async fn server(&self, config: Value) -> String {
-        let r = admin(&self.client, &self.base, &self.admin_token, "POST", &format!("/integrated-account/{}/mcp", self.account), Some(json!({"name": "s", "config": config}))).await;
+        let r = admin(
+            &self.client,
+            &self.base,
+            &self.admin_token,
+            "POST",
+            &format!("/integrated-account/{}/mcp", self.account),
+            Some(json!({"name": "s", "config": config})),
+        )
+        .await;
         assert_eq!(r.status, 201, "{}", r.body);
         r.body["url"].as_str().unwrap().to_owned()
     }

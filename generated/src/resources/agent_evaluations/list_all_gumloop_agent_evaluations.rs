@@ -37,7 +37,9 @@ impl Args {
     > {
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.agent_id));
+        path.push_str(
+            &::gumloop_mcp_runtime::path_segment(&self.agent_id, "/agent_id")?,
+        );
         path.push_str("/evaluations");
         let mut query = ::std::vec::Vec::new();
         ::gumloop_mcp_runtime::push_query(
@@ -99,6 +101,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     pagination: ::gumloop_mcp_runtime::Pagination::Cursor,
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
+    behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
     server_args: &["max_items"],
     build,
 };

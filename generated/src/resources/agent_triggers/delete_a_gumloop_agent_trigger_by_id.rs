@@ -26,9 +26,11 @@ impl Args {
     > {
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.agent_id));
+        path.push_str(
+            &::gumloop_mcp_runtime::path_segment(&self.agent_id, "/agent_id")?,
+        );
         path.push_str("/triggers/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
+        path.push_str(&::gumloop_mcp_runtime::path_segment(&self.id, "/id")?);
         let query = ::std::vec::Vec::new();
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
@@ -74,6 +76,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     pagination: ::gumloop_mcp_runtime::Pagination::None,
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
+    behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
     server_args: &[],
     build,
 };

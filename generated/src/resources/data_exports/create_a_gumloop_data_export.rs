@@ -182,7 +182,9 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
         state_pointer: "/state",
         terminal: &["COMPLETED", "FAILED"],
         cancel_tool: ::core::option::Option::None,
+        queue_pointer: ::core::option::Option::None,
     }),
+    behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
     server_args: &["wait", "wait_timeout_seconds"],
     build,
 };

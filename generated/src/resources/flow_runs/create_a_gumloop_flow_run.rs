@@ -120,7 +120,19 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
         state_pointer: "/state",
         terminal: &["DONE", "FAILED", "TERMINATED"],
         cancel_tool: ::core::option::Option::Some("delete_a_gumloop_flow_run_by_id"),
+        queue_pointer: ::core::option::Option::None,
     }),
+    behaviours: ::gumloop_mcp_runtime::Behaviours {
+        flow_inputs: ::core::option::Option::Some(::gumloop_mcp_runtime::behaviour::FlowInputs {
+            arg: "inputs",
+            flow_arg: "saved_item_id",
+            wire_arg: "pipeline_inputs",
+            wire_name: "input_name",
+            wire_value: "value",
+            schema_tool: "get_single_gumloop_automation_by_id",
+        }),
+        ..::gumloop_mcp_runtime::Behaviours::NONE
+    },
     server_args: &["wait", "wait_timeout_seconds", "inputs"],
     build,
 };

@@ -104,6 +104,20 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     pagination: ::gumloop_mcp_runtime::Pagination::None,
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
+    behaviours: ::gumloop_mcp_runtime::Behaviours {
+        inputs_schema: ::core::option::Option::Some(::gumloop_mcp_runtime::behaviour::InputsSchema {
+            id_arg: "id",
+            id: "/saved_item_id",
+            inputs: "/inputs",
+            name: "/name",
+            data_type: "/data_type",
+            description: "/description",
+            file_type: "file",
+            file_hint: "A file input: upload the file with create_a_gumloop_file and pass the file_name it returns.",
+            into: "inputs_schema",
+        }),
+        ..::gumloop_mcp_runtime::Behaviours::NONE
+    },
     server_args: &[],
     build,
 };

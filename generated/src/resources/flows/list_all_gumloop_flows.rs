@@ -95,6 +95,18 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     pagination: ::gumloop_mcp_runtime::Pagination::None,
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
+    behaviours: ::gumloop_mcp_runtime::Behaviours {
+        flow_tools: ::core::option::Option::Some(::gumloop_mcp_runtime::behaviour::FlowTools {
+            prefix: "run_gumloop_flow_",
+            items: "/saved_items",
+            id: "/saved_item_id",
+            name: "/name",
+            description: "/description",
+            created: ::core::option::Option::Some("/created_ts"),
+            run_tool: "create_a_gumloop_flow_run",
+        }),
+        ..::gumloop_mcp_runtime::Behaviours::NONE
+    },
     server_args: &["max_items"],
     build,
 };

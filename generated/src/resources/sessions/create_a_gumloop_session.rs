@@ -37,7 +37,9 @@ impl Args {
     > {
         let mut path = ::std::string::String::new();
         path.push_str("/agents/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.agent_id));
+        path.push_str(
+            &::gumloop_mcp_runtime::path_segment(&self.agent_id, "/agent_id")?,
+        );
         path.push_str("/sessions");
         let query = ::std::vec::Vec::new();
         let mut body = ::serde_json::Map::new();
@@ -105,7 +107,9 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
         state_pointer: "/session/state",
         terminal: &["completed", "failed", "idle"],
         cancel_tool: ::core::option::Option::Some("delete_a_gumloop_session_by_id"),
+        queue_pointer: ::core::option::Option::Some("/queue_position"),
     }),
+    behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
     server_args: &["wait", "wait_timeout_seconds"],
     build,
 };

@@ -27,7 +27,7 @@ impl Args {
     > {
         let mut path = ::std::string::String::new();
         path.push_str("/skills/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
+        path.push_str(&::gumloop_mcp_runtime::path_segment(&self.id, "/id")?);
         path.push_str("/download");
         let mut query = ::std::vec::Vec::new();
         ::gumloop_mcp_runtime::push_query(
@@ -79,6 +79,16 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     pagination: ::gumloop_mcp_runtime::Pagination::None,
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
+    behaviours: ::gumloop_mcp_runtime::Behaviours {
+        download_link: ::core::option::Option::Some(::gumloop_mcp_runtime::behaviour::DownloadLink {
+            at: "",
+            url: "/download_url",
+            filename: ::core::option::Option::Some("/filename"),
+            media_type: ::core::option::Option::Some("/media_type"),
+            size: ::core::option::Option::Some("/size"),
+        }),
+        ..::gumloop_mcp_runtime::Behaviours::NONE
+    },
     server_args: &[],
     build,
 };

@@ -22,7 +22,7 @@ impl Args {
     > {
         let mut path = ::std::string::String::new();
         path.push_str("/skills/");
-        path.push_str(&::gumloop_mcp_runtime::encode_segment(&self.id));
+        path.push_str(&::gumloop_mcp_runtime::path_segment(&self.id, "/id")?);
         let query = ::std::vec::Vec::new();
         let body = ::gumloop_mcp_runtime::Body::Multipart(::std::vec::Vec::new());
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
@@ -68,6 +68,18 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     pagination: ::gumloop_mcp_runtime::Pagination::None,
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
+    behaviours: ::gumloop_mcp_runtime::Behaviours {
+        skill_package: ::core::option::Option::Some(::gumloop_mcp_runtime::behaviour::SkillPackage {
+            markdown: "skill_markdown",
+            name: "name",
+            description: "description",
+            files: "files",
+            archive: "archive_base64",
+            field: "files",
+            max_bytes: 10485760,
+        }),
+        ..::gumloop_mcp_runtime::Behaviours::NONE
+    },
     server_args: &["skill_markdown", "name", "description", "files", "archive_base64"],
     build,
 };

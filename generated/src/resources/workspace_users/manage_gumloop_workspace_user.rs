@@ -126,6 +126,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     pagination: ::gumloop_mcp_runtime::Pagination::None,
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
+    behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
     server_args: &[],
     build,
 };

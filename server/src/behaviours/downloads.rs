@@ -1,0 +1,166 @@
+//! Signed downloads as MCP resources, where the spec's `download_link` behaviour says a
+//! result (or each item of it) carries one. Each gains a `resource_link` whose URI names
+//! the tool, the arguments and the place in the result that produced it and the URL
+//! itself, sealed with an HMAC so a client can neither point the server at another URL
+//! nor at another tool. `resources/read` fetches
+//! the URL (without Gumloop credentials: signed URLs carry their own), up to a size cap,
+//! and on an expired URL asks the tool for a fresh one, once.
+
+use base64::Engine as _;
+use gumloop_mcp_runtime::behaviour::DownloadLink;
+use gumloop_mcp_runtime::pointer;
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+const SCHEME: &str = "gumloop://download/";
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// What a link stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    /// The tool that produced the URL (and can produce a fresh one).
+    pub tool: String,
+    /// Its arguments.
+    pub args: Value,
+    /// Where in the tool's result the object with the URL is (`""`, `/artifacts/3`).
+    pub at: String,
+    /// The signed URL.
+    pub url: String,
+}
+
+/// The per-process key links are sealed with (links do not outlive the process; a
+/// client that keeps one calls the tool again).
+#[derive(Clone)]
+pub struct LinkKey([u8; 32]);
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkKey([redacted])")
+    }
+}
+
+impl Default for LinkKey {
+    fn default() -> Self {
+        Self({
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).expect("the operating system's random source failed");
+            key
+        })
+    }
+}
+
+impl LinkKey {
+    fn mac(&self, tool: &str, args: &str, at: &str, url: &str) -> Hmac<Sha256> {
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("any key length");
+        for part in [tool, args, at, url] {
+            m.update(&(part.len() as u64).to_be_bytes());
+            m.update(part.as_bytes());
+        }
+        m
+    }
+
+    /// The link's URI.
+    pub fn encode(&self, link: &Link) -> String {
+        let args = link.args.to_string();
+        let tag = self.mac(&link.tool, &args, &link.at, &link.url).finalize().into_bytes();
+        format!("{SCHEME}{}?a={}&p={}&u={}&m={}", link.tool, B64.encode(&args), B64.encode(&link.at), B64.encode(&link.url), B64.encode(tag))
+    }
+
+    /// The link a URI stands for, if this process issued it.
+    pub fn decode(&self, uri: &str) -> Option<Link> {
+        let rest = uri.strip_prefix(SCHEME)?;
+        let (tool, query) = rest.split_once('?')?;
+        let mut parts = std::collections::HashMap::new();
+        for kv in query.split('&') {
+            let (k, v) = kv.split_once('=')?;
+            parts.insert(k, B64.decode(v).ok()?);
+        }
+        let args = String::from_utf8(parts.remove("a")?).ok()?;
+        let url = String::from_utf8(parts.remove("u")?).ok()?;
+        let at = String::from_utf8(parts.remove("p")?).ok()?;
+        self.mac(tool, &args, &at, &url).verify_slice(&parts.remove("m")?).ok()?;
+        Some(Link { tool: tool.to_owned(), args: serde_json::from_str(&args).ok()?, at, url })
+    }
+}
+
+/// Every object `spec` points at in `body` that carries an http(s) URL: its concrete
+/// pointer (`""`, `/artifacts/3`) and the URL.
+pub fn targets<'v>(body: &'v Value, spec: &DownloadLink) -> Vec<(String, &'v Value, &'v str)> {
+    let mut out = Vec::new();
+    let segs: Vec<&str> = spec.at.split('/').skip(1).collect();
+    for (at, object) in concrete(body, &segs, String::new()) {
+        if let Some(url) = url_of(object, spec) {
+            out.push((at, object, url));
+        }
+    }
+    out
+}
+
+/// The signed URL in one object, when it is an http(s) URL.
+pub fn url_of<'v>(object: &'v Value, spec: &DownloadLink) -> Option<&'v str> {
+    pointer::str_at(object, spec.url).filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+}
+
+/// The values a pointer with `*` reaches, each with its concrete pointer.
+fn concrete<'v>(value: &'v Value, segs: &[&str], here: String) -> Vec<(String, &'v Value)> {
+    let Some((seg, rest)) = segs.split_first() else { return vec![(here, value)] };
+    match (value, *seg) {
+        (Value::Array(items), "*") => items.iter().enumerate().flat_map(|(i, v)| concrete(v, rest, format!("{here}/{i}"))).collect(),
+        (Value::Array(items), i) => i.parse::<usize>().ok().and_then(|n| items.get(n)).map_or_else(Vec::new, |v| concrete(v, rest, format!("{here}/{i}"))),
+        (Value::Object(m), k) => m.get(&k.replace("~1", "/").replace("~0", "~")).map_or_else(Vec::new, |v| concrete(v, rest, format!("{here}/{k}"))),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether bytes of this media type are shown as text.
+pub fn is_text(media_type: &str) -> bool {
+    let essence = crate::upstream::essence(media_type);
+    crate::upstream::is_json(&essence)
+        || essence.starts_with("text/")
+        || essence.ends_with("+xml")
+        || matches!(essence.as_str(), "application/xml" | "application/csv" | "application/x-ndjson" | "application/yaml" | "application/x-yaml")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn links_round_trip_and_resist_tampering() {
+        let key = LinkKey::default();
+        let link = Link {
+            tool: "get_single_gumloop_artifact_by_id".into(),
+            args: json!({"id": "art_1"}),
+            at: "/items/2".into(),
+            url: "https://x.test/signed/a?sig=1".into(),
+        };
+        let uri = key.encode(&link);
+        assert!(uri.starts_with("gumloop://download/get_single_gumloop_artifact_by_id?"));
+        assert_eq!(key.decode(&uri), Some(link.clone()));
+        let other_url = uri.replace(&B64.encode(&link.url), &B64.encode("http://169.254.169.254/"));
+        assert_eq!(key.decode(&other_url), None, "a different URL is refused");
+        let other_tool = uri.replace("get_single_gumloop_artifact_by_id", "delete_a_gumloop_agent_by_id");
+        assert_eq!(key.decode(&other_tool), None, "a different tool is refused");
+        assert_eq!(LinkKey::default().decode(&uri), None, "another process's link is refused");
+        assert_eq!(key.decode("gumloop://download/x"), None);
+    }
+
+    #[test]
+    fn every_item_with_a_url_is_a_target() {
+        const ITEMS: DownloadLink = DownloadLink { at: "/page/items/*", url: "/file/link", filename: None, media_type: None, size: None };
+        let body = json!({"page": {"items": [{"file": {"link": "https://a"}}, {"file": {}}, {"file": {"link": "ftp://x"}}, {"file": {"link": "http://b"}}]}});
+        let t: Vec<(String, &str)> = targets(&body, &ITEMS).into_iter().map(|(at, _, u)| (at, u)).collect();
+        assert_eq!(t, [("/page/items/0".to_owned(), "https://a"), ("/page/items/3".to_owned(), "http://b")]);
+        const RECORD: DownloadLink = DownloadLink { at: "", url: "/link", filename: None, media_type: None, size: None };
+        assert_eq!(targets(&json!({"link": "https://c"}), &RECORD).len(), 1);
+    }
+
+    #[test]
+    fn text_media_types() {
+        assert!(is_text("text/csv; charset=utf-8") && is_text("application/json") && is_text("application/vnd.api+json"));
+        assert!(!is_text("application/zip") && !is_text("image/png"));
+    }
+}

@@ -1,0 +1,575 @@
+//! Bounds on legacy (2025-11-25) sessions. Every `initialize` without a session id makes
+//! rmcp keep a session (~80-100 KB) until it ends, and `/mcp` asks for no credential, so
+//! without a bound a flood of initializes grows memory without limit.
+//!
+//! [`BoundedSessions`] wraps rmcp's `LocalSessionManager` (one per MCP service) and
+//! records every live session in one [`SessionRegistry`] shared by both services: its
+//! owner (a managed server, or `/mcp`), when it was last active, and how many requests
+//! and GET streams it has open (the [`crate::http::screen`] middleware reports each exchange).
+//!
+//! Admission happens under one lock, so concurrent initializes never overshoot a cap.
+//! Below the caps a new session simply takes a slot. At a cap the least recently active
+//! session with no request in flight is evicted (one without an open GET stream first;
+//! at the per-server cap, one of that server's own); its next request gets rmcp's 404
+//! for unknown sessions, which tells a client to initialize again. When every candidate
+//! is busy, the initialize is refused. A sweeper closes sessions idle for longer than
+//! `--session-idle-secs`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures_util::Stream;
+use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::transport::streamable_http_server::SessionManager;
+use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, LocalSessionManagerError};
+use rmcp::transport::streamable_http_server::session::{ServerSseMessage, SessionId};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// How many legacy sessions may live, and for how long without activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Live sessions on all MCP URLs together.
+    pub max_sessions: usize,
+    /// Live sessions on one managed server's URL.
+    pub max_per_server: usize,
+    /// How long a session with no request in flight and no open GET stream lives.
+    pub idle_timeout: Duration,
+}
+
+impl SessionLimits {
+    /// 1,000 sessions hold about 100 MB (measured by `cargo xtask bench-sessions`); a team
+    /// server rarely has more than a few hundred clients connected at once.
+    pub const DEFAULT_MAX_SESSIONS: usize = 1000;
+    /// A tenth of the total: one leaked managed URL can neither hold most of the slots
+    /// nor, at its own cap, evict other servers' sessions.
+    pub const DEFAULT_MAX_PER_SERVER: usize = 100;
+    /// Two minutes (rmcp's default is five). Only time with nothing open counts, so a
+    /// long `wait` or an open notification stream never ends a session; a client that
+    /// comes back later gets a 404 and initializes again, one round trip, which is cheaper
+    /// than holding ~100 KB per abandoned session for five minutes under a flood.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self { max_sessions: Self::DEFAULT_MAX_SESSIONS, max_per_server: Self::DEFAULT_MAX_PER_SERVER, idle_timeout: Self::DEFAULT_IDLE_TIMEOUT }
+    }
+}
+
+/// Who a session belongs to: a managed server's id, or `None` for `/mcp`.
+pub type Owner = Option<Arc<str>>;
+
+/// Why a new session was refused: every session that could make room is busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The total cap.
+    #[error("the server's limit of {0} MCP sessions (--max-sessions) is reached and every session has a request in flight; retry shortly")]
+    Total(usize),
+    /// The managed server's cap.
+    #[error("this MCP server's limit of {0} sessions (--max-sessions-per-server) is reached and every one of them has a request in flight; retry shortly")]
+    PerServer(usize),
+}
+
+/// What an exchange keeps open on a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// A POST (request, notification or response) until its answer is complete.
+    Request,
+    /// A standalone GET stream.
+    Stream,
+}
+
+struct Entry {
+    owner: Owner,
+    /// The rmcp manager holding it, so eviction and the sweeper can close it.
+    pool: Arc<LocalSessionManager>,
+    last_active: Instant,
+    /// Order of last activity (a counter, so ties never happen).
+    recency: u64,
+    requests: u32,
+    streams: u32,
+}
+
+#[derive(Default)]
+struct Table {
+    sessions: HashMap<SessionId, Entry>,
+    /// Slots taken, reservations for sessions being created included.
+    taken: usize,
+    /// The same per managed server (no entry at zero).
+    per_server: HashMap<Arc<str>, usize>,
+    recency: u64,
+    /// Since the sweeper last reported.
+    evicted: u64,
+    refused: u64,
+}
+
+impl Table {
+    fn tick(&mut self) -> u64 {
+        self.recency += 1;
+        self.recency
+    }
+
+    fn free_slot(&mut self, owner: &Owner) {
+        self.taken -= 1;
+        if let Some(o) = owner
+            && let Some(n) = self.per_server.get_mut(o)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.per_server.remove(o);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Entry> {
+        let entry = self.sessions.remove(id)?;
+        self.free_slot(&entry.owner);
+        Some(entry)
+    }
+
+    /// The session to evict: no request in flight, no GET stream if possible, least
+    /// recently active; only `owner`'s when given. A linear scan: it only runs at a cap,
+    /// and at the default cap it takes a few microseconds.
+    fn eviction_candidate(&self, owner: Option<&Arc<str>>) -> Option<SessionId> {
+        self.sessions
+            .iter()
+            .filter(|(_, e)| e.requests == 0 && owner.is_none_or(|o| e.owner.as_ref() == Some(o)))
+            .min_by_key(|(_, e)| (e.streams > 0, e.recency))
+            .map(|(id, _)| id.clone())
+    }
+
+    /// Which session must go to admit one for `owner` (`Ok(None)`: none, there is room).
+    fn make_room(&self, owner: &Owner, limits: &SessionLimits) -> Result<Option<SessionId>, Refusal> {
+        if let Some(o) = owner
+            && self.per_server.get(o).copied().unwrap_or(0) >= limits.max_per_server
+        {
+            // Evicting one of its own also frees a slot of the total.
+            return self.eviction_candidate(Some(o)).map(Some).ok_or(Refusal::PerServer(limits.max_per_server));
+        }
+        if self.taken >= limits.max_sessions {
+            return self.eviction_candidate(None).map(Some).ok_or(Refusal::Total(limits.max_sessions));
+        }
+        Ok(None)
+    }
+}
+
+/// Every live legacy session of the process, with its owner and activity.
+pub struct SessionRegistry {
+    limits: SessionLimits,
+    table: Mutex<Table>,
+}
+
+/// A session chosen to be closed (evicted or idle); closed outside the lock.
+struct Closing(SessionId, Arc<LocalSessionManager>);
+
+impl Closing {
+    async fn close(self) {
+        if let Err(e) = self.1.close_session(&self.0).await {
+            tracing::debug!(session = %self.0, "closing a session failed: {e}");
+        }
+    }
+}
+
+impl SessionRegistry {
+    /// An empty registry enforcing `limits`.
+    pub fn new(limits: SessionLimits) -> Arc<Self> {
+        Arc::new(Self { limits, table: Mutex::default() })
+    }
+
+    /// The limits.
+    pub fn limits(&self) -> SessionLimits {
+        self.limits
+    }
+
+    fn table(&self) -> MutexGuard<'_, Table> {
+        // Nothing panics while holding the lock; a poisoned table is still consistent.
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Live sessions (and sessions being created).
+    pub fn len(&self) -> usize {
+        self.table().taken
+    }
+
+    /// Whether no session is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a session for `owner` could be admitted now, without changing anything:
+    /// lets the middleware refuse a doomed initialize before rmcp works on it.
+    pub fn check(&self, owner: &Owner) -> Result<(), Refusal> {
+        let mut t = self.table();
+        let verdict = t.make_room(owner, &self.limits).map(drop);
+        if verdict.is_err() {
+            t.refused += 1;
+        }
+        verdict
+    }
+
+    /// Takes a slot for a new session of `owner`, choosing the session to evict if a cap
+    /// is reached; one lock for the decision and the slot, so nothing overshoots.
+    fn reserve(self: &Arc<Self>, owner: Owner) -> Result<(Reservation, Option<Closing>), Refusal> {
+        let mut t = self.table();
+        let victim = match t.make_room(&owner, &self.limits) {
+            Ok(victim) => victim,
+            Err(refusal) => {
+                t.refused += 1;
+                return Err(refusal);
+            }
+        };
+        let closing = victim.and_then(|id| {
+            let entry = t.remove(&id)?;
+            t.evicted += 1;
+            tracing::debug!(session = %id, owner = entry.owner.as_deref().unwrap_or("/mcp"), "evicting the least recently active idle session");
+            Some(Closing(id, entry.pool))
+        });
+        t.taken += 1;
+        if let Some(o) = &owner {
+            *t.per_server.entry(o.clone()).or_default() += 1;
+        }
+        Ok((Reservation { registry: self.clone(), owner: Some(owner) }, closing))
+    }
+
+    /// Records an exchange opening on session `id`; the guard records its end. `None`
+    /// when the session is not (or no longer) live.
+    pub fn enter(self: &Arc<Self>, id: &str, activity: Activity) -> Option<ActivityGuard> {
+        let mut t = self.table();
+        // The registry's own key: an `Arc` clone instead of a new allocation.
+        let key = t.sessions.get_key_value(id)?.0.clone();
+        let tick = t.tick();
+        let entry = t.sessions.get_mut(id)?;
+        entry.recency = tick;
+        entry.last_active = Instant::now();
+        match activity {
+            Activity::Request => entry.requests += 1,
+            Activity::Stream => entry.streams += 1,
+        }
+        Some(ActivityGuard { registry: self.clone(), id: key, activity })
+    }
+
+    /// Forgets session `id` (closed by DELETE, by its service ending, or evicted).
+    fn release(&self, id: &str) {
+        self.table().remove(id);
+    }
+
+    /// Removes the sessions idle since before `now - idle_timeout` and returns them to be
+    /// closed, with the evictions and refusals counted since the last call.
+    fn take_idle(&self, now: Instant) -> (Vec<Closing>, u64, u64) {
+        let mut t = self.table();
+        let (evicted, refused) = (std::mem::take(&mut t.evicted), std::mem::take(&mut t.refused));
+        let Some(cutoff) = now.checked_sub(self.limits.idle_timeout) else { return (Vec::new(), evicted, refused) };
+        let idle: Vec<SessionId> =
+            t.sessions.iter().filter(|(_, e)| e.requests == 0 && e.streams == 0 && e.last_active <= cutoff).map(|(id, _)| id.clone()).collect();
+        let closing = idle.into_iter().filter_map(|id| t.remove(&id).map(|e| Closing(id, e.pool))).collect();
+        (closing, evicted, refused)
+    }
+
+    /// Closes idle sessions every quarter of the idle timeout (between 1 and 30 s) until
+    /// `stop` fires, and logs evictions and refusals since the previous round (a flood
+    /// would drown the log with one line each).
+    pub async fn sweep(self: Arc<Self>, stop: CancellationToken) {
+        let every = (self.limits.idle_timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            let (idle, evicted, refused) = self.take_idle(Instant::now());
+            let closed = idle.len();
+            for session in idle {
+                session.close().await;
+            }
+            if closed > 0 {
+                tracing::debug!(closed, "closed idle MCP sessions");
+            }
+            if evicted > 0 || refused > 0 {
+                tracing::warn!(
+                    evicted,
+                    refused,
+                    live = self.len(),
+                    max = self.limits.max_sessions,
+                    "MCP sessions at their cap: idle sessions evicted, initializes refused"
+                );
+            }
+        }
+    }
+}
+
+/// A slot taken for a session being created; given back unless committed.
+struct Reservation {
+    registry: Arc<SessionRegistry>,
+    owner: Option<Owner>,
+}
+
+impl Reservation {
+    /// The session exists: records it, with its initialize exchange open.
+    fn commit(mut self, id: SessionId, pool: Arc<LocalSessionManager>) -> ActivityGuard {
+        let owner = self.owner.take().expect("a reservation is committed once");
+        let mut t = self.registry.table();
+        let recency = t.tick();
+        t.sessions.insert(id.clone(), Entry { owner, pool, last_active: Instant::now(), recency, requests: 1, streams: 0 });
+        ActivityGuard { registry: self.registry.clone(), id, activity: Activity::Request }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if let Some(owner) = self.owner.take() {
+            self.registry.table().free_slot(&owner);
+        }
+    }
+}
+
+/// An open exchange on a session; dropping it records the end (and the activity).
+pub struct ActivityGuard {
+    registry: Arc<SessionRegistry>,
+    id: SessionId,
+    activity: Activity,
+}
+
+impl Drop for ActivityGuard {
+    fn drop(&mut self) {
+        let mut t = self.registry.table();
+        let tick = t.tick();
+        if let Some(e) = t.sessions.get_mut(&self.id) {
+            e.recency = tick;
+            e.last_active = Instant::now();
+            match self.activity {
+                Activity::Request => e.requests -= 1,
+                Activity::Stream => e.streams -= 1,
+            }
+        }
+    }
+}
+
+tokio::task_local! {
+    /// Set by the middleware around a legacy `initialize`: `create_session` runs inside
+    /// that request's future, so this is how it learns the owner and reports back.
+    static ADMISSION: Arc<Admission>;
+}
+
+/// One legacy `initialize` on its way through rmcp.
+pub struct Admission {
+    owner: Owner,
+    outcome: Mutex<(Option<Refusal>, Option<ActivityGuard>)>,
+}
+
+impl Admission {
+    /// An admission for a session of `owner`.
+    pub fn new(owner: Owner) -> Arc<Self> {
+        Arc::new(Self { owner, outcome: Mutex::new((None, None)) })
+    }
+
+    /// Runs `request` (rmcp's handling of the initialize) with this admission in scope.
+    pub async fn run<F: Future>(self: &Arc<Self>, request: F) -> F::Output {
+        ADMISSION.scope(self.clone(), request).await
+    }
+
+    fn outcome(&self) -> MutexGuard<'_, (Option<Refusal>, Option<ActivityGuard>)> {
+        self.outcome.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Why the session was refused, if it was (a race lost after [`SessionRegistry::check`]).
+    pub fn refused(&self) -> Option<Refusal> {
+        self.outcome().0
+    }
+
+    /// The new session's open initialize exchange, to be held until its answer is sent.
+    pub fn take_guard(&self) -> Option<ActivityGuard> {
+        self.outcome().1.take()
+    }
+}
+
+/// `create_session` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// rmcp's own failure.
+    #[error(transparent)]
+    Local(#[from] LocalSessionManagerError),
+    /// No room for a new session.
+    #[error(transparent)]
+    Full(#[from] Refusal),
+}
+
+/// rmcp's in-memory session manager, admitting sessions through a [`SessionRegistry`].
+pub struct BoundedSessions {
+    inner: Arc<LocalSessionManager>,
+    registry: Arc<SessionRegistry>,
+}
+
+impl BoundedSessions {
+    /// A manager whose sessions count against `registry`.
+    pub fn new(registry: Arc<SessionRegistry>) -> Self {
+        let mut local = LocalSessionManager::default();
+        // The registry's sweeper ends idle sessions instead: rmcp's timer would count a
+        // quiet request in flight (a `wait` of up to 600 s without progress
+        // notifications) as idle and cut it, and it ignores open GET streams.
+        local.session_config.keep_alive = None;
+        Self { inner: Arc::new(local), registry }
+    }
+}
+
+impl SessionManager for BoundedSessions {
+    type Error = SessionError;
+    type Transport = <LocalSessionManager as SessionManager>::Transport;
+
+    async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
+        let admission = ADMISSION.try_with(Arc::clone).ok();
+        let owner = admission.as_ref().and_then(|a| a.owner.clone());
+        let (reservation, victim) = self.registry.reserve(owner).inspect_err(|refusal| {
+            if let Some(a) = &admission {
+                a.outcome().0 = Some(*refusal);
+            }
+        })?;
+        if let Some(victim) = victim {
+            victim.close().await;
+        }
+        let (id, transport) = self.inner.create_session().await?;
+        let guard = reservation.commit(id.clone(), self.inner.clone());
+        if let Some(a) = admission {
+            a.outcome().1 = Some(guard);
+        }
+        Ok((id, transport))
+    }
+
+    async fn initialize_session(&self, id: &SessionId, message: ClientJsonRpcMessage) -> Result<ServerJsonRpcMessage, Self::Error> {
+        Ok(self.inner.initialize_session(id, message).await?)
+    }
+
+    async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
+        Ok(self.inner.has_session(id).await?)
+    }
+
+    async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
+        self.registry.release(id);
+        Ok(self.inner.close_session(id).await?)
+    }
+
+    async fn create_stream(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        Ok(self.inner.create_stream(id, message).await?)
+    }
+
+    async fn accept_message(&self, id: &SessionId, message: ClientJsonRpcMessage) -> Result<(), Self::Error> {
+        Ok(self.inner.accept_message(id, message).await?)
+    }
+
+    async fn create_standalone_stream(&self, id: &SessionId) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        Ok(self.inner.create_standalone_stream(id).await?)
+    }
+
+    async fn resume(&self, id: &SessionId, last_event_id: String) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        Ok(self.inner.resume(id, last_event_id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_sessions: usize, max_per_server: usize) -> SessionLimits {
+        SessionLimits { max_sessions, max_per_server, idle_timeout: Duration::from_secs(120) }
+    }
+
+    /// Admits a session for `owner` the way `create_session` does, with a made-up id.
+    fn admit(r: &Arc<SessionRegistry>, pool: &Arc<LocalSessionManager>, id: &str, owner: Option<&str>) -> Result<(ActivityGuard, Option<String>), Refusal> {
+        let (reservation, victim) = r.reserve(owner.map(Arc::from))?;
+        Ok((reservation.commit(Arc::from(id), pool.clone()), victim.map(|v| v.0.to_string())))
+    }
+
+    #[test]
+    fn at_the_cap_the_least_recently_active_idle_session_goes_first() {
+        let (r, pool) = (SessionRegistry::new(limits(3, 10)), Arc::new(LocalSessionManager::default()));
+        drop(admit(&r, &pool, "a", None).unwrap());
+        drop(admit(&r, &pool, "b", None).unwrap());
+        let _busy_c = admit(&r, &pool, "c", None).unwrap();
+        // `a` is used again: `b` is now the least recently active.
+        drop(r.enter("a", Activity::Request).unwrap());
+        let (_d, victim) = admit(&r, &pool, "d", None).unwrap();
+        assert_eq!(victim.as_deref(), Some("b"));
+        assert_eq!(r.len(), 3);
+        // A session with a GET stream goes after those without one, however recent.
+        let _stream_a = r.enter("a", Activity::Stream).unwrap();
+        drop(_d);
+        let (_e, victim) = admit(&r, &pool, "e", None).unwrap();
+        assert_eq!(victim.as_deref(), Some("d"));
+        let (_f, victim) = admit(&r, &pool, "f", None).unwrap();
+        assert_eq!(victim.as_deref(), Some("a"));
+        // `c`, `e` and `f` all have requests in flight: nothing can go.
+        assert_eq!(admit(&r, &pool, "g", None).err(), Some(Refusal::Total(3)));
+        assert_eq!(r.check(&None), Err(Refusal::Total(3)));
+        assert_eq!(r.len(), 3, "a refusal takes no slot");
+    }
+
+    #[test]
+    fn a_server_at_its_cap_evicts_only_its_own_sessions() {
+        let (r, pool) = (SessionRegistry::new(limits(10, 2)), Arc::new(LocalSessionManager::default()));
+        drop(admit(&r, &pool, "other", Some("mcp_b")).unwrap());
+        drop(admit(&r, &pool, "own1", Some("mcp_a")).unwrap());
+        let _busy = admit(&r, &pool, "own2", Some("mcp_a")).unwrap();
+        // `other` is older, but `mcp_a` makes room from its own sessions.
+        let (own3, victim) = admit(&r, &pool, "own3", Some("mcp_a")).unwrap();
+        assert_eq!(victim.as_deref(), Some("own1"));
+        assert_eq!(admit(&r, &pool, "own4", Some("mcp_a")).err(), Some(Refusal::PerServer(2)));
+        // Unscoped sessions and other servers are not held back by it.
+        assert!(r.check(&None).is_ok() && r.check(&Some("mcp_b".into())).is_ok());
+        // A closed session frees its server's slot.
+        drop(own3);
+        r.release("own3");
+        let (_own5, victim) = admit(&r, &pool, "own5", Some("mcp_a")).unwrap();
+        assert_eq!(victim, None);
+        assert_eq!(r.len(), 3);
+    }
+
+    #[test]
+    fn a_reservation_given_up_frees_its_slot() {
+        let r = SessionRegistry::new(limits(1, 1));
+        let (reservation, _) = r.reserve(Some("mcp_a".into())).unwrap();
+        assert_eq!(r.check(&None), Err(Refusal::Total(1)), "a session being created holds its slot");
+        drop(reservation);
+        assert!(r.is_empty());
+        assert!(r.table().per_server.is_empty());
+    }
+
+    #[tokio::test]
+    async fn create_session_admits_through_the_registry_and_reports_a_refusal() {
+        let sessions = BoundedSessions::new(SessionRegistry::new(limits(1, 1)));
+        let first = Admission::new(None);
+        let (id, _transport) = first.run(sessions.create_session()).await.unwrap();
+        let open = first.take_guard().expect("the initialize exchange is open");
+        // The only session is busy: a race lost after the middleware's check ends here.
+        let second = Admission::new(None);
+        assert!(matches!(second.run(sessions.create_session()).await, Err(SessionError::Full(Refusal::Total(1)))));
+        assert_eq!(second.refused(), Some(Refusal::Total(1)));
+        // Once idle it is evicted for the next one.
+        drop(open);
+        let (next, _transport) = Admission::new(None).run(sessions.create_session()).await.unwrap();
+        assert!(!sessions.has_session(&id).await.unwrap());
+        assert!(sessions.has_session(&next).await.unwrap());
+        assert_eq!(sessions.registry.len(), 1);
+        sessions.close_session(&next).await.unwrap();
+        assert!(sessions.registry.is_empty());
+    }
+
+    #[test]
+    fn only_sessions_with_nothing_open_expire() {
+        let (r, pool) = (SessionRegistry::new(limits(10, 10)), Arc::new(LocalSessionManager::default()));
+        let start = Instant::now();
+        drop(admit(&r, &pool, "idle", None).unwrap());
+        let _busy = admit(&r, &pool, "busy", None).unwrap();
+        drop(admit(&r, &pool, "listening", None).unwrap());
+        let _stream = r.enter("listening", Activity::Stream).unwrap();
+        let (closing, _, _) = r.take_idle(start + Duration::from_secs(60));
+        assert!(closing.is_empty(), "nothing is idle for the full timeout yet");
+        let (closing, _, _) = r.take_idle(start + Duration::from_secs(121));
+        assert_eq!(closing.iter().map(|c| c.0.to_string()).collect::<Vec<_>>(), ["idle"]);
+        assert_eq!(r.len(), 2);
+        assert!(r.enter("idle", Activity::Request).is_none(), "a closed session is not live");
+    }
+}

@@ -1,0 +1,355 @@
+//! Per-flow tools of a managed server (`config.flow_tools`): one `run_gumloop_flow_<slug>`
+//! per saved flow of the account, whose arguments are the flow's inputs (plus `wait`).
+//! A call is a `create_a_gumloop_flow_run` with those inputs, so it passes the same
+//! filter, checks, wait and audit.
+//!
+//! The list is kept per managed server for a TTL. Legacy sessions that listed tools, and
+//! 2026-07-28 `subscriptions/listen` subscribers, are remembered; while any is live a
+//! background task refreshes the list every TTL (re-reading the server from the store, so
+//! a revoked server stops), and a refresh that changes it sends
+//! `notifications/tools/list_changed`. An upstream failure keeps the last good list.
+
+mod tools;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use futures_util::future::BoxFuture;
+use rmcp::ErrorData as McpError;
+use rmcp::model::Tool;
+use rmcp::service::{Peer, RoleServer, SubscriptionContext, SubscriptionSink};
+use serde_json::{Value, json};
+
+use crate::behaviours::flow_inputs::{self, Flows};
+use crate::managed::store::Store;
+use crate::managed::{Admission, Clock};
+use crate::mcp::{GumloopServer, Resolved, Scope, ScopedTools};
+use crate::upstream::Outcome;
+use crate::upstream::credential::Credential;
+
+pub use tools::{Flow, FlowSet, FlowTool, MAX_NAME, flow_tool, names, parse_flows, run_args, slug};
+
+/// How long a server's flow list is trusted by default (`--flow-tools-ttl-secs`).
+pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
+/// Flows beyond this many (oldest first) get no tool: each costs an inputs request per refresh.
+pub const MAX_FLOWS: usize = 200;
+/// How long one notification may take before its session is dropped as dead.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Inputs requests in flight at once during a refresh.
+const CONCURRENT_INPUTS: usize = 8;
+
+/// One managed server's flow tools and listeners.
+struct ServerFlows {
+    /// The latest scope seen (the refresher acts with it, after re-reading the store).
+    scope: Scope,
+    /// The last good list.
+    set: Option<Arc<FlowSet>>,
+    /// When the list was last fetched (or a fetch failed).
+    checked: Option<Instant>,
+    /// One refresh at a time per server.
+    refreshing: Arc<tokio::sync::Mutex<()>>,
+    /// Legacy sessions (by `Mcp-Session-Id`) that listed tools.
+    sessions: HashMap<String, Peer<RoleServer>>,
+    /// 2026-07-28 subscriptions.
+    subscribers: HashMap<u64, SubscriptionSink>,
+    /// A background refresher runs.
+    refresher: bool,
+}
+
+impl ServerFlows {
+    fn new(scope: Scope) -> Self {
+        Self { scope, set: None, checked: None, refreshing: Arc::default(), sessions: HashMap::new(), subscribers: HashMap::new(), refresher: false }
+    }
+
+    fn listened(&self) -> bool {
+        !self.sessions.is_empty() || !self.subscribers.is_empty()
+    }
+}
+
+/// The flow tools of every managed server this process serves: a cheap handle.
+#[derive(Clone)]
+pub struct FlowTools(Arc<Shared>);
+
+struct Shared {
+    ttl: Duration,
+    servers: Mutex<HashMap<String, ServerFlows>>,
+    /// Where the refresher re-reads a server, and the clock its expiry is judged by.
+    store: Arc<dyn Store>,
+    clock: Clock,
+    next_subscriber: AtomicU64,
+}
+
+/// The spec's flows when the scope's server shows flow tools: the option is on, the spec
+/// declares them, and the run tool passes the server's filters.
+fn on<'c>(core: &'c GumloopServer, scope: &Scope) -> Option<&'c Flows> {
+    let flows = core.catalog().flows()?;
+    (Admission::of(scope).is_some_and(|a| a.config.flow_tools) && scope.access.allows(flows.run)).then_some(flows)
+}
+
+impl FlowTools {
+    /// Lists are trusted for `ttl`; the refresher re-reads servers from `store`.
+    pub fn new(ttl: Duration, store: Arc<dyn Store>, clock: Clock) -> Self {
+        Self(Arc::new(Shared { ttl, servers: Mutex::default(), store, clock, next_subscriber: AtomicU64::new(0) }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ServerFlows>> {
+        self.0.servers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cached list of a server, fresh or not, if there is one.
+    fn cached(&self, server: &str) -> Option<Arc<FlowSet>> {
+        self.lock().get(server).and_then(|s| s.set.clone())
+    }
+
+    /// The server's current list when it is fresh, else its refresh lock.
+    fn fresh_or_lock(&self, scope: &Scope) -> Result<Arc<FlowSet>, Arc<tokio::sync::Mutex<()>>> {
+        let mut servers = self.lock();
+        if !servers.contains_key(&scope.server_id) {
+            // Entries nobody listens to and nobody asked for in a while go.
+            let keep = self.0.ttl * 10;
+            servers.retain(|_, s| s.listened() || s.refresher || s.checked.is_none_or(|at| at.elapsed() < keep));
+        }
+        let s = servers.entry(scope.server_id.clone()).or_insert_with(|| ServerFlows::new(scope.clone()));
+        s.scope = scope.clone();
+        match (&s.set, s.checked) {
+            (Some(set), Some(at)) if at.elapsed() < self.0.ttl => Ok(set.clone()),
+            _ => Err(s.refreshing.clone()),
+        }
+    }
+
+    /// A list to tell changes from and the listener registered; the refresher started.
+    async fn list(&self, core: &GumloopServer, scope: &Scope, session: Option<(String, Peer<RoleServer>)>) -> Vec<Tool> {
+        if on(core, scope).is_none() {
+            return Vec::new();
+        }
+        let set = self.flow_set(core, scope).await;
+        if let Some((id, peer)) = session {
+            if let Some(s) = self.lock().get_mut(&scope.server_id) {
+                s.sessions.insert(id, peer);
+            }
+            self.ensure_refresher(core, &scope.server_id);
+        }
+        set.tools.iter().map(|t| t.tool.clone()).collect()
+    }
+
+    /// A call by name under a scope: a flow tool's run, its refusal, or anything else.
+    async fn resolve(&self, core: &GumloopServer, scope: &Scope, name: &str, args: Value) -> Resolved {
+        let Some(flows) = on(core, scope).filter(|f| name.starts_with(f.listing.prefix)) else { return Resolved::Catalogue(args) };
+        let set = self.flow_set(core, scope).await;
+        // Not one of this server's flow tools: answered like any unknown tool.
+        let Some(t) = set.get(name) else { return Resolved::Catalogue(args) };
+        match run_args(t, &args, flows) {
+            Ok(args) => Resolved::As { tool: flows.run.name, args },
+            Err(problems) => Resolved::Refused(format!(
+                "invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}\n{}",
+                problems.join("\n- "),
+                flow_inputs::summary(&t.inputs)
+            )),
+        }
+    }
+
+    /// `subscriptions/listen` on a managed URL: the subscriber hears of flow-tool changes
+    /// until it goes away.
+    async fn listen(&self, core: &GumloopServer, scope: Scope, ctx: SubscriptionContext) -> Result<(), McpError> {
+        if on(core, &scope).is_none() {
+            ctx.cancelled().await;
+            return Ok(());
+        }
+        let id = self.0.next_subscriber.fetch_add(1, Ordering::Relaxed);
+        self.lock().entry(scope.server_id.clone()).or_insert_with(|| ServerFlows::new(scope.clone())).subscribers.insert(id, ctx.sink().clone());
+        // A list to tell changes from (registered first, so a change it finds is told).
+        self.flow_set(core, &scope).await;
+        self.ensure_refresher(core, &scope.server_id);
+        ctx.cancelled().await;
+        if let Some(s) = self.lock().get_mut(&scope.server_id) {
+            s.subscribers.remove(&id);
+        }
+        Ok(())
+    }
+
+    /// The server's flow tools, fetched again when older than the TTL. A failed fetch
+    /// keeps the last good list (empty if there never was one).
+    async fn flow_set(&self, core: &GumloopServer, scope: &Scope) -> Arc<FlowSet> {
+        let lock = match self.fresh_or_lock(scope) {
+            Ok(set) => return set,
+            Err(lock) => lock,
+        };
+        let _one = lock.lock().await;
+        // Someone else may have refreshed while this waited.
+        if let Ok(set) = self.fresh_or_lock(scope) {
+            return set;
+        }
+        let previous = self.cached(&scope.server_id);
+        let fetched = match on(core, scope) {
+            Some(flows) => fetch_flow_set(core, flows, &scope.credential, previous.as_deref()).await,
+            None => Ok(FlowSet::default()),
+        };
+        let (set, listeners) = {
+            let mut servers = self.lock();
+            let s = servers.entry(scope.server_id.clone()).or_insert_with(|| ServerFlows::new(scope.clone()));
+            s.checked = Some(Instant::now());
+            let mut changed = false;
+            match fetched {
+                Ok(new) => {
+                    changed = previous.as_ref().is_some_and(|p| !p.same_as(&new));
+                    s.set = Some(Arc::new(new));
+                }
+                Err(e) => tracing::warn!(server = scope.server_id, "listing the account's flows failed; keeping the last good flow tools: {e}"),
+            }
+            let set = s.set.get_or_insert_with(Arc::default).clone();
+            let listeners = changed.then(|| (s.sessions.clone(), s.subscribers.clone()));
+            (set, listeners)
+        };
+        // Slow listeners never hold up the next refresh or list.
+        drop(_one);
+        if let Some((sessions, subscribers)) = listeners {
+            self.notify_changed(&scope.server_id, sessions, subscribers).await;
+        }
+        set
+    }
+
+    /// Sends `notifications/tools/list_changed` to a server's listeners, forgetting those
+    /// that are gone.
+    async fn notify_changed(&self, server: &str, sessions: HashMap<String, Peer<RoleServer>>, subscribers: HashMap<u64, SubscriptionSink>) {
+        let mut dead = Vec::new();
+        for (id, peer) in &sessions {
+            let sent = !peer.is_transport_closed() && matches!(tokio::time::timeout(NOTIFY_TIMEOUT, peer.notify_tool_list_changed()).await, Ok(Ok(())));
+            if !sent {
+                dead.push(id.clone());
+            }
+        }
+        let mut gone = Vec::new();
+        for (id, sink) in &subscribers {
+            if !matches!(tokio::time::timeout(NOTIFY_TIMEOUT, sink.notify_tool_list_changed()).await, Ok(Ok(()))) {
+                gone.push(*id);
+            }
+        }
+        tracing::info!(
+            server,
+            sessions = sessions.len() - dead.len(),
+            subscribers = subscribers.len() - gone.len(),
+            "flow tools changed; sent notifications/tools/list_changed"
+        );
+        if let Some(s) = self.lock().get_mut(server) {
+            dead.iter().for_each(|id| drop(s.sessions.remove(id)));
+            gone.iter().for_each(|id| drop(s.subscribers.remove(id)));
+        }
+    }
+
+    /// Starts the server's background refresher unless one runs.
+    fn ensure_refresher(&self, core: &GumloopServer, server: &str) {
+        let mut servers = self.lock();
+        let Some(s) = servers.get_mut(server).filter(|s| !s.refresher) else { return };
+        s.refresher = true;
+        tokio::spawn(self.clone().refresh_loop(core.clone(), server.to_owned()));
+    }
+
+    /// Every TTL while the server has live listeners: re-read the server (gone or expired
+    /// ends it; a new config applies) and refresh its list, notifying on a change.
+    async fn refresh_loop(self, core: GumloopServer, server: String) {
+        loop {
+            tokio::time::sleep(self.0.ttl).await;
+            let scope = {
+                let mut servers = self.lock();
+                let Some(s) = servers.get_mut(&server) else { return };
+                s.sessions.retain(|_, p| !p.is_transport_closed());
+                if !s.listened() {
+                    s.refresher = false;
+                    return;
+                }
+                s.scope.clone()
+            };
+            let Some(scope) = self.reread(scope) else {
+                tracing::info!(server, "the managed server is gone or expired; its flow tools stop refreshing");
+                self.lock().remove(&server);
+                return;
+            };
+            self.flow_set(&core, &scope).await;
+        }
+    }
+
+    /// The scope as the store has it now: `None` when the server was deleted or expired.
+    /// When the store fails, the scope as it was.
+    fn reread(&self, scope: Scope) -> Option<Scope> {
+        let Some(admission) = Admission::of(&scope) else { return Some(scope) };
+        match self.0.store.resolve_token(&admission.token.0) {
+            Ok(Some(r)) if !r.server.expired(self.0.clock.now()) && r.server.id == scope.server_id => {
+                Some(Admission { config: Arc::new(r.server.config), credential: Arc::new(r.credential), ..admission.clone() }.into_scope())
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(server = scope.server_id, "re-reading a managed server failed: {e}");
+                Some(scope)
+            }
+        }
+    }
+}
+
+impl ScopedTools for FlowTools {
+    fn list<'a>(&'a self, core: &'a GumloopServer, scope: &'a Scope, session: Option<(String, Peer<RoleServer>)>) -> BoxFuture<'a, Vec<Tool>> {
+        Box::pin(FlowTools::list(self, core, scope, session))
+    }
+
+    fn resolve<'a>(&'a self, core: &'a GumloopServer, scope: &'a Scope, name: &'a str, args: Value) -> BoxFuture<'a, Resolved> {
+        Box::pin(FlowTools::resolve(self, core, scope, name, args))
+    }
+
+    fn listen<'a>(&'a self, core: &'a GumloopServer, scope: Scope, ctx: SubscriptionContext) -> BoxFuture<'a, Result<(), McpError>> {
+        Box::pin(FlowTools::listen(self, core, scope, ctx))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.lock().values().find_map(|s| s.set.as_ref()?.get(name).map(|t| t.tool.clone()))
+    }
+
+    fn runs_as(&self, scope: &Scope, name: &str) -> Option<&'static str> {
+        let on = Admission::of(scope).is_some_and(|a| a.config.flow_tools);
+        let run = self.cached(&scope.server_id).filter(|set| on && set.get(name).is_some())?.runs_as;
+        Some(run)
+    }
+}
+
+/// Lists the account's flows and reads each one's inputs (a flow whose inputs cannot
+/// be read keeps its previous tool, or has none until they can).
+async fn fetch_flow_set(core: &GumloopServer, flows: &Flows, credential: &Credential, previous: Option<&FlowSet>) -> Result<FlowSet, String> {
+    let catalog = core.catalog();
+    let run = catalog.get(flows.run.name).ok_or("the run tool is missing")?;
+    let body = match core.send_as(flows.list, json!({}), credential).await.map_err(|e| e.to_string())? {
+        Outcome::Json { body, .. } => body,
+        Outcome::Status { status, body, .. } => return Err(format!("Gumloop answered {status}: {body}")),
+        Outcome::Failed(message) => return Err(message),
+        Outcome::Bytes { media_type, .. } => return Err(format!("Gumloop answered with {media_type}")),
+    };
+    let mut listed = parse_flows(&body, &flows.listing).ok_or_else(|| format!("the answer has no {}", flows.listing.items))?;
+    listed.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
+    if listed.len() > MAX_FLOWS {
+        tracing::warn!(flows = listed.len(), "the account has more than {MAX_FLOWS} flows; only the oldest {MAX_FLOWS} get flow tools");
+        listed.truncate(MAX_FLOWS);
+    }
+    // Owned ids: a stream of futures borrowing its items trips the Send check of callers.
+    let ids: Vec<String> = listed.iter().map(|f| f.id.clone()).collect();
+    let inputs: Vec<_> = futures_util::stream::iter(ids)
+        .map(|id| async move { core.read_flow_inputs(&flows.inputs, &id, credential).await.map_err(|r| crate::mcp::pipeline::result::text_of(&r)) })
+        .buffered(CONCURRENT_INPUTS)
+        .collect()
+        .await;
+    let mut kept = Vec::with_capacity(listed.len());
+    for (flow, got) in listed.into_iter().zip(inputs) {
+        match got {
+            Ok(i) => kept.push((flow, i)),
+            Err(e) => match previous.and_then(|p| p.tools.iter().find(|t| t.flow.id == flow.id)) {
+                Some(old) => kept.push((flow, old.inputs.clone())),
+                None => tracing::warn!(flow = flow.id, "reading a flow's inputs failed; it has no flow tool until they can be read: {e}"),
+            },
+        }
+    }
+    let found: Vec<Flow> = kept.iter().map(|(f, _)| f.clone()).collect();
+    let names = names(&found, flows.listing.prefix, |n| catalog.get(n).is_some());
+    let title = core.integration().title;
+    let mut tools: Vec<FlowTool> = kept.into_iter().zip(names).map(|((f, i), name)| flow_tool(f, i, name, &run.tool, flows, title)).collect();
+    tools.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));
+    Ok(FlowSet { tools, runs_as: flows.run.name })
+}

@@ -1,0 +1,555 @@
+//! The embedded store: one SQLite file in the data directory, WAL mode, versioned
+//! migrations applied at start-up.
+//!
+//! Durability: WAL with `synchronous = NORMAL` makes every committed transaction survive
+//! the process being killed (SIGKILL); only a power failure can roll back the last few.
+//! Reads and writes use separate connections, so token checks never queue behind a
+//! write's commit.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::*;
+use crate::managed::secrets::{SealingKey, new_id};
+use crate::upstream::credential::Secret;
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "gumloop-mcp.sqlite3";
+
+/// Migrations, in order; `PRAGMA user_version` records how many have run. Append only.
+const MIGRATIONS: &[&str] = &[
+    // 1: tokens, accounts, servers, audit trail.
+    "CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        token_hash BLOB NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    );
+    CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        api_key_sealed BLOB NOT NULL,
+        user_id TEXT,
+        team_id TEXT,
+        project_id TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE mcp_servers (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        config TEXT NOT NULL,
+        token_hash BLOB NOT NULL UNIQUE,
+        expires_at INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX mcp_servers_account ON mcp_servers(account_id);
+    CREATE INDEX mcp_servers_expiry ON mcp_servers(expires_at) WHERE expires_at IS NOT NULL;
+    CREATE TABLE tool_calls (
+        id INTEGER PRIMARY KEY,
+        mcp_server_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        tool TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        latency_us INTEGER NOT NULL
+    );
+    CREATE INDEX tool_calls_server ON tool_calls(mcp_server_id, id);
+    CREATE INDEX tool_calls_at ON tool_calls(at);",
+];
+
+/// The SQLite store.
+pub struct SqliteStore {
+    read: Mutex<Connection>,
+    write: Mutex<Connection>,
+    key: SealingKey,
+    /// A sealed value the size of a typical key, opened (and failing) for unknown
+    /// tokens, so they cost what a found one costs and timing does not tell them apart.
+    decoy: Vec<u8>,
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+/// `t` at the precision the store keeps, so what a write returns equals what a later
+/// read returns.
+fn stored(t: Timestamp) -> Timestamp {
+    ts(ms(t))
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// Creates the database file readable and writable by its owner only (0600, like the key
+/// file), and takes any wider permissions off an existing one and its WAL files. SQLite
+/// gives the `-wal` and `-shm` files it creates the database file's permissions.
+fn make_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |e: std::io::Error| StoreError::File(format!("cannot make {} private: {e}", path.display()));
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(io)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            match std::fs::metadata(&file) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(io)?,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<u32> {
+    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version as usize > MIGRATIONS.len() {
+        return Err(StoreError::Schema(format!(
+            "the database is at schema version {version}, newer than this gumloop-mcp knows ({}); run a newer gumloop-mcp",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+        tx.commit()?;
+    }
+    Ok(MIGRATIONS.len() as u32)
+}
+
+const SERVER_COLUMNS: &str = "id, name, config, account_id, expires_at, created_at, updated_at";
+
+fn server_row(r: &Row<'_>) -> rusqlite::Result<McpServer> {
+    let config: String = r.get(2)?;
+    Ok(McpServer {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        config: serde_json::from_str(&config).map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e)))?,
+        integrated_account_id: r.get(3)?,
+        expires_at: r.get::<_, Option<i64>>(4)?.map(ts),
+        created_at: ts(r.get(5)?),
+        updated_at: ts(r.get(6)?),
+    })
+}
+
+const ACCOUNT_COLUMNS: &str = "id, name, user_id, team_id, project_id, created_at, updated_at";
+
+fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        gumloop: AccountIds { user_id: r.get(2)?, team_id: r.get(3)?, project_id: r.get(4)? },
+        created_at: ts(r.get(5)?),
+        updated_at: ts(r.get(6)?),
+    })
+}
+
+fn token_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
+    Ok(ApiToken { id: r.get(0)?, name: r.get(1)?, created_at: ts(r.get(2)?), revoked_at: r.get::<_, Option<i64>>(3)?.map(ts) })
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `<data_dir>/gumloop-mcp.sqlite3` and migrates it.
+    pub fn open(data_dir: &Path, key: SealingKey) -> Result<Self> {
+        let path = data_dir.join(DB_FILE);
+        make_private(&path)?;
+        let mut write = open(&path)?;
+        migrate(&mut write)?;
+        let read = open(&path)?;
+        let decoy = key.seal(&crate::managed::secrets::random_bytes::<40>(), "decoy");
+        Ok(Self { read: Mutex::new(read), write: Mutex::new(write), key, decoy })
+    }
+
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.read.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.write.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The schema version the database is at.
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self.reader().pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    fn credential(&self, account_id: &str, sealed: &[u8], user_id: Option<String>, team_id: Option<String>, project_id: Option<String>) -> Result<Credential> {
+        let key = self.key.open(sealed, account_id)?;
+        let key = String::from_utf8(key).map_err(|_| SecretError::Open)?;
+        Ok(Credential { api_key: Some(Secret::new(key)), user_id, team_id, project_id })
+    }
+}
+
+impl Store for SqliteStore {
+    fn create_api_token(&self, name: &str, now: Timestamp) -> Result<(ApiToken, Token)> {
+        let now = stored(now);
+        let token = Token::generate("gmat");
+        let record = ApiToken { id: new_id("tok"), name: name.to_owned(), created_at: now, revoked_at: None };
+        self.writer().execute(
+            "INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![record.id, record.name, token.hash().0.as_slice(), ms(now)],
+        )?;
+        Ok((record, token))
+    }
+
+    fn list_api_tokens(&self) -> Result<Vec<ApiToken>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached("SELECT id, name, created_at, revoked_at FROM api_tokens ORDER BY created_at, id")?;
+        Ok(stmt.query_map([], token_row)?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn revoke_api_token(&self, id: &str, now: Timestamp) -> Result<ApiToken> {
+        let now = stored(now);
+        let conn = self.writer();
+        conn.execute("UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![id, ms(now)])?;
+        conn.query_row("SELECT id, name, created_at, revoked_at FROM api_tokens WHERE id = ?1", [id], token_row)
+            .optional()?
+            .ok_or(StoreError::NotFound("API token"))
+    }
+
+    fn verify_api_token(&self, hash: &TokenHash) -> Result<bool> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached("SELECT token_hash FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL")?;
+        let found: Option<Vec<u8>> = stmt.query_row([hash.0.as_slice()], |r| r.get(0)).optional()?;
+        Ok(found.and_then(|f| <[u8; 32]>::try_from(f).ok()).is_some_and(|f| TokenHash(f).ct_eq(hash)))
+    }
+
+    fn count_api_tokens(&self) -> Result<u64> {
+        Ok(self.reader().query_row("SELECT COUNT(*) FROM api_tokens", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    fn create_account(&self, account: NewAccount, now: Timestamp) -> Result<Account> {
+        let now = stored(now);
+        let id = new_id("acct");
+        let key = account.credential.api_key.as_ref().map(Secret::expose).unwrap_or_default();
+        let sealed = self.key.seal(key.as_bytes(), &id);
+        let c = &account.credential;
+        self.writer().execute(
+            "INSERT INTO accounts (id, name, api_key_sealed, user_id, team_id, project_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            params![id, account.name, sealed, c.user_id, c.team_id, c.project_id, ms(now)],
+        )?;
+        Ok(Account {
+            id,
+            name: account.name,
+            gumloop: AccountIds { user_id: c.user_id.clone(), team_id: c.team_id.clone(), project_id: c.project_id.clone() },
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    fn list_accounts(&self) -> Result<Vec<Account>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY created_at, id"))?;
+        Ok(stmt.query_map([], account_row)?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn get_account(&self, id: &str) -> Result<Account> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1"))?;
+        stmt.query_row([id], account_row).optional()?.ok_or(StoreError::NotFound("integrated account"))
+    }
+
+    fn delete_account(&self, id: &str) -> Result<()> {
+        // Servers go with it (ON DELETE CASCADE), in the same transaction.
+        match self.writer().execute("DELETE FROM accounts WHERE id = ?1", [id])? {
+            0 => Err(StoreError::NotFound("integrated account")),
+            _ => Ok(()),
+        }
+    }
+
+    fn create_server(
+        &self,
+        account_id: &str,
+        name: &str,
+        config: &McpServerConfig,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(McpServer, Token)> {
+        let (now, expires_at) = (stored(now), expires_at.map(stored));
+        let token = Token::generate("gmcp");
+        let server = McpServer {
+            id: new_id("mcp"),
+            name: name.to_owned(),
+            config: config.clone(),
+            integrated_account_id: account_id.to_owned(),
+            expires_at,
+            created_at: now,
+            updated_at: now,
+        };
+        let config = serde_json::to_string(config).expect("plain struct");
+        let conn = self.writer();
+        let inserted = conn.execute(
+            "INSERT INTO mcp_servers (id, account_id, name, config, token_hash, expires_at, created_at, updated_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = ?2)",
+            params![server.id, account_id, server.name, config, token.hash().0.as_slice(), expires_at.map(ms), ms(now)],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::NotFound("integrated account"));
+        }
+        Ok((server, token))
+    }
+
+    fn list_servers(&self, account_id: &str) -> Result<Vec<McpServer>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!("SELECT {SERVER_COLUMNS} FROM mcp_servers WHERE account_id = ?1 ORDER BY created_at, id"))?;
+        Ok(stmt.query_map([account_id], server_row)?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn list_all_servers(&self) -> Result<Vec<McpServer>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!("SELECT {SERVER_COLUMNS} FROM mcp_servers ORDER BY created_at, id"))?;
+        Ok(stmt.query_map([], server_row)?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn get_server(&self, account_id: &str, id: &str) -> Result<McpServer> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!("SELECT {SERVER_COLUMNS} FROM mcp_servers WHERE id = ?1 AND account_id = ?2"))?;
+        stmt.query_row([id, account_id], server_row).optional()?.ok_or(StoreError::NotFound("MCP server"))
+    }
+
+    fn update_server(&self, account_id: &str, id: &str, patch: &ServerPatch, now: Timestamp) -> Result<McpServer> {
+        let now = stored(now);
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        let mut server = tx
+            .query_row(&format!("SELECT {SERVER_COLUMNS} FROM mcp_servers WHERE id = ?1 AND account_id = ?2"), [id, account_id], server_row)
+            .optional()?
+            .ok_or(StoreError::NotFound("MCP server"))?;
+        if let Some(name) = &patch.name {
+            server.name = name.clone();
+        }
+        if let Some(config) = &patch.config {
+            server.config = config.clone();
+        }
+        if let Some(expires_at) = patch.expires_at {
+            server.expires_at = expires_at.map(stored);
+        }
+        server.updated_at = now;
+        tx.execute(
+            "UPDATE mcp_servers SET name = ?2, config = ?3, expires_at = ?4, updated_at = ?5 WHERE id = ?1",
+            params![id, server.name, serde_json::to_string(&server.config).expect("plain struct"), server.expires_at.map(ms), ms(now)],
+        )?;
+        tx.commit()?;
+        Ok(server)
+    }
+
+    fn delete_server(&self, account_id: &str, id: &str) -> Result<()> {
+        match self.writer().execute("DELETE FROM mcp_servers WHERE id = ?1 AND account_id = ?2", [id, account_id])? {
+            0 => Err(StoreError::NotFound("MCP server")),
+            _ => Ok(()),
+        }
+    }
+
+    fn delete_server_by_id(&self, id: &str) -> Result<()> {
+        match self.writer().execute("DELETE FROM mcp_servers WHERE id = ?1", [id])? {
+            0 => Err(StoreError::NotFound("MCP server")),
+            _ => Ok(()),
+        }
+    }
+
+    fn resolve_token(&self, hash: &TokenHash) -> Result<Option<Resolved>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT s.id, s.name, s.config, s.account_id, s.expires_at, s.created_at, s.updated_at,
+                    s.token_hash, a.api_key_sealed, a.user_id, a.team_id, a.project_id
+             FROM mcp_servers s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?1",
+        )?;
+        let row = stmt
+            .query_row([hash.0.as_slice()], |r| Ok((server_row(r)?, r.get::<_, Vec<u8>>(7)?, r.get::<_, Vec<u8>>(8)?, r.get(9)?, r.get(10)?, r.get(11)?)))
+            .optional()?;
+        drop(stmt);
+        drop(conn);
+        let Some((server, stored, sealed, user_id, team_id, project_id)) = row else {
+            let _ = std::hint::black_box(self.key.open(&self.decoy, "not-a-record"));
+            return Ok(None);
+        };
+        if !<[u8; 32]>::try_from(stored).is_ok_and(|s| TokenHash(s).ct_eq(hash)) {
+            let _ = std::hint::black_box(self.key.open(&self.decoy, "not-a-record"));
+            return Ok(None);
+        }
+        let credential = self.credential(&server.integrated_account_id, &sealed, user_id, team_id, project_id)?;
+        Ok(Some(Resolved { server, credential }))
+    }
+
+    fn sweep_expired(&self, now: Timestamp) -> Result<usize> {
+        Ok(self.writer().execute("DELETE FROM mcp_servers WHERE expires_at IS NOT NULL AND expires_at <= ?1", [ms(now)])?)
+    }
+
+    fn record_calls(&self, records: &[CallRecord]) -> Result<()> {
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("INSERT INTO tool_calls (mcp_server_id, at, tool, outcome, latency_us) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            for r in records {
+                let tool: String = r.tool.chars().take(128).collect();
+                stmt.execute(params![r.mcp_server_id, ms(r.at), tool, r.outcome.as_str(), (r.latency_ms * 1000.0).round() as i64])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn list_calls(&self, mcp_server_id: &str, cursor: Option<&str>, limit: usize) -> Result<Page<CallRecord>> {
+        let before = match cursor {
+            None => i64::MAX,
+            Some(c) => c
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| StoreError::Invalid(format!("cursor `{c}` was not issued by this server; pass back next_cursor unchanged")))?,
+        };
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, at, mcp_server_id, tool, outcome, latency_us FROM tool_calls WHERE mcp_server_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+        )?;
+        let rows: Vec<(i64, CallRecord)> = stmt
+            .query_map(params![mcp_server_id, before, (limit + 1) as i64], |r| {
+                let outcome: String = r.get(4)?;
+                Ok((
+                    r.get(0)?,
+                    CallRecord {
+                        at: ts(r.get(1)?),
+                        mcp_server_id: r.get(2)?,
+                        tool: r.get(3)?,
+                        outcome: CallOutcome::parse(&outcome),
+                        latency_ms: r.get::<_, i64>(5)? as f64 / 1000.0,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let more = rows.len() > limit;
+        let rows: Vec<_> = rows.into_iter().take(limit).collect();
+        let next_cursor = if more { rows.last().map(|(id, _)| id.to_string()) } else { None };
+        Ok(Page { result: rows.into_iter().map(|(_, r)| r).collect(), next_cursor })
+    }
+
+    fn prune_calls(&self, before: Timestamp) -> Result<usize> {
+        Ok(self.writer().execute("DELETE FROM tool_calls WHERE at < ?1", [ms(before)])?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::managed::secrets::random_bytes;
+
+    fn store(dir: &Path) -> SqliteStore {
+        SqliteStore::open(dir, SealingKey::from_bytes([9; 32])).unwrap()
+    }
+
+    fn credential(key: &str) -> Credential {
+        Credential { api_key: Some(Secret::new(key)), user_id: Some("user_1".into()), ..Credential::default() }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |suffix: &str| std::fs::metadata(dir.path().join(format!("{DB_FILE}{suffix}"))).unwrap().permissions().mode() & 0o777;
+        let s = store(dir.path());
+        s.create_api_token("t", Timestamp::now()).unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            assert_eq!(mode(suffix), 0o600, "{DB_FILE}{suffix}");
+        }
+        drop(s);
+        // A store created by an older version, world-readable, is tightened on open.
+        for suffix in ["", "-wal", "-shm"] {
+            let f = dir.path().join(format!("{DB_FILE}{suffix}"));
+            if f.exists() {
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }
+        }
+        let _s = store(dir.path());
+        assert_eq!(mode(""), 0o600);
+    }
+
+    #[test]
+    fn migrations_run_once_and_refuse_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(store(dir.path()).schema_version().unwrap(), MIGRATIONS.len() as u32);
+        assert_eq!(store(dir.path()).schema_version().unwrap(), MIGRATIONS.len() as u32, "reopening is a no-op");
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        let err = SqliteStore::open(dir.path(), SealingKey::from_bytes([9; 32])).err().unwrap().to_string();
+        assert!(err.contains("schema version 99"), "{err}");
+    }
+
+    #[test]
+    fn tokens_accounts_servers_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let (tok, secret) = s.create_api_token("admin", now).unwrap();
+        assert!(s.verify_api_token(&secret.hash()).unwrap());
+        assert!(!s.verify_api_token(&TokenHash(random_bytes())).unwrap());
+        s.revoke_api_token(&tok.id, now).unwrap();
+        assert!(!s.verify_api_token(&secret.hash()).unwrap(), "revoked at once");
+        assert!(matches!(s.revoke_api_token("tok_nope", now), Err(StoreError::NotFound(_))));
+
+        let acct = s.create_account(NewAccount { name: "ops".into(), credential: credential("gl_secret") }, now).unwrap();
+        let config = McpServerConfig { methods: Some(vec!["read".into()]), ..McpServerConfig::default() };
+        let (server, token) = s.create_server(&acct.id, "reader", &config, Some(now + jiff::SignedDuration::from_secs(120)), now).unwrap();
+        let resolved = s.resolve_token(&token.hash()).unwrap().unwrap();
+        assert_eq!(resolved.server, server);
+        assert_eq!(resolved.credential.api_key.unwrap().expose(), "gl_secret");
+        assert!(matches!(s.create_server("acct_nope", "x", &config, None, now), Err(StoreError::NotFound("integrated account"))));
+        assert!(matches!(s.get_server("acct_other", &server.id), Err(StoreError::NotFound(_))), "servers are scoped to their account");
+
+        let patched = s.update_server(&acct.id, &server.id, &ServerPatch { expires_at: Some(None), ..ServerPatch::default() }, now).unwrap();
+        assert_eq!(patched.expires_at, None);
+        s.delete_account(&acct.id).unwrap();
+        assert!(s.resolve_token(&token.hash()).unwrap().is_none(), "the account's servers went with it");
+    }
+
+    #[test]
+    fn sweeping_and_audit_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let acct = s.create_account(NewAccount { name: "a".into(), credential: credential("k") }, now).unwrap();
+        let soon = now + jiff::SignedDuration::from_secs(61);
+        let (short, _) = s.create_server(&acct.id, "short", &McpServerConfig::default(), Some(soon), now).unwrap();
+        let (long, _) = s.create_server(&acct.id, "long", &McpServerConfig::default(), None, now).unwrap();
+        assert_eq!(s.sweep_expired(now).unwrap(), 0);
+        assert_eq!(s.sweep_expired(soon).unwrap(), 1);
+        assert_eq!(s.list_servers(&acct.id).unwrap().iter().map(|x| &x.id).collect::<Vec<_>>(), [&long.id]);
+        assert!(s.get_server(&acct.id, &short.id).is_err());
+
+        let records: Vec<CallRecord> = (0..5)
+            .map(|i| CallRecord {
+                at: now + jiff::SignedDuration::from_secs(i),
+                mcp_server_id: long.id.clone(),
+                tool: format!("t{i}"),
+                outcome: CallOutcome::Ok,
+                latency_ms: 1.5,
+            })
+            .collect();
+        s.record_calls(&records).unwrap();
+        let p1 = s.list_calls(&long.id, None, 2).unwrap();
+        assert_eq!(p1.result.iter().map(|r| r.tool.as_str()).collect::<Vec<_>>(), ["t4", "t3"]);
+        let p2 = s.list_calls(&long.id, p1.next_cursor.as_deref(), 2).unwrap();
+        let p3 = s.list_calls(&long.id, p2.next_cursor.as_deref(), 2).unwrap();
+        assert_eq!(p3.result.iter().map(|r| r.tool.as_str()).collect::<Vec<_>>(), ["t0"]);
+        assert_eq!(p3.next_cursor, None);
+        assert!(matches!(s.list_calls(&long.id, Some("abc"), 2), Err(StoreError::Invalid(_))));
+        assert_eq!(s.prune_calls(now + jiff::SignedDuration::from_secs(2)).unwrap(), 2);
+    }
+}

@@ -1,0 +1,139 @@
+//! One `tools/call`, as stages in sequence:
+//!
+//! 1. admit: a scope's own tool becomes the catalogue tool it runs as; the tool must be
+//!    one the scope may see;
+//! 2. validate against the input schema;
+//! 3. take the server arguments out (`wait`, `max_items`, the behaviours' own);
+//! 4. prepare: flow inputs checked and placed, a skill packaged;
+//! 5. build the request; 6. send it;
+//! 7. finish: wait (or run as a task), walk pages, add download links, images and a
+//!    flow's inputs schema.
+//!
+//! Each behaviour is a stage that runs when the tool's descriptor declares it, so they
+//! compose: a walked list whose items carry signed URLs gets a link for every item of
+//! every page.
+
+mod finish;
+mod prepare;
+pub mod result;
+mod task;
+mod wait;
+mod walk;
+
+use std::time::Instant;
+
+use rmcp::ErrorData as McpError;
+use rmcp::model::CallToolResult;
+use serde_json::{Value, json};
+
+pub use finish::Finished;
+pub use wait::Follow;
+
+use crate::behaviours::{pages, skills, waiting};
+use crate::mcp::GumloopServer;
+use crate::mcp::scope::{CallOutcome, Resolved, Scope};
+use crate::upstream::ratelimit::RateLimitSlot;
+use result::{invalid_arguments, pointer_or_root, tool_error, unless_json};
+
+impl GumloopServer {
+    /// Runs one tool call under `scope` (the configured credential without one), and says
+    /// what it came to for the audit trail.
+    pub(crate) async fn run(
+        &self,
+        name: &str,
+        args: Value,
+        slot: Option<&RateLimitSlot>,
+        scope: Option<&Scope>,
+        follow: Option<&Follow>,
+    ) -> Result<(CallToolResult, CallOutcome), McpError> {
+        let s = &self.state;
+        // 1. Admit.
+        let (name, mut args) = match (scope, &self.scoped) {
+            (Some(sc), Some(tools)) => match tools.resolve(self, sc, name, args).await {
+                Resolved::Catalogue(args) => (name, args),
+                Resolved::As { tool, args } => (tool, args),
+                Resolved::Refused(text) => return Ok((tool_error(text), CallOutcome::Rejected)),
+            },
+            _ => (name, args),
+        };
+        let entry = self.entry(name, scope)?;
+        let d = entry.descriptor;
+        // 2. Validate.
+        let problems = crate::mcp::validate::violations(entry, &args);
+        if !problems.is_empty() {
+            return Ok((invalid_arguments(d.name, &problems), CallOutcome::Rejected));
+        }
+        // 3. Server arguments.
+        let mut own = prepare::take_server_args(d, &mut args);
+        let mut wait = waiting::take(&mut own);
+        if let Some(hook) = follow.and_then(|f| f.task.as_ref()) {
+            // A task always waits: its result is the final record.
+            wait = waiting::Wait { wait: true, timeout: hook.timeout };
+        }
+        let max_items = pages::take(&mut own, &mut args, d.pagination);
+        // 4. Prepare. A skill upload is packaged (every check made) before anything else.
+        let skill_files = match d.behaviours.skill_package.map(|spec| skills::package(&mut own, &spec)).transpose() {
+            Ok(files) => files,
+            Err(e) => return Ok((tool_error(format!("invalid skill for `{name}` (nothing was sent to Gumloop): {e}")), CallOutcome::Rejected)),
+        };
+        let credential = scope.map_or(&s.credential, |sc| sc.credential.as_ref());
+        if credential.api_key.is_none() {
+            let text = "no Gumloop API key is configured: start gumloop-mcp with GUMLOOP_API_KEY (and GUMLOOP_USER_ID for personal keys)";
+            return Ok((tool_error(text), CallOutcome::Rejected));
+        }
+        if let Some(spec) = d.behaviours.flow_inputs
+            && let Some(given) = own.remove(spec.arg)
+            && let Err(refused) = self.place_flow_inputs(d, &spec, &mut args, given, &entry.properties, credential).await
+        {
+            return Ok(refused);
+        }
+        // 5. Build. The arguments are kept where a stage needs them again: page walks and links.
+        let call_args = (max_items.is_some() || d.behaviours.download_link.is_some()).then(|| args.clone()).unwrap_or_default();
+        let mut request = match (d.build)(args, &credential.context()) {
+            Ok(r) => r,
+            Err(e) => {
+                // Serde's messages may quote the value; a long one is cut.
+                let problem = format!("{}: {}", pointer_or_root(&e.pointer), crate::text::clip(&e.message, 2 * crate::text::QUOTE_CHARS));
+                return Ok((invalid_arguments(name, &[problem]), CallOutcome::Rejected));
+            }
+        };
+        if let (Some(files), Some(spec)) = (skill_files, d.behaviours.skill_package) {
+            request.body = skills::with_files(request.body, files, spec.field);
+        }
+        // 6. Send.
+        let started = Instant::now();
+        let outcome = s.upstream.send(request, credential, d.response).await;
+        let ms = started.elapsed().as_millis() as u64;
+        // 7. Finish.
+        let result = match unless_json(outcome, name, slot, entry.tool.output_schema.is_some()) {
+            Err(result) => result,
+            Ok((status, body)) => {
+                tracing::info!(tool = name, status, ms, "call");
+                // structuredContent must be an object; lists of bare arrays get a wrapper.
+                let body = if body.is_object() { body } else { json!({ "result": body }) };
+                let finished = match (d.async_spec, max_items) {
+                    (Some(spec), _) => self.long_running(name, spec, body, wait, credential, follow).await,
+                    (None, Some(max)) => self.walk(d, call_args, body, max, credential).await,
+                    (None, None) => {
+                        let extra = d.behaviours.download_link.map(|spec| self.download_links(d, &spec, &call_args, &body)).unwrap_or_default();
+                        Ok(Finished { extra, ..Finished::of(body) })
+                    }
+                };
+                match finished {
+                    Err(result) => result,
+                    Ok(mut f) => {
+                        if let Some(spec) = d.behaviours.images {
+                            finish::take_images(&mut f, &spec);
+                        }
+                        if let Some(spec) = d.behaviours.inputs_schema {
+                            self.add_inputs_schema(&mut f, &spec, credential);
+                        }
+                        f.into_result()
+                    }
+                }
+            }
+        };
+        let audited = if result.is_error == Some(true) { CallOutcome::ToolError } else { CallOutcome::Ok };
+        Ok((result, audited))
+    }
+}
