@@ -2,7 +2,6 @@
 log, starting `gumloop-mcp serve` on 127.0.0.1:0, and quieting one harmless client log line."""
 
 import json
-import logging
 import os
 import subprocess
 import threading
@@ -51,11 +50,3 @@ def serve(binary, fake, data_dir, env=None):
             return proc, line.split("at http://", 1)[1].split("/", 1)[0]
 
 
-class DropDeleteNoise(logging.Filter):
-    # rmcp answers a legacy session's DELETE with 202; mcp 2.3.0 expects 200/204 and logs it. Harmless.
-    def filter(self, record):
-        return "Session termination failed: 202" not in record.getMessage()
-
-
-def quiet_delete_noise():
-    logging.getLogger("mcp.client.streamable_http").addFilter(DropDeleteNoise())

@@ -35,7 +35,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from harness import Failed, check, fake_requests, quiet_delete_noise, serve
+from harness import Failed, check, fake_requests, serve
 
 
 def log(msg):
@@ -223,7 +223,6 @@ async def main(args):
 
 
 if __name__ == "__main__":
-    quiet_delete_noise()
     p = argparse.ArgumentParser()
     p.add_argument("--server-bin", required=True)
     p.add_argument("--fake", required=True)

@@ -25,7 +25,7 @@ import urllib.request
 
 from mcp import Client, StdioServerParameters
 
-from harness import Failed, check, quiet_delete_noise, text_of
+from harness import Failed, check, text_of
 
 MIN_TOOLS = 50
 KNOWN_TOOLS = [
@@ -159,7 +159,6 @@ async def main():
     g.add_argument("--http", metavar="URL", help="the server's streamable HTTP endpoint")
     g.add_argument("--stdio", nargs=argparse.REMAINDER, metavar="CMD", help="the server command for stdio")
     a = p.parse_args()
-    quiet_delete_noise()
 
     upstream = Upstream(a.fake)
     if a.http:

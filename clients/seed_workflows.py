@@ -36,7 +36,7 @@ from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
 from mcp_types import CallToolResult, Request, RequestParams, Result
 from pydantic import ConfigDict
 
-from harness import Failed, check, fake_requests, quiet_delete_noise, serve, text_of
+from harness import Failed, check, fake_requests, serve, text_of
 
 TASKS = "io.modelcontextprotocol/tasks"
 
@@ -320,7 +320,6 @@ async def main(a):
 
 
 if __name__ == "__main__":
-    quiet_delete_noise()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--server-bin", required=True)
     p.add_argument("--fake-bin", required=True)

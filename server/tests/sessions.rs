@@ -89,7 +89,7 @@ async fn a_delete_frees_a_slot_that_no_eviction_could() {
     let only = h.legacy_session().await;
     let call = busy(&h.fake, &only, Duration::from_secs(20)).await;
     assert_eq!(initialize(&h.client, &h.url).send().await.unwrap().status(), 503);
-    assert_eq!(only.close().await.status().as_u16(), 202);
+    assert_eq!(only.close().await.status().as_u16(), 204);
     let next = h.legacy_session().await;
     assert_eq!(status_of(&next).await, 200);
     assert_eq!(status_of(&only).await, 404);
@@ -132,4 +132,28 @@ async fn the_total_cap_counts_the_sessions_of_every_url_together() {
     for call in calls {
         call.abort();
     }
+}
+
+#[tokio::test]
+async fn delete_answers_204_for_a_session_it_held_and_404_otherwise() {
+    let h = start_managed(capped(10, 10)).await;
+    let x = h.server(json!({})).await;
+    let on_x = legacy_session(&h.client, &x).await;
+    let on_mcp = legacy_session(&h.client, &format!("{}/mcp", h.base)).await;
+    let delete = |url: String, id: String| {
+        let client = h.client.clone();
+        async move { client.delete(url).header("mcp-session-id", id).header("mcp-protocol-version", "2025-11-25").send().await.unwrap() }
+    };
+    // Another URL's DELETE of a session ends nothing and says it does not know it.
+    let wrong = delete(format!("{}/mcp", h.base), on_x.session.clone()).await;
+    assert_eq!(wrong.status().as_u16(), 404);
+    let body: serde_json::Value = wrong.json().await.unwrap();
+    assert_eq!(body["error"]["code"], -32001, "{body}");
+    assert_eq!(status_of(&on_x).await, 200, "the session lives on");
+    assert_eq!(delete(format!("{}/mcp", h.base), "no-such-session".into()).await.status().as_u16(), 404);
+    // Its own URL ends it: 204, then 404 for the next request and a second DELETE.
+    assert_eq!(on_x.close().await.status().as_u16(), 204);
+    assert_eq!(status_of(&on_x).await, 404);
+    assert_eq!(on_x.close().await.status().as_u16(), 404);
+    assert_eq!(on_mcp.close().await.status().as_u16(), 204);
 }

@@ -37,9 +37,27 @@ pub async fn screen(State(registry): State<Arc<SessionRegistry>>, req: Request, 
             held(next.run(req).await, guard)
         }
         (&Method::POST, session) if is_json(req.headers()) => post(registry, req, session, next).await,
+        (&Method::DELETE, Some(id)) => delete(&registry, req, &id, next).await,
         // rmcp answers other media types (415) and methods itself.
         _ => next.run(req).await,
     }
+}
+
+/// Ends a legacy session as clients expect: 204 for a session this URL holds, 404 for
+/// any other (rmcp answers 202 to every DELETE, known or not, and a DELETE here must never
+/// end or release a session of another URL).
+async fn delete(registry: &SessionRegistry, req: Request, id: &str, next: Next) -> Response {
+    let owner = req.extensions().get::<Scope>().map(|s| Arc::<str>::from(s.server_id.as_str()));
+    if !registry.holds(id, &owner) {
+        let error = ErrorData::new(ErrorCode(-32001), "Session not found: it ended, was evicted, or belongs to another URL; initialize a new one", None);
+        return envelope::error_response(StatusCode::NOT_FOUND, None, error);
+    }
+    let mut resp = next.run(req).await;
+    if resp.status() == StatusCode::ACCEPTED {
+        *resp.status_mut() = StatusCode::NO_CONTENT;
+        *resp.body_mut() = Body::empty();
+    }
+    resp
 }
 
 async fn post(registry: Arc<SessionRegistry>, req: Request, session: Option<String>, next: Next) -> Response {

@@ -188,6 +188,11 @@ impl SessionRegistry {
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether `id` is a live session of `owner` (a managed server's, or `/mcp`'s).
+    pub fn holds(&self, id: &str, owner: &Owner) -> bool {
+        self.table().sessions.get(&SessionId::from(id)).is_some_and(|e| &e.owner == owner)
+    }
+
     /// Live sessions (and sessions being created).
     pub fn len(&self) -> usize {
         self.table().taken
