@@ -34,7 +34,7 @@ fn data_dir_from(xdg_data_home: Option<std::ffi::OsString>, home: Option<std::ff
     version,
     after_help = "Credential (environment only):\n  \
         GUMLOOP_API_KEY     Gumloop API key (without it tools/list works and tools/call reports the missing key)\n  \
-        GUMLOOP_USER_ID     your Gumloop user id (sent as x-auth-key; filled into user_id parameters)\n  \
+        GUMLOOP_USER_ID     your Gumloop user id (sent in the user header the spec names; filled into user_id parameters)\n  \
         GUMLOOP_TEAM_ID     team id, for team keys (sent as the team_id query parameter)\n  \
         GUMLOOP_PROJECT_ID  legacy workspace id (filled into project_id parameters)\n\
         Managed servers (environment only):\n  \
