@@ -269,8 +269,15 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
         "none"
     };
 
+    let singular = res.singular.clone().unwrap_or_else(|| naming::singular(&res.resource));
+    let title = match &r.title {
+        Some(t) => t.trim().to_owned(),
+        None => naming::derived_title(&kind, key, &res.resource, &singular),
+    };
+
     Ok(ToolIr {
         name: tool_name(spec, res, key, m),
+        title,
         resource: res.resource.clone(),
         method: key.to_owned(),
         annotations: annotations(&kind, verb, m),

@@ -61,6 +61,8 @@ pub struct ToolIr {
     pub resource: String,
     /// The method key.
     pub method: String,
+    /// The display title (MCP `title`): the record's, else derived from kind and resource.
+    pub title: String,
     /// `list`, `get`, `create`, `update`, `delete` or `custom`.
     pub kind: String,
     /// Sorted, de-duplicated tags.

@@ -24,6 +24,28 @@ pub fn custom_tool_name(key: &str, integration: &str, singular: &str) -> String 
     }
 }
 
+/// Words written in capitals in titles.
+const ACRONYMS: &[&str] = &["MCP", "URL", "ID", "API"];
+
+/// A short display title from the method's kind and resource, for tools whose record
+/// gives no `title:`: `list` → "List flows", `get` → "Get session", a custom
+/// `send_message` → "Send session message" (the words of the tool-name rule, without
+/// the integration).
+pub fn derived_title(kind: &str, key: &str, plural: &str, singular: &str) -> String {
+    let words = match kind {
+        "list" if key == kind => format!("list {plural}"),
+        "get" | "create" | "update" | "delete" if key == kind => format!("{kind} {singular}"),
+        _ => match key.split_once('_') {
+            Some((verb, rest)) => format!("{verb} {singular} {rest}"),
+            None => format!("{key} {singular}"),
+        },
+    };
+    let words: Vec<&str> = words.split(['_', ' ']).map(|w| ACRONYMS.iter().find(|a| a.eq_ignore_ascii_case(w)).copied().unwrap_or(w)).collect();
+    let words = words.join(" ");
+    let mut c = words.chars();
+    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+}
+
 /// The default singular of a plural resource name: `ies`→`y`, `sses`→`ss`, else drop one `s`.
 pub fn singular(plural: &str) -> String {
     if let Some(stem) = plural.strip_suffix("ies") {
@@ -132,6 +154,18 @@ mod tests {
         assert!(tool_name_problem(&"a".repeat(65)).unwrap().contains("65 characters"));
         assert!(tool_name_problem("Bad-Name").is_some());
         assert!(tool_name_problem("ok_name_1").is_none());
+    }
+
+    #[test]
+    fn titles() {
+        assert_eq!(derived_title("list", "list", "flows", "flow"), "List flows");
+        assert_eq!(derived_title("get", "get", "sessions", "session"), "Get session");
+        assert_eq!(derived_title("create", "create", "flow_runs", "flow_run"), "Create flow run");
+        assert_eq!(derived_title("custom", "send_message", "sessions", "session"), "Send session message");
+        assert_eq!(derived_title("delete", "delete", "agent_triggers", "agent_trigger"), "Delete agent trigger");
+        assert_eq!(derived_title("custom", "search", "brain", "brain"), "Search brain");
+        assert_eq!(derived_title("custom", "get_webhook_url", "agent_triggers", "agent_trigger"), "Get agent trigger webhook URL");
+        assert_eq!(derived_title("get", "get", "mcp_servers", "mcp_server"), "Get MCP server");
     }
 
     #[test]

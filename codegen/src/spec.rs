@@ -354,6 +354,9 @@ pub struct AnnotationOverrides {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DocRecord {
+    /// The display title (MCP `title`), when the derived one does not fit.
+    #[serde(default)]
+    pub title: Option<String>,
     /// For the model.
     pub description: String,
     /// Path parameters.

@@ -412,6 +412,9 @@ impl Validator<'_> {
 
     #[allow(clippy::too_many_arguments)]
     fn record(&mut self, file: &str, at: &str, doc_file: &str, key: &str, kind: &str, verb: &str, params: &[String], m: &Method, r: &DocRecord) {
+        if r.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            self.err(doc_file, format!("{key}.title"), "the title is empty", "give a short title such as `List flows`, or remove the key to have one derived");
+        }
         if r.description.trim().is_empty() {
             self.err(doc_file, format!("{key}.description"), "the description is empty", "say what the tool does and when to use it");
         }

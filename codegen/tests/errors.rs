@@ -93,6 +93,13 @@ fn name_over_64_characters() {
 }
 
 #[test]
+fn empty_title() {
+    let d = only_error(spec(RESOURCE, &DOCS.replace("  description: Read one widget.", "  title: \"  \"\n  description: Read one widget.")));
+    assert_eq!((d.file.as_str(), d.key_path.as_str()), ("spec/docs/widgets.yaml", "get.title"));
+    assert!(d.help.unwrap().contains("List flows"));
+}
+
+#[test]
 fn invalid_json_schema() {
     let d = only_error(spec(RESOURCE, &DOCS.replace("{ type: string }", "{ type: strng }")));
     assert_eq!((d.file.as_str(), d.key_path.as_str()), ("spec/docs/widgets.yaml", "get.path_schema"));

@@ -383,7 +383,7 @@ fn emit_behaviours(b: &BehavioursRule) -> TokenStream {
 
 fn emit_descriptor(t: &ToolIr) -> TokenStream {
     let rt = rt();
-    let (name, resource, method, description, template) = (&t.name, &t.resource, &t.method, &t.description, &t.path_template);
+    let (name, title, resource, method, description, template) = (&t.name, &t.title, &t.resource, &t.method, &t.description, &t.path_template);
     let kind = format_ident!("{}", capitalize(&t.kind));
     let tags = &t.tags;
     let input = serde_json::to_string(&t.input_schema).expect("schema serialises");
@@ -427,6 +427,7 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
         /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
         pub static DESCRIPTOR: #rt::ToolDescriptor = #rt::ToolDescriptor {
             name: #name,
+            title: #title,
             resource: #resource,
             method: #method,
             kind: #rt::MethodKind::#kind,
