@@ -310,7 +310,8 @@ fn fix_tool_names(resources: &mut BTreeMap<String, Res>, name: &str, notes: &mut
     for (resource, r) in resources.iter_mut() {
         let singular = r.singular.clone().unwrap_or_else(|| naming::singular(resource));
         for (key, m) in r.methods.iter_mut() {
-            let standard = m.kind.is_none().then(|| naming::standard_tool_name(key, name, resource, &singular)).flatten();
+            let standard =
+                m.kind.is_none().then(|| crate::spec::Kind::standard(key).and_then(|k| naming::standard_tool_name(k, name, resource, &singular))).flatten();
             let rule = standard.unwrap_or_else(|| naming::custom_tool_name(key, name, &singular));
             let mut tool = shorten(&rule, 64);
             let mut n = 2;
