@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use gumloop_mcp_runtime::rules;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Diagnostic, Error, Result};
@@ -261,11 +262,12 @@ impl Source<'_> {
             }
         }
         if kind == Kind::List {
-            if input.properties.contains_key("max_items") {
+            let name = rules::MAX_ITEMS;
+            if input.properties.contains_key(name) {
                 return Err(internal(
                     doc_file,
                     key,
-                    "`max_items` is reserved on list methods (the server's page walker); rename the upstream field with `args.max_items.as`".into(),
+                    format!("`{name}` is reserved on list methods (the server's page walker); rename the upstream field with `args.{name}.as`"),
                 ));
             }
             let how = match m.pagination {
@@ -273,13 +275,14 @@ impl Source<'_> {
                 Pagination::Page => "page after page up to total_pages",
                 Pagination::None => "(this list is not paginated: it is only cut to the cap)",
             };
+            let (min, max) = (*rules::MAX_ITEMS_RANGE.start(), *rules::MAX_ITEMS_RANGE.end());
             input.properties.insert(
-                "max_items".into(),
-                json!({"type": "integer", "minimum": 1, "maximum": 1000, "description": format!(
+                name.into(),
+                json!({"type": "integer", "minimum": min, "maximum": max, "description": format!(
                     "Collect up to this many items in one call, the server reading the pages for you {how}; the result says whether more remain and how to continue. Without it you get one page."
                 )}),
             );
-            server_args.push("max_items".to_owned());
+            server_args.push(name.to_owned());
         }
         for (name, s, req) in schemas.server.as_ref().map(props_of).unwrap_or_default() {
             if req {
@@ -309,9 +312,12 @@ impl Source<'_> {
         }
         if let Some(a) = &m.async_ {
             description.push_str(&format!(
-                "\nLong-running: Gumloop answers at once while the work goes on. Pass `wait: true` to have the server poll `{}` until the state is {} (up to `wait_timeout_seconds`, default 60), or poll it yourself.",
+                "\nLong-running: Gumloop answers at once while the work goes on. Pass `{wait}: true` to have the server poll `{}` until the state is {} (up to `{timeout}`, default {default}), or poll it yourself.",
                 a.status_tool,
-                a.terminal.join(" or ")
+                a.terminal.join(" or "),
+                wait = rules::WAIT,
+                timeout = rules::WAIT_TIMEOUT_SECONDS,
+                default = rules::WAIT_TIMEOUT_DEFAULT,
             ));
         }
         if !required_names.is_empty() {
@@ -376,16 +382,22 @@ fn output_schema(schemas: &Schemas, response: ResponseFormat) -> Option<Value> {
 fn wait_args(a: &crate::spec::AsyncRule) -> [(&'static str, Value); 2] {
     [
         (
-            "wait",
+            rules::WAIT,
             json!({"type": "boolean", "description": format!(
                 "Wait for the work to finish: the server polls `{}` with backoff (sending progress notifications when you give a progress token) and returns the final record. Without it you get the immediate, unfinished state.",
                 a.status_tool
             )}),
         ),
-        (
-            "wait_timeout_seconds",
-            json!({"type": "integer", "minimum": 1, "maximum": 600, "default": 60, "description": "How long `wait` may take (1-600 s, default 60). On timeout you get the latest state and the id to poll with; the work continues upstream."}),
-        ),
+        {
+            let (min, max, default) = (*rules::WAIT_TIMEOUT_RANGE.start(), *rules::WAIT_TIMEOUT_RANGE.end(), rules::WAIT_TIMEOUT_DEFAULT);
+            (
+                rules::WAIT_TIMEOUT_SECONDS,
+                json!({"type": "integer", "minimum": min, "maximum": max, "default": default, "description": format!(
+                    "How long `{}` may take ({min}-{max} s, default {default}). On timeout you get the latest state and the id to poll with; the work continues upstream.",
+                    rules::WAIT
+                )}),
+            )
+        },
     ]
 }
 

@@ -89,11 +89,12 @@ pub fn tool_name_problem(name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("is empty".into());
     }
-    if name.len() > 64 {
-        return Some(format!("is {} characters long; clients accept at most 64", name.len()));
+    let max = gumloop_mcp_runtime::rules::MAX_TOOL_NAME;
+    if name.len() > max {
+        return Some(format!("is {} characters long; clients accept at most {max}", name.len()));
     }
     if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')) {
-        return Some(format!("contains {c:?}; tool names must match ^[a-z0-9_]{{1,64}}$"));
+        return Some(format!("contains {c:?}; tool names must match ^[a-z0-9_]{{1,{max}}}$"));
     }
     None
 }

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use gumloop_mcp_runtime::rules;
 use serde_json::Value;
 
 use crate::error::{Diagnostic, Error, Result};
@@ -391,7 +392,11 @@ impl Validator<'_> {
         let (path_p, query_p, body_p) = (props("path_schema"), props("query_schema"), props("body_schema"));
 
         for p in props("server_schema") {
-            if path_p.contains(&p) || query_p.contains(&p) || body_p.contains(&p) || (m.async_.is_some() && (p == "wait" || p == "wait_timeout_seconds")) {
+            if path_p.contains(&p)
+                || query_p.contains(&p)
+                || body_p.contains(&p)
+                || (m.async_.is_some() && (p == rules::WAIT || p == rules::WAIT_TIMEOUT_SECONDS))
+            {
                 self.err(
                     doc_file,
                     format!("{key}.server_schema.properties.{p}"),
