@@ -126,6 +126,12 @@ fn parse<T: DeserializeOwned>(file: &str, text: &str, diags: &mut Vec<Diagnostic
                 Some(i) => raw[..i].to_owned(),
                 None => raw,
             };
+            // serde_yaml starts some messages with the path (`methods.get.kind: unknown
+            // variant …`); the key path is reported separately.
+            let message = match message.split_once(": ") {
+                Some((path, rest)) if !path.is_empty() && !path.contains(' ') => rest.to_owned(),
+                _ => message,
+            };
             // serde_path_to_error marks positions it cannot name with `?`.
             let key_path = key_path.split('.').filter(|s| *s != "?" && !s.is_empty()).collect::<Vec<_>>().join(".");
             let help = if message.starts_with("unknown field") {

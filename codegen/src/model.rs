@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+pub use crate::spec::{Base, BodyFormat, Kind, Location, Pagination, ResponseFormat, Verb};
 pub use crate::spec::{BehavioursRule, DownloadLinkRule, FlowInputsRule, FlowToolsRule, ImagesRule, InputsSchemaRule, SkillPackageRule};
 
 /// The lowered spec.
@@ -61,8 +62,10 @@ pub struct ToolIr {
     pub resource: String,
     /// The method key.
     pub method: String,
-    /// `list`, `get`, `create`, `update`, `delete` or `custom`.
-    pub kind: String,
+    /// The display title (MCP `title`): the record's, else derived from kind and resource.
+    pub title: String,
+    /// The method kind.
+    pub kind: Kind,
     /// Sorted, de-duplicated tags.
     pub tags: Vec<String>,
     /// The final description, with `Returns:` and `Required:` lines.
@@ -73,20 +76,20 @@ pub struct ToolIr {
     pub output_schema: Option<Value>,
     /// Annotations after overrides.
     pub annotations: AnnotationsIr,
-    /// `GET`, `POST`, …
-    pub http_method: String,
-    /// `api` or `ws`.
-    pub base: String,
+    /// The HTTP verb.
+    pub http_method: Verb,
+    /// The upstream host.
+    pub base: Base,
     /// The path template as written.
     pub path_template: String,
     /// The path split into literal text and parameters.
     pub path: Vec<PathPiece>,
-    /// `none`, `cursor` or `page`.
-    pub pagination: String,
-    /// `json` or `binary`.
-    pub response: String,
-    /// `none`, `json` or `multipart`.
-    pub body_format: String,
+    /// How the list pages.
+    pub pagination: Pagination,
+    /// What a success carries.
+    pub response: ResponseFormat,
+    /// How the body is sent (`None` without body arguments).
+    pub body_format: BodyFormat,
     /// Long-running behaviour.
     pub async_spec: Option<AsyncIr>,
     /// What the server does beyond the HTTP call, as the spec declares it (names and
@@ -137,19 +140,6 @@ pub struct AsyncIr {
     pub cancel_tool: Option<String>,
     /// Pointer to the queue position, if reported.
     pub queue_pointer: Option<String>,
-}
-
-/// Where an argument goes upstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Location {
-    /// A path segment.
-    Path,
-    /// A query parameter.
-    Query,
-    /// A JSON field or multipart part.
-    Body,
-    /// Both query and body.
-    Both,
 }
 
 /// The Rust type of an argument.

@@ -2,15 +2,39 @@
 
 use heck::ToSnakeCase;
 
+use crate::spec::{Kind, Method, Resource, Spec};
+
+/// The tool name a method gets: its `tool_name:` override, else the naming rule (the
+/// standard shape when the key is its kind, the custom shape otherwise).
+pub fn tool_name(spec: &Spec, res: &Resource, key: &str, method: &Method) -> String {
+    if let Some(name) = &method.tool_name {
+        return name.clone();
+    }
+    let integration = &spec.integration.value.name;
+    let singular = resource_singular(res);
+    let kind = method.kind(key);
+    if Kind::standard(key) == Some(kind)
+        && let Some(name) = standard_tool_name(kind, integration, &res.resource, &singular)
+    {
+        return name;
+    }
+    custom_tool_name(key, integration, &singular)
+}
+
+/// A resource's singular: its `singular:`, else [`singular`] of its name.
+pub fn resource_singular(res: &Resource) -> String {
+    res.singular.clone().unwrap_or_else(|| singular(&res.resource))
+}
+
 /// The standard kinds and the tool-name shape each gets.
-pub fn standard_tool_name(kind: &str, integration: &str, plural: &str, singular: &str) -> Option<String> {
+pub fn standard_tool_name(kind: Kind, integration: &str, plural: &str, singular: &str) -> Option<String> {
     Some(match kind {
-        "list" => format!("list_all_{integration}_{plural}"),
-        "get" => format!("get_single_{integration}_{singular}_by_id"),
-        "create" => format!("create_a_{integration}_{singular}"),
-        "update" => format!("update_a_{integration}_{singular}_by_id"),
-        "delete" => format!("delete_a_{integration}_{singular}_by_id"),
-        _ => return None,
+        Kind::List => format!("list_all_{integration}_{plural}"),
+        Kind::Get => format!("get_single_{integration}_{singular}_by_id"),
+        Kind::Create => format!("create_a_{integration}_{singular}"),
+        Kind::Update => format!("update_a_{integration}_{singular}_by_id"),
+        Kind::Delete => format!("delete_a_{integration}_{singular}_by_id"),
+        Kind::Custom => return None,
     })
 }
 
@@ -22,6 +46,29 @@ pub fn custom_tool_name(key: &str, integration: &str, singular: &str) -> String 
         Some((verb, rest)) => format!("{verb}_{integration}_{singular}_{rest}"),
         None => format!("{key}_{integration}_{singular}"),
     }
+}
+
+/// Words written in capitals in titles.
+const ACRONYMS: &[&str] = &["MCP", "URL", "ID", "API"];
+
+/// A short display title from the method's kind and resource, for tools whose record
+/// gives no `title:`: `list` → "List flows", `get` → "Get session", a custom
+/// `send_message` → "Send session message" (the words of the tool-name rule, without
+/// the integration).
+pub fn derived_title(kind: Kind, key: &str, plural: &str, singular: &str) -> String {
+    let standard = Kind::standard(key) == Some(kind);
+    let words = match kind {
+        Kind::List if standard => format!("list {plural}"),
+        Kind::Get | Kind::Create | Kind::Update | Kind::Delete if standard => format!("{kind} {singular}"),
+        _ => match key.split_once('_') {
+            Some((verb, rest)) => format!("{verb} {singular} {rest}"),
+            None => format!("{key} {singular}"),
+        },
+    };
+    let words: Vec<&str> = words.split(['_', ' ']).map(|w| ACRONYMS.iter().find(|a| a.eq_ignore_ascii_case(w)).copied().unwrap_or(w)).collect();
+    let words = words.join(" ");
+    let mut c = words.chars();
+    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
 }
 
 /// The default singular of a plural resource name: `ies`→`y`, `sses`→`ss`, else drop one `s`.
@@ -42,11 +89,12 @@ pub fn tool_name_problem(name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("is empty".into());
     }
-    if name.len() > 64 {
-        return Some(format!("is {} characters long; clients accept at most 64", name.len()));
+    let max = gumloop_mcp_runtime::rules::MAX_TOOL_NAME;
+    if name.len() > max {
+        return Some(format!("is {} characters long; clients accept at most {max}", name.len()));
     }
     if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')) {
-        return Some(format!("contains {c:?}; tool names must match ^[a-z0-9_]{{1,64}}$"));
+        return Some(format!("contains {c:?}; tool names must match ^[a-z0-9_]{{1,{max}}}$"));
     }
     None
 }
@@ -126,12 +174,24 @@ mod tests {
 
     #[test]
     fn tool_names() {
-        assert_eq!(standard_tool_name("list", "gumloop", "flows", "flow").unwrap(), "list_all_gumloop_flows");
+        assert_eq!(standard_tool_name(Kind::List, "gumloop", "flows", "flow").unwrap(), "list_all_gumloop_flows");
         assert_eq!(custom_tool_name("send_message", "gumloop", "session"), "send_gumloop_session_message");
         assert_eq!(custom_tool_name("search", "gumloop", "brain"), "search_gumloop_brain");
         assert!(tool_name_problem(&"a".repeat(65)).unwrap().contains("65 characters"));
         assert!(tool_name_problem("Bad-Name").is_some());
         assert!(tool_name_problem("ok_name_1").is_none());
+    }
+
+    #[test]
+    fn titles() {
+        assert_eq!(derived_title(Kind::List, "list", "flows", "flow"), "List flows");
+        assert_eq!(derived_title(Kind::Get, "get", "sessions", "session"), "Get session");
+        assert_eq!(derived_title(Kind::Create, "create", "flow_runs", "flow_run"), "Create flow run");
+        assert_eq!(derived_title(Kind::Custom, "send_message", "sessions", "session"), "Send session message");
+        assert_eq!(derived_title(Kind::Delete, "delete", "agent_triggers", "agent_trigger"), "Delete agent trigger");
+        assert_eq!(derived_title(Kind::Custom, "search", "brain", "brain"), "Search brain");
+        assert_eq!(derived_title(Kind::Custom, "get_webhook_url", "agent_triggers", "agent_trigger"), "Get agent trigger webhook URL");
+        assert_eq!(derived_title(Kind::Get, "get", "mcp_servers", "mcp_server"), "Get MCP server");
     }
 
     #[test]

@@ -2,16 +2,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use gumloop_mcp_runtime::rules;
 use serde_json::Value;
 
 use crate::error::{Diagnostic, Error, Result};
 use crate::naming;
+use crate::naming::tool_name;
 use crate::schema;
-use crate::spec::{BehavioursRule, DocRecord, Method, Resource, Spec};
+use crate::spec::{Base, BehavioursRule, DocRecord, Kind, Location, Method, Pagination, Resource, ResponseFormat, Spec, Verb};
 
-/// The standard method kinds, plus `custom`.
-pub const KINDS: &[&str] = &["list", "get", "create", "update", "delete", "custom"];
-const VERBS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 const CONTEXT_VALUES: &[&str] = &["user_id", "team_id", "project_id"];
 const SCHEMAS: &[&str] = &["path_schema", "query_schema", "body_schema", "response_schema", "server_schema"];
 
@@ -28,12 +27,6 @@ pub fn validate(spec: &Spec) -> Result<()> {
     v.async_targets(&names);
     v.behaviour_targets(&names);
     if v.diags.is_empty() { Ok(()) } else { Err(Error::Spec(v.diags)) }
-}
-
-/// Splits `VERB /path` into its verb and path.
-pub fn parse_http(http: &str) -> Option<(&str, &str)> {
-    let (verb, path) = http.trim().split_once(' ')?;
-    Some((verb, path.trim()))
 }
 
 /// The `{param}` names of a path template, or a message saying what is malformed.
@@ -55,31 +48,6 @@ pub fn path_params(path: &str) -> Result<Vec<String>, String> {
         }
     }
     Ok(out)
-}
-
-/// The kind a method has: its explicit `kind`, else its key if standard, else `custom`.
-pub fn kind_of(key: &str, method: &Method) -> String {
-    match &method.kind {
-        Some(k) => k.clone(),
-        None if KINDS.contains(&key) && key != "custom" => key.to_owned(),
-        None => "custom".to_owned(),
-    }
-}
-
-/// The tool name a method gets: its override, else the naming rule.
-pub fn tool_name(spec: &Spec, res: &Resource, key: &str, method: &Method) -> String {
-    if let Some(name) = &method.tool_name {
-        return name.clone();
-    }
-    let integration = &spec.integration.value.name;
-    let singular = res.singular.clone().unwrap_or_else(|| naming::singular(&res.resource));
-    let kind = kind_of(key, method);
-    if key == kind
-        && let Some(name) = naming::standard_tool_name(&kind, integration, &res.resource, &singular)
-    {
-        return name;
-    }
-    naming::custom_tool_name(key, integration, &singular)
 }
 
 /// The argument names a documentation record declares, by schema.
@@ -223,56 +191,19 @@ impl Validator<'_> {
         if !naming::is_snake_key(key) {
             self.err(file, at, format!("method key `{key}` is not snake_case"), "use lowercase letters, digits and single underscores");
         }
-        let kind = kind_of(key, m);
-        if !KINDS.contains(&kind.as_str()) {
-            self.err(file, format!("{at}.kind"), format!("unknown method kind `{kind}`"), format!("use one of: {}", KINDS.join(", ")));
-        }
-        let Some((verb, path)) = parse_http(&m.http) else {
-            self.err(file, format!("{at}.http"), format!("`{}` is not `VERB /path`", m.http), "write it like `GET /agents/{id}`");
-            return;
-        };
-        if !VERBS.contains(&verb) {
-            self.err(file, format!("{at}.http"), format!("unknown HTTP verb `{verb}`"), format!("use one of: {}", VERBS.join(", ")));
-        }
-        let params = match path_params(path) {
+        let kind = m.kind(key);
+        let params = match path_params(&m.http.path) {
             Ok(p) => p,
             Err(msg) => {
                 self.err(file, format!("{at}.http"), msg, "see spec/README.md, `http`");
                 Vec::new()
             }
         };
-        let choice = |v: &Option<String>, allowed: &[&str]| v.as_deref().is_none_or(|v| allowed.contains(&v));
-        if !choice(&m.base, &["api", "ws"]) {
-            self.err(file, format!("{at}.base"), format!("unknown base `{}`", m.base.as_deref().unwrap_or_default()), "use `api` or `ws`");
-        }
-        if m.base.as_deref() == Some("ws") && self.spec.integration.value.base_urls.ws.is_none() {
+        if m.base == Base::Ws && self.spec.integration.value.base_urls.ws.is_none() {
             self.err(file, format!("{at}.base"), "`base: ws` but integration.yaml has no `base_urls.ws`", "add `base_urls.ws` to integration.yaml");
         }
-        if !choice(&m.body_format, &["json", "multipart"]) {
-            self.err(
-                file,
-                format!("{at}.body_format"),
-                format!("unknown body format `{}`", m.body_format.as_deref().unwrap_or_default()),
-                "use `json` or `multipart`",
-            );
-        }
-        if !choice(&m.pagination, &["none", "cursor", "page"]) {
-            self.err(
-                file,
-                format!("{at}.pagination"),
-                format!("unknown pagination `{}`", m.pagination.as_deref().unwrap_or_default()),
-                "use `none`, `cursor` or `page`",
-            );
-        } else if m.pagination.as_deref().is_some_and(|p| p != "none") && kind != "list" {
+        if m.pagination != Pagination::None && kind != Kind::List {
             self.err(file, format!("{at}.pagination"), format!("pagination on a `{kind}` method"), "only `list` methods page; remove `pagination`");
-        }
-        if !choice(&m.response, &["json", "binary"]) {
-            self.err(
-                file,
-                format!("{at}.response"),
-                format!("unknown response format `{}`", m.response.as_deref().unwrap_or_default()),
-                "use `json` or `binary`",
-            );
         }
         self.tags(file, &format!("{at}.tags"), &m.tags);
         for (i, c) in m.context.iter().enumerate() {
@@ -297,14 +228,14 @@ impl Validator<'_> {
                 self.err(file, format!("{at}.async.terminal"), "no terminal states", "list the states that end the operation, e.g. [completed, failed]");
             }
         }
-        self.behaviours(file, at, &kind, m);
+        self.behaviours(file, at, kind, m);
         if let Some((doc_file, record)) = record {
-            self.record(file, at, doc_file, key, &kind, verb, &params, m, record);
+            self.record(file, at, doc_file, key, kind, &params, m, record);
         }
     }
 
     /// The checks of `behaviours:` that need only the method itself.
-    fn behaviours(&mut self, file: &str, at: &str, kind: &str, m: &Method) {
+    fn behaviours(&mut self, file: &str, at: &str, kind: Kind, m: &Method) {
         let b = &m.behaviours;
         let at = format!("{at}.behaviours");
         // (key path, pointer, may it be empty)
@@ -344,7 +275,7 @@ impl Validator<'_> {
             if let Some(c) = &f.created {
                 pointers.push((format!("{at}.flow_tools.created"), c, false));
             }
-            if kind != "list" {
+            if kind != Kind::List {
                 self.err(
                     file,
                     format!("{at}.flow_tools"),
@@ -374,7 +305,7 @@ impl Validator<'_> {
             }
         }
         if let Some(s) = &b.skill_package {
-            if m.body_format.as_deref() != Some("multipart") {
+            if !m.multipart() {
                 self.err(
                     file,
                     format!("{at}.skill_package"),
@@ -391,7 +322,7 @@ impl Validator<'_> {
                 );
             }
         }
-        if m.response.as_deref() == Some("binary") {
+        if m.response == ResponseFormat::Binary {
             for (name, set) in [
                 ("inputs_schema", b.inputs_schema.is_some()),
                 ("download_link", b.download_link.is_some()),
@@ -411,7 +342,10 @@ impl Validator<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn record(&mut self, file: &str, at: &str, doc_file: &str, key: &str, kind: &str, verb: &str, params: &[String], m: &Method, r: &DocRecord) {
+    fn record(&mut self, file: &str, at: &str, doc_file: &str, key: &str, kind: Kind, params: &[String], m: &Method, r: &DocRecord) {
+        if r.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            self.err(doc_file, format!("{key}.title"), "the title is empty", "give a short title such as `List flows`, or remove the key to have one derived");
+        }
         if r.description.trim().is_empty() {
             self.err(doc_file, format!("{key}.description"), "the description is empty", "say what the tool does and when to use it");
         }
@@ -458,7 +392,11 @@ impl Validator<'_> {
         let (path_p, query_p, body_p) = (props("path_schema"), props("query_schema"), props("body_schema"));
 
         for p in props("server_schema") {
-            if path_p.contains(&p) || query_p.contains(&p) || body_p.contains(&p) || (m.async_.is_some() && (p == "wait" || p == "wait_timeout_seconds")) {
+            if path_p.contains(&p)
+                || query_p.contains(&p)
+                || body_p.contains(&p)
+                || (m.async_.is_some() && (p == rules::WAIT || p == rules::WAIT_TIMEOUT_SECONDS))
+            {
                 self.err(
                     doc_file,
                     format!("{key}.server_schema.properties.{p}"),
@@ -467,11 +405,12 @@ impl Validator<'_> {
                 );
             }
         }
-        if r.body_schema.is_some() && (verb == "GET" || verb == "DELETE") {
+        let verb = m.http.verb;
+        if r.body_schema.is_some() && matches!(verb, Verb::Get | Verb::Delete) {
             self.err(
                 doc_file,
                 format!("{key}.body_schema"),
-                format!("a body on a {verb} method ({file} `{at}.http`)"),
+                format!("a body on a {} method ({file} `{at}.http`)", verb.as_str()),
                 "move the fields to query_schema, or change the verb",
             );
         }
@@ -504,8 +443,7 @@ impl Validator<'_> {
             }
         }
         for p in query_p.intersection(&body_p) {
-            let rule = m.args.get(p).and_then(|a| a.in_.as_deref());
-            if !matches!(rule, Some("query" | "body" | "both")) {
+            if !matches!(m.placement(p), Some(Location::Query | Location::Body | Location::Both)) {
                 self.err(
                     file,
                     format!("{at}.args"),
@@ -525,31 +463,27 @@ impl Validator<'_> {
                 );
                 continue;
             }
-            if let Some(place) = rule.in_.as_deref() {
+            if let Some(place) = rule.in_ {
                 let ok = match place {
-                    "path" => path_p.contains(name),
-                    "query" => query_p.contains(name),
-                    "body" => body_p.contains(name),
-                    "both" => query_p.contains(name) && body_p.contains(name),
-                    _ => {
-                        self.err(file, format!("{at}.args.{name}.in"), format!("unknown placement `{place}`"), "use path, query, body or both");
-                        true
-                    }
+                    Location::Path => path_p.contains(name),
+                    Location::Query => query_p.contains(name),
+                    Location::Body => body_p.contains(name),
+                    Location::Both => query_p.contains(name) && body_p.contains(name),
                 };
                 if !ok {
                     self.err(
                         file,
                         format!("{at}.args.{name}.in"),
-                        format!("`in: {place}` but `{name}` is not declared in that schema"),
+                        format!("`in: {}` but `{name}` is not declared in that schema", place.as_str()),
                         "declare it there, or change `in`",
                     );
                 }
             }
-            if (rule.in_.as_deref() == Some("path") || path_p.contains(name)) && rule.as_.is_some() {
+            if (rule.in_ == Some(Location::Path) || path_p.contains(name)) && rule.as_.is_some() {
                 self.err(file, format!("{at}.args.{name}.as"), "a path parameter cannot be renamed", "rename the parameter in the path template instead");
             }
         }
-        let multipart = m.body_format.as_deref() == Some("multipart");
+        let multipart = m.multipart();
         if !m.files.is_empty() && !multipart {
             self.err(file, format!("{at}.files"), "file parts need `body_format: multipart`", "add `body_format: multipart`");
         }
@@ -571,7 +505,7 @@ impl Validator<'_> {
                 );
             }
         }
-        if matches!(kind, "get" | "update" | "delete") && !all.iter().any(|p| *p == "id") {
+        if kind.by_id() && !all.iter().any(|p| *p == "id") {
             self.err(
                 doc_file,
                 key,
@@ -579,7 +513,7 @@ impl Validator<'_> {
                 "declare `id` (path_schema for `{id}` paths; query_schema or body_schema with `args: { id: { as: upstream_name } }` otherwise)",
             );
         }
-        if r.response_schema.is_some() && m.response.as_deref() == Some("binary") {
+        if r.response_schema.is_some() && m.response == ResponseFormat::Binary {
             self.err(
                 doc_file,
                 format!("{key}.response_schema"),
@@ -606,7 +540,7 @@ impl Validator<'_> {
                     format!("name the argument that identifies the flow, declared in {doc_file} `{key}` path_schema, query_schema or body_schema"),
                 );
             }
-            let in_query_only = m.args.get(&f.wire_arg).and_then(|a| a.in_.as_deref()) == Some("query");
+            let in_query_only = m.placement(&f.wire_arg) == Some(Location::Query);
             if !args.body.contains(&f.wire_arg) || in_query_only {
                 self.err(
                     file,

@@ -93,6 +93,13 @@ fn name_over_64_characters() {
 }
 
 #[test]
+fn empty_title() {
+    let d = only_error(spec(RESOURCE, &DOCS.replace("  description: Read one widget.", "  title: \"  \"\n  description: Read one widget.")));
+    assert_eq!((d.file.as_str(), d.key_path.as_str()), ("spec/docs/widgets.yaml", "get.title"));
+    assert!(d.help.unwrap().contains("List flows"));
+}
+
+#[test]
 fn invalid_json_schema() {
     let d = only_error(spec(RESOURCE, &DOCS.replace("{ type: string }", "{ type: strng }")));
     assert_eq!((d.file.as_str(), d.key_path.as_str()), ("spec/docs/widgets.yaml", "get.path_schema"));
@@ -118,9 +125,27 @@ fn body_on_a_get() {
 #[test]
 fn unknown_method_kind() {
     let d = only_error(spec(&RESOURCE.replace("    http:", "    kind: fetch\n    http:"), DOCS));
-    assert_eq!(d.key_path, "methods.get.kind");
-    assert!(d.message.contains("unknown method kind `fetch`"), "{d}");
-    assert!(d.help.unwrap().contains("list, get, create, update, delete, custom"));
+    assert_eq!((d.key_path.as_str(), d.location.map(|l| l.0)), ("methods.get.kind", Some(5)));
+    assert!(d.message.contains("unknown variant `fetch`, expected one of `list`, `get`, `create`, `update`, `delete`, `custom`"), "{d}");
+    assert!(d.help.unwrap().contains("spec/README.md"));
+}
+
+#[test]
+fn unknown_http_verb_is_a_load_error_with_its_line() {
+    let d = only_error(spec(&RESOURCE.replace("GET /widgets", "FETCH /widgets"), DOCS));
+    assert_eq!((d.file.as_str(), d.key_path.as_str(), d.location.map(|l| l.0)), ("spec/resources/widgets.yaml", "methods.get.http", Some(5)));
+    assert!(d.message.contains("unknown HTTP verb `FETCH`, expected one of GET, POST, PUT, PATCH, DELETE"), "{d}");
+}
+
+#[test]
+fn unknown_placement_and_pagination_are_load_errors() {
+    let d = only_error(spec(&format!("{RESOURCE}    args:\n      id: {{ in: header }}\n"), DOCS));
+    assert_eq!(d.key_path, "methods.get.args.id.in");
+    assert!(d.message.contains("unknown variant `header`"), "{d}");
+    let d = only_error(spec(&format!("{RESOURCE}    pagination: offset\n"), DOCS));
+    assert_eq!((d.key_path.as_str(), d.location.map(|l| l.0)), ("methods.get.pagination", Some(6)));
+    let d = only_error(spec(&format!("{RESOURCE}    body_format: none\n"), DOCS));
+    assert!(d.message.contains("unknown variant `none`, expected `json` or `multipart`"), "{d}");
 }
 
 #[test]
@@ -149,7 +174,7 @@ fn by_id_method_without_id() {
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let resource = RESOURCE.replace("[widgets]", "[nope]").replace("GET /widgets", "FETCH /widgets");
+    let resource = RESOURCE.replace("[widgets]", "[nope]").replace("{id}", "{id}/{part}");
     let err = generate(&spec(&resource, DOCS)).unwrap_err();
     assert_eq!(err.diagnostics().len(), 2, "{err}");
     let text = err.to_string();

@@ -86,3 +86,19 @@ fn editing_one_record_changes_only_that_tools_files() {
     let differing: Vec<&str> = old.iter().zip(&new).filter(|(a, b)| a != b).map(|(a, _)| a["name"].as_str().unwrap()).collect();
     assert_eq!(differing, ["get_single_acme_widget_by_id"]);
 }
+
+#[test]
+fn every_tool_has_a_title_and_explicit_hints() {
+    for name in ["basic", "multipart", "behaviours"] {
+        let out = generate(&fixture(name)).unwrap();
+        let json = &out.files.iter().find(|f| f.path == "mcp/tools.json").unwrap().contents;
+        let tools: Vec<serde_json::Value> = serde_json::from_str(json).unwrap();
+        for t in tools {
+            let title = t["title"].as_str().unwrap_or_default();
+            assert!(!title.is_empty() && t["annotations"]["title"] == title, "{t}");
+            for hint in ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] {
+                assert!(t["annotations"][hint].is_boolean(), "{} lacks {hint}", t["name"]);
+            }
+        }
+    }
+}

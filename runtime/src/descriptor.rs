@@ -127,6 +127,8 @@ pub struct AsyncSpec {
 pub struct ToolDescriptor {
     /// The MCP tool name, `^[a-z0-9_]{1,64}$`.
     pub name: &'static str,
+    /// The display title (MCP `title`, also `annotations.title`), e.g. "List flows".
+    pub title: &'static str,
     /// The resource the method belongs to.
     pub resource: &'static str,
     /// The method's key in the resource definition (`list`, `get`, `send_message`, …).

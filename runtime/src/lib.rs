@@ -10,6 +10,7 @@ mod descriptor;
 mod encode;
 pub mod pointer;
 mod request;
+pub mod rules;
 
 pub use behaviour::Behaviours;
 pub use descriptor::{Annotations, AsyncSpec, Base, HttpMethod, Integration, MethodKind, Pagination, ResponseFormat, ToolDescriptor};

@@ -109,24 +109,9 @@ impl FileArg {
             }
             (None, None) => return Err(ArgsError::new(pointer, "needs `content` (text) or `content_base64`")),
         };
-        let media_type = self.media_type.clone().or_else(|| guess_media_type(&self.filename).map(str::to_owned));
+        let media_type = self.media_type.clone().or_else(|| crate::rules::media_type(&self.filename).map(str::to_owned));
         Ok(Part { name: field.to_owned(), value: PartValue::File { filename: self.filename.clone(), media_type, bytes } })
     }
-}
-
-fn guess_media_type(filename: &str) -> Option<&'static str> {
-    let ext = filename.rsplit_once('.')?.1.to_ascii_lowercase();
-    Some(match ext.as_str() {
-        "md" => "text/markdown",
-        "txt" => "text/plain",
-        "json" => "application/json",
-        "zip" | "skill" => "application/zip",
-        "csv" => "text/csv",
-        "pdf" => "application/pdf",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        _ => return None,
-    })
 }
 
 /// An argument that cannot be turned into a request, named by JSON pointer.

@@ -3,7 +3,7 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::model::{ArgIr, ArgType, BehavioursRule, Location, PathPiece, ToolIr};
+use crate::model::{ArgIr, ArgType, Base, BehavioursRule, BodyFormat, Kind, Location, Pagination, PathPiece, ResponseFormat, ToolIr, Verb};
 
 const RT: &str = "::gumloop_mcp_runtime";
 
@@ -30,7 +30,11 @@ fn ident(s: &str) -> Ident {
 
 /// The whole module body of one tool.
 pub fn emit_tool(t: &ToolIr) -> TokenStream {
-    let doc = format!("`{}`: sends `{} {}` to the {} host.", t.name, t.http_method, t.path_template, if t.base == "ws" { "streaming" } else { "REST" });
+    let host = match t.base {
+        Base::Api => "REST",
+        Base::Ws => "streaming",
+    };
+    let doc = format!("`{}`: sends `{} {}` to the {host} host.", t.name, t.http_method.as_str(), t.path_template);
     let args = emit_args(t);
     let into_request = emit_into_request(t);
     let descriptor = emit_descriptor(t);
@@ -85,7 +89,7 @@ fn emit_args(t: &ToolIr) -> TokenStream {
         let place = match a.location {
             Location::Path => "path segment",
             Location::Query => "query parameter",
-            Location::Body if t.body_format == "multipart" => "multipart part",
+            Location::Body if t.body_format == BodyFormat::Multipart => "multipart part",
             Location::Body => "body field",
             Location::Both => "query parameter and body field",
         };
@@ -171,11 +175,11 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
     };
 
     let body_args: Vec<&ArgIr> = t.args.iter().filter(|a| matches!(a.location, Location::Body | Location::Both)).collect();
-    let body = match t.body_format.as_str() {
+    let body = match t.body_format {
         // Parts the server adds itself (a skill's files) can leave a multipart body with
         // none declared; no `mut` then, so the output stays warning-free.
-        "multipart" if body_args.is_empty() => quote! { let body = #rt::Body::Multipart(::std::vec::Vec::new()); },
-        "multipart" => {
+        BodyFormat::Multipart if body_args.is_empty() => quote! { let body = #rt::Body::Multipart(::std::vec::Vec::new()); },
+        BodyFormat::Multipart => {
             let pushes = body_args.iter().map(|a| emit_part(a));
             quote! {
                 let mut parts = ::std::vec::Vec::new();
@@ -183,7 +187,7 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
                 let body = #rt::Body::Multipart(parts);
             }
         }
-        "json" => {
+        BodyFormat::Json => {
             let inserts = body_args.iter().map(|a| {
                 let name = ident(&a.ident);
                 let up = &a.upstream;
@@ -195,12 +199,11 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
                 let body = #rt::Body::Json(::serde_json::Value::Object(body));
             }
         }
-        _ => quote! { let body = #rt::Body::Empty; },
+        BodyFormat::None => quote! { let body = #rt::Body::Empty; },
     };
 
-    let method = format_ident!("{}", capitalize(&t.http_method.to_ascii_lowercase()));
-    let base = format_ident!("{}", capitalize(&t.base));
-    let doc = doc_attrs(&format!("Builds the upstream `{} {}` request.", t.http_method, t.path_template), false);
+    let (method, base) = (verb_tokens(t.http_method), base_tokens(t.base));
+    let doc = doc_attrs(&format!("Builds the upstream `{} {}` request.", t.http_method.as_str(), t.path_template), false);
     quote! {
         impl Args {
             #doc
@@ -211,8 +214,8 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
                 #query
                 #body
                 ::core::result::Result::Ok(#rt::UpstreamRequest {
-                    method: #rt::HttpMethod::#method,
-                    base: #rt::Base::#base,
+                    method: #method,
+                    base: #base,
                     path,
                     query,
                     body,
@@ -251,9 +254,57 @@ fn emit_part(a: &ArgIr) -> TokenStream {
     }
 }
 
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+/// The runtime's `MethodKind` variant.
+fn kind_tokens(k: Kind) -> TokenStream {
+    let rt = rt();
+    match k {
+        Kind::List => quote! { #rt::MethodKind::List },
+        Kind::Get => quote! { #rt::MethodKind::Get },
+        Kind::Create => quote! { #rt::MethodKind::Create },
+        Kind::Update => quote! { #rt::MethodKind::Update },
+        Kind::Delete => quote! { #rt::MethodKind::Delete },
+        Kind::Custom => quote! { #rt::MethodKind::Custom },
+    }
+}
+
+/// The runtime's `HttpMethod` variant.
+fn verb_tokens(v: Verb) -> TokenStream {
+    let rt = rt();
+    match v {
+        Verb::Get => quote! { #rt::HttpMethod::Get },
+        Verb::Post => quote! { #rt::HttpMethod::Post },
+        Verb::Put => quote! { #rt::HttpMethod::Put },
+        Verb::Patch => quote! { #rt::HttpMethod::Patch },
+        Verb::Delete => quote! { #rt::HttpMethod::Delete },
+    }
+}
+
+/// The runtime's `Base` variant.
+fn base_tokens(b: Base) -> TokenStream {
+    let rt = rt();
+    match b {
+        Base::Api => quote! { #rt::Base::Api },
+        Base::Ws => quote! { #rt::Base::Ws },
+    }
+}
+
+/// The runtime's `Pagination` variant.
+fn pagination_tokens(p: Pagination) -> TokenStream {
+    let rt = rt();
+    match p {
+        Pagination::None => quote! { #rt::Pagination::None },
+        Pagination::Cursor => quote! { #rt::Pagination::Cursor },
+        Pagination::Page => quote! { #rt::Pagination::Page },
+    }
+}
+
+/// The runtime's `ResponseFormat` variant.
+fn response_tokens(r: ResponseFormat) -> TokenStream {
+    let rt = rt();
+    match r {
+        ResponseFormat::Json => quote! { #rt::ResponseFormat::Json },
+        ResponseFormat::Binary => quote! { #rt::ResponseFormat::Binary },
+    }
 }
 
 fn opt_str(v: &Option<String>) -> TokenStream {
@@ -383,8 +434,8 @@ fn emit_behaviours(b: &BehavioursRule) -> TokenStream {
 
 fn emit_descriptor(t: &ToolIr) -> TokenStream {
     let rt = rt();
-    let (name, resource, method, description, template) = (&t.name, &t.resource, &t.method, &t.description, &t.path_template);
-    let kind = format_ident!("{}", capitalize(&t.kind));
+    let (name, title, resource, method, description, template) = (&t.name, &t.title, &t.resource, &t.method, &t.description, &t.path_template);
+    let kind = kind_tokens(t.kind);
     let tags = &t.tags;
     let input = serde_json::to_string(&t.input_schema).expect("schema serialises");
     let output = match &t.output_schema {
@@ -396,10 +447,8 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
     };
     let a = t.annotations;
     let (ro, de, id, ow) = (a.read_only, a.destructive, a.idempotent, a.open_world);
-    let http = format_ident!("{}", capitalize(&t.http_method.to_ascii_lowercase()));
-    let base = format_ident!("{}", capitalize(&t.base));
-    let pagination = format_ident!("{}", capitalize(&t.pagination));
-    let response = format_ident!("{}", capitalize(&t.response));
+    let (http, base) = (verb_tokens(t.http_method), base_tokens(t.base));
+    let (pagination, response) = (pagination_tokens(t.pagination), response_tokens(t.response));
     let async_spec = match &t.async_spec {
         Some(s) => {
             let (tool, idp, sp, terminal) = (&s.status_tool, &s.id_pointer, &s.state_pointer, &s.terminal);
@@ -427,9 +476,10 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
         /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
         pub static DESCRIPTOR: #rt::ToolDescriptor = #rt::ToolDescriptor {
             name: #name,
+            title: #title,
             resource: #resource,
             method: #method,
-            kind: #rt::MethodKind::#kind,
+            kind: #kind,
             tags: &[#(#tags),*],
             description: #description,
             input_schema: #input,
@@ -440,11 +490,11 @@ fn emit_descriptor(t: &ToolIr) -> TokenStream {
                 idempotent: #id,
                 open_world: #ow,
             },
-            http_method: #rt::HttpMethod::#http,
-            base: #rt::Base::#base,
+            http_method: #http,
+            base: #base,
             path_template: #template,
-            pagination: #rt::Pagination::#pagination,
-            response: #rt::ResponseFormat::#response,
+            pagination: #pagination,
+            response: #response,
             async_spec: #async_spec,
             behaviours: #behaviours,
             server_args: &[#(#server_args),*],

@@ -4,10 +4,13 @@ use serde_json::{Map, Value, json};
 
 use crate::model::{Model, ToolIr};
 
-/// The MCP Tool object of one tool.
+/// The MCP Tool object of one tool. The title is at the top level and in the annotations,
+/// and every hint is explicit (clients' directories require `readOnlyHint` and
+/// `destructiveHint` on every tool; the spec's defaults differ from MCP's).
 pub fn tool_json(t: &ToolIr) -> Value {
     let mut o = Map::new();
     o.insert("name".into(), json!(t.name));
+    o.insert("title".into(), json!(t.title));
     o.insert("description".into(), json!(t.description));
     o.insert("inputSchema".into(), t.input_schema.clone());
     if let Some(s) = &t.output_schema {
@@ -17,6 +20,7 @@ pub fn tool_json(t: &ToolIr) -> Value {
     o.insert(
         "annotations".into(),
         json!({
+            "title": t.title,
             "readOnlyHint": a.read_only,
             "destructiveHint": a.destructive,
             "idempotentHint": a.idempotent,

@@ -39,9 +39,7 @@ pub fn compare(spec: &Spec, docs: &[(&str, &str)]) -> Result<Comparison, ImportE
     let mut in_spec: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in &spec.resources {
         for (key, m) in &r.value.methods {
-            if let Some((verb, path)) = m.http.trim().split_once(' ') {
-                in_spec.entry(normalise(verb, path)).or_default().push(format!("{}.{key}", r.value.resource));
-            }
+            in_spec.entry(normalise(m.http.verb.as_str(), &m.http.path)).or_default().push(format!("{}.{key}", r.value.resource));
         }
     }
     let mut out = Comparison::default();
@@ -62,9 +60,9 @@ pub fn compare(spec: &Spec, docs: &[(&str, &str)]) -> Result<Comparison, ImportE
     }
     for r in &spec.resources {
         for (key, m) in &r.value.methods {
-            let n = m.http.trim().split_once(' ').map(|(v, p)| normalise(v, p)).unwrap_or_default();
+            let n = normalise(m.http.verb.as_str(), &m.http.path);
             if !in_docs.contains(&n) {
-                out.not_in_openapi.push(format!("{}.{key}: {}", r.value.resource, m.http.trim()));
+                out.not_in_openapi.push(format!("{}.{key}: {}", r.value.resource, m.http));
             }
         }
     }

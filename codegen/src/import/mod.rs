@@ -310,17 +310,13 @@ fn fix_tool_names(resources: &mut BTreeMap<String, Res>, name: &str, notes: &mut
     for (resource, r) in resources.iter_mut() {
         let singular = r.singular.clone().unwrap_or_else(|| naming::singular(resource));
         for (key, m) in r.methods.iter_mut() {
-            let standard = m.kind.is_none().then(|| naming::standard_tool_name(key, name, resource, &singular)).flatten();
+            let standard =
+                m.kind.is_none().then(|| crate::spec::Kind::standard(key).and_then(|k| naming::standard_tool_name(k, name, resource, &singular))).flatten();
             let rule = standard.unwrap_or_else(|| naming::custom_tool_name(key, name, &singular));
-            let mut tool = shorten(&rule, 64);
-            let mut n = 2;
-            while seen.contains(&tool) {
-                let suffix = format!("_{n}");
-                tool = format!("{}{suffix}", shorten(&rule, 64 - suffix.len()));
-                n += 1;
-            }
+            let max = gumloop_mcp_runtime::rules::MAX_TOOL_NAME;
+            let tool = gumloop_mcp_runtime::rules::unique_name("", &shorten(&rule, max), |n| seen.contains(n));
             if tool != rule {
-                let why = if rule.len() > 64 { format!("is {} characters long", rule.len()) } else { "is already taken".to_owned() };
+                let why = if rule.len() > max { format!("is {} characters long", rule.len()) } else { "is already taken".to_owned() };
                 notes.push(format!("resources/{resource}.yaml: `{key}`'s tool name `{rule}` {why}; drafted `tool_name: {tool}`"));
                 m.tool_name = Some(tool.clone());
             }

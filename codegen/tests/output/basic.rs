@@ -175,6 +175,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "create_a_acme_widget",
+                title: "Create widget",
                 resource: "widgets",
                 method: "create",
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
@@ -255,6 +256,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "delete_a_acme_widget_by_id",
+                title: "Delete widget",
                 resource: "widgets",
                 method: "delete",
                 kind: ::gumloop_mcp_runtime::MethodKind::Delete,
@@ -329,6 +331,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "export_acme_widget",
+                title: "Export widget",
                 resource: "widgets",
                 method: "export",
                 kind: ::gumloop_mcp_runtime::MethodKind::Custom,
@@ -402,6 +405,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "get_single_acme_widget_by_id",
+                title: "Get widget",
                 resource: "widgets",
                 method: "get",
                 kind: ::gumloop_mcp_runtime::MethodKind::Get,
@@ -534,6 +538,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "list_all_acme_widgets",
+                title: "List widgets",
                 resource: "widgets",
                 method: "list",
                 kind: ::gumloop_mcp_runtime::MethodKind::List,
@@ -613,6 +618,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "spin_acme_widget_fast",
+                title: "Spin widget fast",
                 resource: "widgets",
                 method: "spin_fast",
                 kind: ::gumloop_mcp_runtime::MethodKind::Custom,

@@ -85,6 +85,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "create_a_acme_chat",
+                title: "Create chat",
                 resource: "chats",
                 method: "create",
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
@@ -169,6 +170,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "get_single_acme_export_by_id",
+                title: "Get export",
                 resource: "exports",
                 method: "get",
                 kind: ::gumloop_mcp_runtime::MethodKind::Get,
@@ -245,6 +247,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "list_all_acme_exports",
+                title: "List exports",
                 resource: "exports",
                 method: "list",
                 kind: ::gumloop_mcp_runtime::MethodKind::List,
@@ -349,6 +352,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "create_a_acme_flow_run",
+                title: "Create flow run",
                 resource: "flow_runs",
                 method: "create",
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
@@ -438,6 +442,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "get_single_acme_flow_by_id",
+                title: "Get flow",
                 resource: "flows",
                 method: "get",
                 kind: ::gumloop_mcp_runtime::MethodKind::Get,
@@ -539,6 +544,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "list_all_acme_flows",
+                title: "List flows",
                 resource: "flows",
                 method: "list",
                 kind: ::gumloop_mcp_runtime::MethodKind::List,
@@ -622,6 +628,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "create_a_acme_skill",
+                title: "Create skill",
                 resource: "skills",
                 method: "create",
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,

@@ -109,6 +109,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "create_a_acme_attachment",
+                title: "Create attachment",
                 resource: "attachments",
                 method: "create",
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
@@ -195,6 +196,7 @@ pub mod resources {
             /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
             pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
                 name: "update_a_acme_attachment_by_id",
+                title: "Update attachment",
                 resource: "attachments",
                 method: "update",
                 kind: ::gumloop_mcp_runtime::MethodKind::Update,

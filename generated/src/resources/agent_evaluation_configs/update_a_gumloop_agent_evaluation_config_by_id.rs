@@ -79,6 +79,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "update_a_gumloop_agent_evaluation_config_by_id",
+    title: "Update agent evaluation config",
     resource: "agent_evaluation_configs",
     method: "update",
     kind: ::gumloop_mcp_runtime::MethodKind::Update,

@@ -60,6 +60,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "get_gumloop_agent_evaluation_metrics",
+    title: "Get agent evaluation metrics",
     resource: "agent_evaluations",
     method: "get_metrics",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,

@@ -76,6 +76,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "update_a_gumloop_agent_mcp_server_by_id",
+    title: "Update agent MCP server",
     resource: "agent_mcp_servers",
     method: "update",
     kind: ::gumloop_mcp_runtime::MethodKind::Update,

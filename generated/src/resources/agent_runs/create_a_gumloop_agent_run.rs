@@ -103,6 +103,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "create_a_gumloop_agent_run",
+    title: "Create agent run",
     resource: "agent_runs",
     method: "create",
     kind: ::gumloop_mcp_runtime::MethodKind::Create,

@@ -55,6 +55,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "delete_a_gumloop_agent_trigger_by_id",
+    title: "Delete agent trigger",
     resource: "agent_triggers",
     method: "delete",
     kind: ::gumloop_mcp_runtime::MethodKind::Delete,

@@ -56,6 +56,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "get_gumloop_agent_trigger_webhook_url",
+    title: "Get agent trigger webhook URL",
     resource: "agent_triggers",
     method: "get_webhook_url",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,

@@ -55,6 +55,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "get_single_gumloop_agent_version_by_id",
+    title: "Get agent version",
     resource: "agent_versions",
     method: "get",
     kind: ::gumloop_mcp_runtime::MethodKind::Get,

@@ -70,6 +70,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "list_all_gumloop_agent_versions",
+    title: "List agent versions",
     resource: "agent_versions",
     method: "list",
     kind: ::gumloop_mcp_runtime::MethodKind::List,

@@ -69,6 +69,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "manage_gumloop_agent_skills",
+    title: "Manage agent skills",
     resource: "agents",
     method: "manage_skills",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,

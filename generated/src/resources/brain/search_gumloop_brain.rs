@@ -72,6 +72,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "search_gumloop_brain",
+    title: "Search brain",
     resource: "brain",
     method: "search",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,

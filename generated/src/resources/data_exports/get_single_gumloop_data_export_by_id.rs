@@ -67,6 +67,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "get_single_gumloop_data_export_by_id",
+    title: "Get data export",
     resource: "data_exports",
     method: "get",
     kind: ::gumloop_mcp_runtime::MethodKind::Get,

@@ -102,6 +102,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "download_gumloop_file",
+    title: "Download file",
     resource: "files",
     method: "download",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,

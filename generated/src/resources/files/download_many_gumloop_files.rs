@@ -103,6 +103,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "download_many_gumloop_files",
+    title: "Download files",
     resource: "files",
     method: "download_many",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,

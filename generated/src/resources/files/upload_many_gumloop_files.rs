@@ -84,6 +84,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "upload_many_gumloop_files",
+    title: "Upload files",
     resource: "files",
     method: "upload_many",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,

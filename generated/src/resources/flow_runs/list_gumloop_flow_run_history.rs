@@ -94,6 +94,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "list_gumloop_flow_run_history",
+    title: "List flow run history",
     resource: "flow_runs",
     method: "list_history",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,

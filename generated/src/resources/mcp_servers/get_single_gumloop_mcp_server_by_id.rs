@@ -47,6 +47,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "get_single_gumloop_mcp_server_by_id",
+    title: "Get MCP server",
     resource: "mcp_servers",
     method: "get",
     kind: ::gumloop_mcp_runtime::MethodKind::Get,

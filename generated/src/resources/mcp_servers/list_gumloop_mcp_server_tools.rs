@@ -48,6 +48,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "list_gumloop_mcp_server_tools",
+    title: "List MCP server tools",
     resource: "mcp_servers",
     method: "list_tools",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,

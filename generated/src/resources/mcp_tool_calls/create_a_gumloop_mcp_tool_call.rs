@@ -62,6 +62,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "create_a_gumloop_mcp_tool_call",
+    title: "Create MCP tool call",
     resource: "mcp_tool_calls",
     method: "create",
     kind: ::gumloop_mcp_runtime::MethodKind::Create,

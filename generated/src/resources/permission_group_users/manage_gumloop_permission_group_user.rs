@@ -95,6 +95,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "manage_gumloop_permission_group_user",
+    title: "Manage permission group user",
     resource: "permission_group_users",
     method: "manage",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,

@@ -58,6 +58,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "send_gumloop_session_message",
+    title: "Send session message",
     resource: "sessions",
     method: "send_message",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,

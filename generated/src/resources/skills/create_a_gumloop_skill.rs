@@ -53,6 +53,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "create_a_gumloop_skill",
+    title: "Create skill",
     resource: "skills",
     method: "create",
     kind: ::gumloop_mcp_runtime::MethodKind::Create,

@@ -132,6 +132,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "list_all_gumloop_skills",
+    title: "List skills",
     resource: "skills",
     method: "list",
     kind: ::gumloop_mcp_runtime::MethodKind::List,

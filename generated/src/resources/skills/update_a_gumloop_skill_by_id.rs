@@ -47,6 +47,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "update_a_gumloop_skill_by_id",
+    title: "Update skill",
     resource: "skills",
     method: "update",
     kind: ::gumloop_mcp_runtime::MethodKind::Update,

@@ -105,6 +105,7 @@ pub fn build(
 /// The tool's descriptor: what `tools/list` shows and how `tools/call` builds the request.
 pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_runtime::ToolDescriptor {
     name: "manage_gumloop_workspace_user",
+    title: "Manage workspace user",
     resource: "workspace_users",
     method: "manage",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
