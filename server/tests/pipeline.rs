@@ -1,15 +1,14 @@
 //! The call pipeline on a spec of its own (`tests/fixtures/pipeline/`, a made-up API): a
 //! behaviour declared only in the spec is carried out, and behaviours compose. The
-//! fixture's generated module is committed beside it and checked fresh here, so editing
-//! the YAML is the whole change (`EXPECTORATE=overwrite cargo test -p gumloop-mcp --test
-//! pipeline` regenerates it).
+//! fixture's generated module is committed beside it and checked fresh by
+//! `pipeline_fixture.rs`, so editing the YAML is the whole change
+//! (`EXPECTORATE=overwrite cargo test -p gumloop-mcp --test pipeline_fixture` regenerates it).
 
 #[rustfmt::skip]
 #[allow(dead_code)]
 #[path = "fixtures/pipeline.rs"]
 mod fixture;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -20,16 +19,6 @@ use axum::{Json, Router};
 use gumloop_mcp::http::{self, HttpConfig};
 use gumloop_mcp::{Credential, Secret, UpstreamConfig};
 use serde_json::{Value, json};
-
-#[test]
-fn the_fixture_module_is_generated_from_the_fixture_spec() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pipeline");
-    let files = gumloop_mcp_codegen::SpecFiles::read_dir(&dir, "spec").unwrap();
-    let spec = gumloop_mcp_codegen::load::load(&files).unwrap();
-    gumloop_mcp_codegen::validate::validate(&spec).unwrap();
-    let model = gumloop_mcp_codegen::lower::lower(&spec).unwrap();
-    expectorate::assert_contents("tests/fixtures/pipeline.rs", &gumloop_mcp_codegen::emit::single_file(&model).unwrap());
-}
 
 /// A made-up upstream: three pages of files with signed URLs, and a job that is queued
 /// twice before it is done.
