@@ -5,6 +5,7 @@
 //! description of the HTTP call. Sending it is the server's job; this crate does no IO.
 #![deny(missing_docs)]
 
+mod arg;
 pub mod behaviour;
 mod descriptor;
 mod encode;
@@ -12,6 +13,7 @@ pub mod pointer;
 mod request;
 pub mod rules;
 
+pub use arg::ArgValue;
 pub use behaviour::Behaviours;
 pub use descriptor::{Annotations, AsyncSpec, Base, HttpMethod, Integration, MethodKind, Pagination, ResponseFormat, ToolDescriptor};
 pub use encode::{encode_segment, insert_body, path_segment, push_query, push_text_parts};

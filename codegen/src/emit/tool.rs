@@ -166,7 +166,7 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
         let pushes = query_args.iter().map(|a| {
             let name = ident(&a.ident);
             let up = &a.upstream;
-            quote! { #rt::push_query(&mut query, #up, &#rt::to_json(&self.#name)); }
+            quote! { #rt::ArgValue::push_query(&self.#name, #up, &mut query); }
         });
         quote! {
             let mut query = ::std::vec::Vec::new();
@@ -191,7 +191,7 @@ fn emit_into_request(t: &ToolIr) -> TokenStream {
             let inserts = body_args.iter().map(|a| {
                 let name = ident(&a.ident);
                 let up = &a.upstream;
-                quote! { #rt::insert_body(&mut body, #up, #rt::to_json(&self.#name)); }
+                quote! { #rt::insert_body(&mut body, #up, #rt::ArgValue::into_value(self.#name)); }
             });
             quote! {
                 let mut body = ::serde_json::Map::new();
@@ -250,7 +250,7 @@ fn emit_part(a: &ArgIr) -> TokenStream {
                 }
             }
         }
-        _ => quote! { #rt::push_text_parts(&mut parts, #up, &#rt::to_json(&self.#name)); },
+        _ => quote! { #rt::push_text_parts(&mut parts, #up, &#rt::ArgValue::into_value(self.#name)); },
     }
 }
 

@@ -99,56 +99,56 @@ pub mod resources {
                     let mut path = ::std::string::String::new();
                     path.push_str("/widgets");
                     let mut query = ::std::vec::Vec::new();
-                    ::gumloop_mcp_runtime::push_query(
-                        &mut query,
+                    ::gumloop_mcp_runtime::ArgValue::push_query(
+                        &self.team_id,
                         "team_id",
-                        &::gumloop_mcp_runtime::to_json(&self.team_id),
+                        &mut query,
                     );
                     let mut body = ::serde_json::Map::new();
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "team_id",
-                        ::gumloop_mcp_runtime::to_json(&self.team_id),
+                        ::gumloop_mcp_runtime::ArgValue::into_value(self.team_id),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "name",
-                        ::gumloop_mcp_runtime::to_json(&self.name),
+                        ::gumloop_mcp_runtime::ArgValue::into_value(self.name),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "user_id",
-                        ::gumloop_mcp_runtime::to_json(&self.user_id),
+                        ::gumloop_mcp_runtime::ArgValue::into_value(self.user_id),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "size",
-                        ::gumloop_mcp_runtime::to_json(&self.size),
+                        ::gumloop_mcp_runtime::ArgValue::into_value(self.size),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "count",
-                        ::gumloop_mcp_runtime::to_json(&self.count),
+                        ::gumloop_mcp_runtime::ArgValue::into_value(self.count),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "enabled",
-                        ::gumloop_mcp_runtime::to_json(&self.enabled),
+                        ::gumloop_mcp_runtime::ArgValue::into_value(self.enabled),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "meta",
-                        ::gumloop_mcp_runtime::to_json(&self.meta),
+                        ::gumloop_mcp_runtime::ArgValue::into_value(self.meta),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "query",
-                        ::gumloop_mcp_runtime::to_json(&self.query),
+                        ::gumloop_mcp_runtime::ArgValue::into_value(self.query),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "path",
-                        ::gumloop_mcp_runtime::to_json(&self.path),
+                        ::gumloop_mcp_runtime::ArgValue::into_value(self.path),
                     );
                     let body = ::gumloop_mcp_runtime::Body::Json(
                         ::serde_json::Value::Object(body),
@@ -229,7 +229,7 @@ pub mod resources {
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "widget_id",
-                        ::gumloop_mcp_runtime::to_json(&self.id),
+                        ::gumloop_mcp_runtime::ArgValue::into_value(self.id),
                     );
                     let body = ::gumloop_mcp_runtime::Body::Json(
                         ::serde_json::Value::Object(body),
@@ -490,30 +490,30 @@ pub mod resources {
                     );
                     path.push_str("/widgets");
                     let mut query = ::std::vec::Vec::new();
-                    ::gumloop_mcp_runtime::push_query(
-                        &mut query,
+                    ::gumloop_mcp_runtime::ArgValue::push_query(
+                        &self.user_id,
                         "user_id",
-                        &::gumloop_mcp_runtime::to_json(&self.user_id),
-                    );
-                    ::gumloop_mcp_runtime::push_query(
                         &mut query,
+                    );
+                    ::gumloop_mcp_runtime::ArgValue::push_query(
+                        &self.r#type,
                         "type",
-                        &::gumloop_mcp_runtime::to_json(&self.r#type),
-                    );
-                    ::gumloop_mcp_runtime::push_query(
                         &mut query,
+                    );
+                    ::gumloop_mcp_runtime::ArgValue::push_query(
+                        &self.tags,
                         "tags",
-                        &::gumloop_mcp_runtime::to_json(&self.tags),
-                    );
-                    ::gumloop_mcp_runtime::push_query(
                         &mut query,
+                    );
+                    ::gumloop_mcp_runtime::ArgValue::push_query(
+                        &self.cursor,
                         "cursor",
-                        &::gumloop_mcp_runtime::to_json(&self.cursor),
-                    );
-                    ::gumloop_mcp_runtime::push_query(
                         &mut query,
+                    );
+                    ::gumloop_mcp_runtime::ArgValue::push_query(
+                        &self.page_size,
                         "page_size",
-                        &::gumloop_mcp_runtime::to_json(&self.page_size),
+                        &mut query,
                     );
                     let body = ::gumloop_mcp_runtime::Body::Empty;
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -58,7 +58,7 @@ pub mod resources {
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "prompt",
-                        ::gumloop_mcp_runtime::to_json(&self.prompt),
+                        ::gumloop_mcp_runtime::ArgValue::into_value(self.prompt),
                     );
                     let body = ::gumloop_mcp_runtime::Body::Json(
                         ::serde_json::Value::Object(body),
@@ -320,12 +320,12 @@ pub mod resources {
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "flow_id",
-                        ::gumloop_mcp_runtime::to_json(&self.flow_id),
+                        ::gumloop_mcp_runtime::ArgValue::into_value(self.flow_id),
                     );
                     ::gumloop_mcp_runtime::insert_body(
                         &mut body,
                         "wire_inputs",
-                        ::gumloop_mcp_runtime::to_json(&self.wire_inputs),
+                        ::gumloop_mcp_runtime::ArgValue::into_value(self.wire_inputs),
                     );
                     let body = ::gumloop_mcp_runtime::Body::Json(
                         ::serde_json::Value::Object(body),
@@ -511,15 +511,15 @@ pub mod resources {
                     let mut path = ::std::string::String::new();
                     path.push_str("/flows");
                     let mut query = ::std::vec::Vec::new();
-                    ::gumloop_mcp_runtime::push_query(
-                        &mut query,
+                    ::gumloop_mcp_runtime::ArgValue::push_query(
+                        &self.cursor,
                         "cursor",
-                        &::gumloop_mcp_runtime::to_json(&self.cursor),
-                    );
-                    ::gumloop_mcp_runtime::push_query(
                         &mut query,
+                    );
+                    ::gumloop_mcp_runtime::ArgValue::push_query(
+                        &self.page_size,
                         "page_size",
-                        &::gumloop_mcp_runtime::to_json(&self.page_size),
+                        &mut query,
                     );
                     let body = ::gumloop_mcp_runtime::Body::Empty;
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -79,12 +79,12 @@ pub mod resources {
                     ::gumloop_mcp_runtime::push_text_parts(
                         &mut parts,
                         "label",
-                        &::gumloop_mcp_runtime::to_json(&self.label),
+                        &::gumloop_mcp_runtime::ArgValue::into_value(self.label),
                     );
                     ::gumloop_mcp_runtime::push_text_parts(
                         &mut parts,
                         "flags",
-                        &::gumloop_mcp_runtime::to_json(&self.flags),
+                        &::gumloop_mcp_runtime::ArgValue::into_value(self.flags),
                     );
                     let body = ::gumloop_mcp_runtime::Body::Multipart(parts);
                     ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

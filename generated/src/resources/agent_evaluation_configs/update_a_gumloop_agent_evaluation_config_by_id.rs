@@ -44,17 +44,17 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "enabled",
-            ::gumloop_mcp_runtime::to_json(&self.enabled),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.enabled),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "criteria",
-            ::gumloop_mcp_runtime::to_json(&self.criteria),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.criteria),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "sample_rate",
-            ::gumloop_mcp_runtime::to_json(&self.sample_rate),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.sample_rate),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -32,11 +32,7 @@ impl Args {
         );
         path.push_str("/evaluations/metrics");
         let mut query = ::std::vec::Vec::new();
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
-            "days",
-            &::gumloop_mcp_runtime::to_json(&self.days),
-        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(&self.days, "days", &mut query);
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
             method: ::gumloop_mcp_runtime::HttpMethod::Get,

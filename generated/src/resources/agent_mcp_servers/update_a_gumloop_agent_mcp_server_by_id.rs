@@ -46,12 +46,12 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "tools",
-            ::gumloop_mcp_runtime::to_json(&self.tools),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.tools),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "config",
-            ::gumloop_mcp_runtime::to_json(&self.config),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.config),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -58,27 +58,27 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "gummie_id",
-            ::gumloop_mcp_runtime::to_json(&self.gummie_id),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.gummie_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "message",
-            ::gumloop_mcp_runtime::to_json(&self.message),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.message),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "interaction_id",
-            ::gumloop_mcp_runtime::to_json(&self.interaction_id),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.interaction_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "user_id",
-            ::gumloop_mcp_runtime::to_json(&self.user_id),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.user_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "project_id",
-            ::gumloop_mcp_runtime::to_json(&self.project_id),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.project_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

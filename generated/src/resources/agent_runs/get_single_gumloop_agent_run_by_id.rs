@@ -46,15 +46,15 @@ impl Args {
         path.push_str("/agent_status/");
         path.push_str(&::gumloop_mcp_runtime::path_segment(&self.id, "/id")?);
         let mut query = ::std::vec::Vec::new();
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.user_id,
             "user_id",
-            &::gumloop_mcp_runtime::to_json(&self.user_id),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.project_id,
             "project_id",
-            &::gumloop_mcp_runtime::to_json(&self.project_id),
+            &mut query,
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -37,15 +37,11 @@ impl Args {
         );
         path.push_str("/versions");
         let mut query = ::std::vec::Vec::new();
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
-            "cursor",
-            &::gumloop_mcp_runtime::to_json(&self.cursor),
-        );
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(&self.cursor, "cursor", &mut query);
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.page_size,
             "page_size",
-            &::gumloop_mcp_runtime::to_json(&self.page_size),
+            &mut query,
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -49,36 +49,24 @@ impl Args {
         let mut path = ::std::string::String::new();
         path.push_str("/agents");
         let mut query = ::std::vec::Vec::new();
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.team_id,
             "team_id",
-            &::gumloop_mcp_runtime::to_json(&self.team_id),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
-            "search",
-            &::gumloop_mcp_runtime::to_json(&self.search),
         );
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(&self.search, "search", &mut query);
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.creator,
             "creator",
-            &::gumloop_mcp_runtime::to_json(&self.creator),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.has_triggers,
             "has_triggers",
-            &::gumloop_mcp_runtime::to_json(&self.has_triggers),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
-            "tool",
-            &::gumloop_mcp_runtime::to_json(&self.tool),
         );
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
-            "flow",
-            &::gumloop_mcp_runtime::to_json(&self.flow),
-        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(&self.tool, "tool", &mut query);
+        ::gumloop_mcp_runtime::ArgValue::push_query(&self.flow, "flow", &mut query);
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
             method: ::gumloop_mcp_runtime::HttpMethod::Get,

@@ -39,12 +39,12 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "attach",
-            ::gumloop_mcp_runtime::to_json(&self.attach),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.attach),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "detach",
-            ::gumloop_mcp_runtime::to_json(&self.detach),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.detach),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

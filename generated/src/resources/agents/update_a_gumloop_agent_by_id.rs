@@ -73,47 +73,47 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "name",
-            ::gumloop_mcp_runtime::to_json(&self.name),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.name),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "model_name",
-            ::gumloop_mcp_runtime::to_json(&self.model_name),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.model_name),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "description",
-            ::gumloop_mcp_runtime::to_json(&self.description),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.description),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "system_prompt",
-            ::gumloop_mcp_runtime::to_json(&self.system_prompt),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.system_prompt),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "tools",
-            ::gumloop_mcp_runtime::to_json(&self.tools),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.tools),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "resources",
-            ::gumloop_mcp_runtime::to_json(&self.resources),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.resources),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "metadata",
-            ::gumloop_mcp_runtime::to_json(&self.metadata),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.metadata),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "is_active",
-            ::gumloop_mcp_runtime::to_json(&self.is_active),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.is_active),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "team_id",
-            ::gumloop_mcp_runtime::to_json(&self.team_id),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.team_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

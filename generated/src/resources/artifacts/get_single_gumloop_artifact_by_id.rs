@@ -30,10 +30,10 @@ impl Args {
         path.push_str(&::gumloop_mcp_runtime::path_segment(&self.id, "/id")?);
         path.push_str("/download");
         let mut query = ::std::vec::Vec::new();
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.version_id,
             "version_id",
-            &::gumloop_mcp_runtime::to_json(&self.version_id),
+            &mut query,
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -52,35 +52,31 @@ impl Args {
         let mut path = ::std::string::String::new();
         path.push_str("/get_audit_logs");
         let mut query = ::std::vec::Vec::new();
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.organization_id,
             "organization_id",
-            &::gumloop_mcp_runtime::to_json(&self.organization_id),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.user_id,
             "user_id",
-            &::gumloop_mcp_runtime::to_json(&self.user_id),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.start_time,
             "start_time",
-            &::gumloop_mcp_runtime::to_json(&self.start_time),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.end_time,
             "end_time",
-            &::gumloop_mcp_runtime::to_json(&self.end_time),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
-            "page",
-            &::gumloop_mcp_runtime::to_json(&self.page),
         );
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(&self.page, "page", &mut query);
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.page_size,
             "page_size",
-            &::gumloop_mcp_runtime::to_json(&self.page_size),
+            &mut query,
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

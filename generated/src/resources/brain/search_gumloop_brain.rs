@@ -37,17 +37,17 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "query",
-            ::gumloop_mcp_runtime::to_json(&self.query),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.query),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "limit",
-            ::gumloop_mcp_runtime::to_json(&self.limit),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.limit),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "source_type",
-            ::gumloop_mcp_runtime::to_json(&self.source_type),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.source_type),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

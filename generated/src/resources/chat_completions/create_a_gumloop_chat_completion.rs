@@ -71,52 +71,52 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "model",
-            ::gumloop_mcp_runtime::to_json(&self.model),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.model),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "messages",
-            ::gumloop_mcp_runtime::to_json(&self.messages),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.messages),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "temperature",
-            ::gumloop_mcp_runtime::to_json(&self.temperature),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.temperature),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "max_completion_tokens",
-            ::gumloop_mcp_runtime::to_json(&self.max_completion_tokens),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.max_completion_tokens),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "modalities",
-            ::gumloop_mcp_runtime::to_json(&self.modalities),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.modalities),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "image_config",
-            ::gumloop_mcp_runtime::to_json(&self.image_config),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.image_config),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "response_format",
-            ::gumloop_mcp_runtime::to_json(&self.response_format),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.response_format),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "tools",
-            ::gumloop_mcp_runtime::to_json(&self.tools),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.tools),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "tool_choice",
-            ::gumloop_mcp_runtime::to_json(&self.tool_choice),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.tool_choice),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "provider",
-            ::gumloop_mcp_runtime::to_json(&self.provider),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.provider),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -81,57 +81,57 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "user_id",
-            ::gumloop_mcp_runtime::to_json(&self.user_id),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.user_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "export_fields",
-            ::gumloop_mcp_runtime::to_json(&self.export_fields),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.export_fields),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "start_date",
-            ::gumloop_mcp_runtime::to_json(&self.start_date),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.start_date),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "end_date",
-            ::gumloop_mcp_runtime::to_json(&self.end_date),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.end_date),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "data_type",
-            ::gumloop_mcp_runtime::to_json(&self.data_type),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.data_type),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "category_filter",
-            ::gumloop_mcp_runtime::to_json(&self.category_filter),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.category_filter),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "export_level",
-            ::gumloop_mcp_runtime::to_json(&self.export_level),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.export_level),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "include_all_workspaces",
-            ::gumloop_mcp_runtime::to_json(&self.include_all_workspaces),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.include_all_workspaces),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "include_personal_workspaces",
-            ::gumloop_mcp_runtime::to_json(&self.include_personal_workspaces),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.include_personal_workspaces),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "workspace_ids",
-            ::gumloop_mcp_runtime::to_json(&self.workspace_ids),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.workspace_ids),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "entity_ids",
-            ::gumloop_mcp_runtime::to_json(&self.entity_ids),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.entity_ids),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

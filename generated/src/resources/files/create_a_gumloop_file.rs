@@ -53,22 +53,22 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "file_name",
-            ::gumloop_mcp_runtime::to_json(&self.file_name),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.file_name),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "file_content",
-            ::gumloop_mcp_runtime::to_json(&self.file_content),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.file_content),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "user_id",
-            ::gumloop_mcp_runtime::to_json(&self.user_id),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.user_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "project_id",
-            ::gumloop_mcp_runtime::to_json(&self.project_id),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.project_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -51,25 +51,25 @@ impl Args {
         let mut path = ::std::string::String::new();
         path.push_str("/get_plrun_saved_item_map");
         let mut query = ::std::vec::Vec::new();
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.saved_item_id,
             "saved_item_id",
-            &::gumloop_mcp_runtime::to_json(&self.saved_item_id),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.workbook_id,
             "workbook_id",
-            &::gumloop_mcp_runtime::to_json(&self.workbook_id),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.user_id,
             "user_id",
-            &::gumloop_mcp_runtime::to_json(&self.user_id),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.project_id,
             "project_id",
-            &::gumloop_mcp_runtime::to_json(&self.project_id),
+            &mut query,
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -32,12 +32,12 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "calls",
-            ::gumloop_mcp_runtime::to_json(&self.calls),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.calls),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "team_id",
-            ::gumloop_mcp_runtime::to_json(&self.team_id),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.team_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -24,10 +24,10 @@ impl Args {
         let mut path = ::std::string::String::new();
         path.push_str("/models");
         let mut query = ::std::vec::Vec::new();
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.team_id,
             "team_id",
-            &::gumloop_mcp_runtime::to_json(&self.team_id),
+            &mut query,
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -50,27 +50,27 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "organization_id",
-            ::gumloop_mcp_runtime::to_json(&self.organization_id),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.organization_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "user_id",
-            ::gumloop_mcp_runtime::to_json(&self.user_id),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.user_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "group_id",
-            ::gumloop_mcp_runtime::to_json(&self.group_id),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.group_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "action",
-            ::gumloop_mcp_runtime::to_json(&self.action),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.action),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "user_email",
-            ::gumloop_mcp_runtime::to_json(&self.user_email),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.user_email),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -46,17 +46,17 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "input",
-            ::gumloop_mcp_runtime::to_json(&self.input),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.input),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "session_id",
-            ::gumloop_mcp_runtime::to_json(&self.session_id),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.session_id),
         );
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "metadata",
-            ::gumloop_mcp_runtime::to_json(&self.metadata),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.metadata),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -67,45 +67,29 @@ impl Args {
         );
         path.push_str("/sessions");
         let mut query = ::std::vec::Vec::new();
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
-            "search",
-            &::gumloop_mcp_runtime::to_json(&self.search),
-        );
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(&self.search, "search", &mut query);
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.sort_order,
             "sort_order",
-            &::gumloop_mcp_runtime::to_json(&self.sort_order),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
-            "type",
-            &::gumloop_mcp_runtime::to_json(&self.r#type),
         );
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
-            "state",
-            &::gumloop_mcp_runtime::to_json(&self.state),
-        );
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(&self.r#type, "type", &mut query);
+        ::gumloop_mcp_runtime::ArgValue::push_query(&self.state, "state", &mut query);
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.creator_user_id,
             "creator_user_id",
-            &::gumloop_mcp_runtime::to_json(&self.creator_user_id),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.trigger_id,
             "trigger_id",
-            &::gumloop_mcp_runtime::to_json(&self.trigger_id),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
-            "cursor",
-            &::gumloop_mcp_runtime::to_json(&self.cursor),
         );
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(&self.cursor, "cursor", &mut query);
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.page_size,
             "page_size",
-            &::gumloop_mcp_runtime::to_json(&self.page_size),
+            &mut query,
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

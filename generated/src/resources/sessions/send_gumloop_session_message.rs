@@ -33,7 +33,7 @@ impl Args {
         ::gumloop_mcp_runtime::insert_body(
             &mut body,
             "input",
-            ::gumloop_mcp_runtime::to_json(&self.input),
+            ::gumloop_mcp_runtime::ArgValue::into_value(self.input),
         );
         let body = ::gumloop_mcp_runtime::Body::Json(::serde_json::Value::Object(body));
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

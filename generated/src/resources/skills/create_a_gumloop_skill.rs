@@ -28,7 +28,7 @@ impl Args {
         ::gumloop_mcp_runtime::push_text_parts(
             &mut parts,
             "team_id",
-            &::gumloop_mcp_runtime::to_json(&self.team_id),
+            &::gumloop_mcp_runtime::ArgValue::into_value(self.team_id),
         );
         let body = ::gumloop_mcp_runtime::Body::Multipart(parts);
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {

@@ -64,50 +64,42 @@ impl Args {
         let mut path = ::std::string::String::new();
         path.push_str("/skills");
         let mut query = ::std::vec::Vec::new();
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.team_id,
             "team_id",
-            &::gumloop_mcp_runtime::to_json(&self.team_id),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.search_query,
             "search_query",
-            &::gumloop_mcp_runtime::to_json(&self.search_query),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.sort_order,
             "sort_order",
-            &::gumloop_mcp_runtime::to_json(&self.sort_order),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.creator_user_id,
             "creator_user_id",
-            &::gumloop_mcp_runtime::to_json(&self.creator_user_id),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.related_server_id,
             "related_server_id",
-            &::gumloop_mcp_runtime::to_json(&self.related_server_id),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
+        );
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.agent_id,
             "agent_id",
-            &::gumloop_mcp_runtime::to_json(&self.agent_id),
-        );
-        ::gumloop_mcp_runtime::push_query(
             &mut query,
-            "unused",
-            &::gumloop_mcp_runtime::to_json(&self.unused),
         );
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
-            "cursor",
-            &::gumloop_mcp_runtime::to_json(&self.cursor),
-        );
-        ::gumloop_mcp_runtime::push_query(
-            &mut query,
+        ::gumloop_mcp_runtime::ArgValue::push_query(&self.unused, "unused", &mut query);
+        ::gumloop_mcp_runtime::ArgValue::push_query(&self.cursor, "cursor", &mut query);
+        ::gumloop_mcp_runtime::ArgValue::push_query(
+            &self.page_size,
             "page_size",
-            &::gumloop_mcp_runtime::to_json(&self.page_size),
+            &mut query,
         );
         let body = ::gumloop_mcp_runtime::Body::Empty;
         ::core::result::Result::Ok(::gumloop_mcp_runtime::UpstreamRequest {
