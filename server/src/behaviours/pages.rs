@@ -15,7 +15,8 @@ const MAX_PAGE_SIZE: u64 = 100;
 /// Takes `max_items` out of a call's server arguments; for cursor lists without a
 /// `page_size`, sizes the first page in `args` so it never overshoots the cap.
 pub fn take(own: &mut Map<String, Value>, args: &mut Value, pagination: Pagination) -> Option<usize> {
-    let max = own.remove("max_items")?.as_u64()?.clamp(1, 1000);
+    let range = gumloop_mcp_runtime::rules::MAX_ITEMS_RANGE;
+    let max = own.remove(gumloop_mcp_runtime::rules::MAX_ITEMS)?.as_u64()?.clamp(*range.start(), *range.end());
     if let Some(o) = args.as_object_mut()
         && pagination == Pagination::Cursor
         && !o.contains_key("page_size")

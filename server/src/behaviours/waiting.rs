@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use gumloop_mcp_runtime::AsyncSpec;
+use gumloop_mcp_runtime::{AsyncSpec, rules};
 use serde_json::{Map, Value, json};
 
 /// The waiting arguments of one call, taken out of the arguments before the request is
@@ -19,10 +19,10 @@ pub struct Wait {
 
 /// The server arguments codegen gives every `async` method: whether to wait, and for how
 /// many seconds (1 to 600).
-pub const ARGS: [&str; 2] = ["wait", "wait_timeout_seconds"];
+pub const ARGS: [&str; 2] = [rules::WAIT, rules::WAIT_TIMEOUT_SECONDS];
 
 /// The default and the maximum of `wait_timeout_seconds`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(rules::WAIT_TIMEOUT_DEFAULT);
 
 /// Takes `wait` and `wait_timeout_seconds` out of a call's server arguments (already
 /// schema-validated); absent, they mean "do not wait".
@@ -30,7 +30,9 @@ pub fn take(own: &mut Map<String, Value>) -> Wait {
     let (wait, secs) = (own.remove(ARGS[0]), own.remove(ARGS[1]));
     Wait {
         wait: wait.and_then(|v| v.as_bool()).unwrap_or(false),
-        timeout: secs.and_then(|v| v.as_u64()).map_or(DEFAULT_TIMEOUT, |s| Duration::from_secs(s.clamp(1, 600))),
+        timeout: secs
+            .and_then(|v| v.as_u64())
+            .map_or(DEFAULT_TIMEOUT, |s| Duration::from_secs(s.clamp(*rules::WAIT_TIMEOUT_RANGE.start(), *rules::WAIT_TIMEOUT_RANGE.end()))),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::behaviours::flow_inputs::{self, FlowInput, Flows};
 use crate::behaviours::waiting;
 
 /// The longest tool name (what MCP clients commonly accept).
-pub const MAX_NAME: usize = 64;
+pub const MAX_NAME: usize = gumloop_mcp_runtime::rules::MAX_TOOL_NAME;
 
 /// One saved flow, as `list_all_gumloop_flows` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,7 +154,7 @@ pub fn run_args(t: &FlowTool, args: &Value, flows: &Flows) -> Result<Value, Vec<
     for arg in waiting::ARGS.into_iter().filter(|a| !t.inputs.iter().any(|i| i.name == *a)) {
         let Some(v) = given.remove(arg) else { continue };
         let flag = arg == waiting::ARGS[0];
-        let ok = if flag { v.is_boolean() } else { v.as_u64().is_some_and(|s| (1..=600).contains(&s)) };
+        let ok = if flag { v.is_boolean() } else { v.as_u64().is_some_and(|s| gumloop_mcp_runtime::rules::WAIT_TIMEOUT_RANGE.contains(&s)) };
         if !ok {
             let quoted = crate::text::quote(&v);
             problems.push(if flag {
