@@ -17,14 +17,20 @@ fn segments(pointer: &str) -> impl Iterator<Item = String> + '_ {
 
 /// Every value `pointer` reaches in `value`, in document order.
 pub fn each<'v>(value: &'v Value, pointer: &str) -> Vec<&'v Value> {
-    let mut current = vec![value];
-    for seg in segments(pointer) {
+    each_at(value, pointer).into_iter().map(|(_, v)| v).collect()
+}
+
+/// Every value `pointer` reaches, each with its concrete pointer (`/items/*` → `/items/0`,
+/// `/items/1`, …), in document order.
+pub fn each_at<'v>(value: &'v Value, pointer: &str) -> Vec<(String, &'v Value)> {
+    let mut current = vec![(String::new(), value)];
+    for (raw, seg) in pointer.split('/').skip(1).zip(segments(pointer)) {
         current = current
             .into_iter()
-            .flat_map(|v| match (v, seg.as_str()) {
-                (Value::Array(items), "*") => items.iter().collect(),
-                (Value::Array(items), i) => i.parse::<usize>().ok().and_then(|i| items.get(i)).into_iter().collect(),
-                (Value::Object(map), k) => map.get(k).into_iter().collect(),
+            .flat_map(|(at, v)| match (v, seg.as_str()) {
+                (Value::Array(items), "*") => items.iter().enumerate().map(|(i, v)| (format!("{at}/{i}"), v)).collect(),
+                (Value::Array(items), i) => i.parse::<usize>().ok().and_then(|i| items.get(i)).map(|v| (format!("{at}/{raw}"), v)).into_iter().collect(),
+                (Value::Object(map), k) => map.get(k).map(|v| (format!("{at}/{raw}"), v)).into_iter().collect::<Vec<_>>(),
                 _ => Vec::new(),
             })
             .collect();
@@ -85,6 +91,8 @@ mod tests {
             *s = json!("z");
         }
         assert_eq!(w["choices"][0]["m"]["images"], json!(["z", "z"]));
+        let at: Vec<String> = each_at(&v, "/choices/*/m/images/*").into_iter().map(|(p, _)| p).collect();
+        assert_eq!(at, ["/choices/0/m/images/0", "/choices/0/m/images/1", "/choices/2/m/images/0"]);
         assert_eq!(split_last_star("/artifacts/*"), Some(("/artifacts", "")));
         assert_eq!(split_last_star("/a/*/b/*/c"), Some(("/a/*/b", "/c")));
         assert_eq!(split_last_star("/a/b"), None);

@@ -88,8 +88,7 @@ impl LinkKey {
 /// pointer (`""`, `/artifacts/3`) and the URL.
 pub fn targets<'v>(body: &'v Value, spec: &DownloadLink) -> Vec<(String, &'v Value, &'v str)> {
     let mut out = Vec::new();
-    let segs: Vec<&str> = spec.at.split('/').skip(1).collect();
-    for (at, object) in concrete(body, &segs, String::new()) {
+    for (at, object) in pointer::each_at(body, spec.at) {
         if let Some(url) = url_of(object, spec) {
             out.push((at, object, url));
         }
@@ -100,17 +99,6 @@ pub fn targets<'v>(body: &'v Value, spec: &DownloadLink) -> Vec<(String, &'v Val
 /// The signed URL in one object, when it is an http(s) URL.
 pub fn url_of<'v>(object: &'v Value, spec: &DownloadLink) -> Option<&'v str> {
     pointer::str_at(object, spec.url).filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-}
-
-/// The values a pointer with `*` reaches, each with its concrete pointer.
-fn concrete<'v>(value: &'v Value, segs: &[&str], here: String) -> Vec<(String, &'v Value)> {
-    let Some((seg, rest)) = segs.split_first() else { return vec![(here, value)] };
-    match (value, *seg) {
-        (Value::Array(items), "*") => items.iter().enumerate().flat_map(|(i, v)| concrete(v, rest, format!("{here}/{i}"))).collect(),
-        (Value::Array(items), i) => i.parse::<usize>().ok().and_then(|n| items.get(n)).map_or_else(Vec::new, |v| concrete(v, rest, format!("{here}/{i}"))),
-        (Value::Object(m), k) => m.get(&k.replace("~1", "/").replace("~0", "~")).map_or_else(Vec::new, |v| concrete(v, rest, format!("{here}/{k}"))),
-        _ => Vec::new(),
-    }
 }
 
 /// Whether bytes of this media type are shown as text.

@@ -69,8 +69,9 @@ impl McpServerConfig {
             out.push(format!("config: methods {} AND tags {} match no tool; widen one of them", list(self.methods.as_deref()), list(self.tags.as_deref())));
         }
         if out.is_empty() && self.flow_tools && !self.runs_flows(tools) {
-            let run = Flows::of(tools).map_or("the flow-run tool", |f| f.run.name);
-            let tags = Flows::of(tools).map(|f| f.run.tags.join(", ")).unwrap_or_default();
+            let flows = Flows::of(tools);
+            let run = flows.map_or("the flow-run tool", |f| f.run.name);
+            let tags = flows.map(|f| f.run.tags.join(", ")).unwrap_or_default();
             out.push(format!(
                 "config.flow_tools: a flow tool runs its flow through {run}, which methods {} AND tags {} hide; \
                  widen them to include it (e.g. methods `write` or `{run}`, tags `{tags}`) or set flow_tools to false",
