@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gumloop_mcp::config::{Cli, Command, ServeArgs, UpstreamArgs};
+use gumloop_mcp::http::sessions::SessionRows;
 use gumloop_mcp::managed::admin::Admin;
 use gumloop_mcp::managed::cli;
 use gumloop_mcp::managed::secrets::{self, KeySource};
@@ -80,6 +81,8 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
             args.data_dir.join(secrets::KEY_FILE).display()
         ),
     }
+    // Legacy sessions are kept in the store too: they survive a restart.
+    let session_rows: Arc<dyn SessionRows> = Arc::new(store.clone());
     let store: Arc<dyn Store> = Arc::new(store);
     cli::first_start_token(store.as_ref()).await?;
     let server = build_server(&args.upstream)?;
@@ -100,6 +103,7 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
             audit,
             flow_tools_ttl: Duration::from_secs(args.flow_tools_ttl_secs),
             changes: Arc::new(managed::changes::LocalBus::default()),
+            sessions: Some(session_rows),
         },
         tools: ALL_TOOLS,
         body_limit: args.admin_body_limit,

@@ -47,7 +47,15 @@ async fn replica(ttl: Duration, fake: Arc<FakeGumloop>, dir: tempfile::TempDir, 
     let base = format!("http://{}", listener.local_addr().unwrap());
     let upstream = UpstreamConfig { call_timeout: Duration::from_secs(5), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
     let server = gumloop_mcp::gumloop_server(upstream, Credential::default()).unwrap();
-    let managed = Managed { store: store.clone(), clock, public_url: base.clone(), audit: AuditLog::start(store.clone()), flow_tools_ttl: ttl, changes: bus };
+    let managed = Managed {
+        store: store.clone(),
+        clock,
+        public_url: base.clone(),
+        audit: AuditLog::start(store.clone()),
+        flow_tools_ttl: ttl,
+        changes: bus,
+        sessions: None,
+    };
     let admin = Admin { managed, tools: ALL_TOOLS, body_limit: 64 * 1024 };
     let running = http::spawn_managed(server, listener, HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() }, Some(admin)).unwrap();
     H { fake, base, client: reqwest::Client::new(), admin_token, store, dir, _running: running }

@@ -125,6 +125,8 @@ pub struct Managed {
     pub flow_tools_ttl: Duration,
     /// Where changes to servers are announced to every replica.
     pub changes: Arc<dyn crate::managed::changes::ChangeBus>,
+    /// Where legacy sessions are kept for other replicas (`None`: each process its own).
+    pub sessions: Option<Arc<dyn crate::http::sessions::SessionRows>>,
 }
 
 /// The one answer for a token that opens nothing: unknown, revoked or expired.

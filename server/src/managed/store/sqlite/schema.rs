@@ -49,6 +49,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX tool_calls_server ON tool_calls(mcp_server_id, id);
     CREATE INDEX tool_calls_at ON tool_calls(at);",
+    // 2: legacy sessions any replica can restore (`http::sessions::SessionRows`).
+    "CREATE TABLE mcp_sessions (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX mcp_sessions_created ON mcp_sessions(created_at);",
 ];
 
 /// Creates the database file readable and writable by its owner only (0600, like the key
