@@ -288,8 +288,12 @@ pub async fn serve(
     if in_flight.count() > 0 {
         tracing::info!(in_flight = in_flight.count(), "waiting up to {:?} for calls in flight", config.shutdown_grace);
     }
-    if tokio::time::timeout_at(deadline, in_flight.idle()).await.is_err() {
-        tracing::warn!(in_flight = in_flight.count(), "calls still running after {:?}; stopping them", config.shutdown_grace);
+    // `serving` is polled meanwhile: its accept loop lives in it.
+    tokio::select! {
+        r = &mut serving => return r.map_err(Into::into),
+        drained = tokio::time::timeout_at(deadline, in_flight.idle()) => if drained.is_err() {
+            tracing::warn!(in_flight = in_flight.count(), "calls still running after {:?}; stopping them", config.shutdown_grace);
+        }
     }
     stop_accepting.cancel();
     sessions.cancel();
