@@ -216,6 +216,7 @@ impl ServerHandler for GumloopServer {
     async fn call_tool(&self, request: CallToolRequestParams, ctx: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
         trace_context::scope(trace_of(&ctx), self.call_tool_traced(request, ctx)).await
     }
+
     async fn get_task(&self, request: GetTaskParams, ctx: RequestContext<RoleServer>) -> Result<GetTaskResult, McpError> {
         let scope = self.scope_of(&ctx)?;
         self.state.tasks.record(&request.task_id, scope.as_ref().map(|s| s.server_id.as_str()))?;

@@ -117,8 +117,9 @@ impl Upstream {
         self.integration
     }
 
-    /// Sends one request with the credential's headers; `format` is what the method
-    /// documents a success to carry.
+    /// Sends one request with the credential's headers (and the call's trace context, if
+    /// its caller sent one); `format` is what the method documents a success to carry.
+    /// Counted and timed by status class.
     pub async fn send(&self, req: UpstreamRequest, cred: &Credential, format: ResponseFormat) -> Outcome {
         let base = match req.base {
             Base::Api => &self.api_base,

@@ -11,7 +11,7 @@
 //!
 //! Each behaviour is a stage that runs when the tool's descriptor declares it, so they
 //! compose: a walked list whose items carry signed URLs gets a link for every item of
-//! every page.
+//! every page. Around the stages, [`measure`] counts, times and spans each call once.
 
 // A stage that ends the call early returns its result as the `Err`: one per call, moved
 // once, so boxing it would buy nothing.
