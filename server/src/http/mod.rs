@@ -271,6 +271,8 @@ pub async fn serve(
     }
     let registry = SessionRegistry::new(config.sessions);
     tokio::spawn(registry.clone().sweep(sessions.child_token()));
+    // Installed before the first request, so no call goes uncounted.
+    crate::telemetry::metrics::handle();
     tokio::spawn(crate::telemetry::metrics::upkeep(sessions.child_token()));
     // The probes are no MCP exchange (so outside its middleware), but still refuse query credentials.
     let probes = probes::routes(&config.probes, shutdown.clone()).layer(axum::middleware::from_fn(refuse_query_credentials));
