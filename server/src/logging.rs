@@ -157,7 +157,7 @@ mod tests {
     fn text_logs_keep_the_escaping_and_the_span() {
         let text = log_one(LogFormat::Text);
         assert_eq!(text.lines().count(), 1, "{text}");
-        assert!(text.contains("call{tool=list_all_gumloop_models trace_id=0af7651916cd43dd8448eb211c80319c}"), "{text}");
+        assert!(text.contains(r#"call{tool="list_all_gumloop_models" trace_id="0af7651916cd43dd8448eb211c80319c"}"#), "{text}");
         assert!(text.contains("done\\n2026"), "{text}");
     }
 }
