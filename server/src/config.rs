@@ -10,7 +10,9 @@ use clap::{Args, Parser, Subcommand};
 use gumloop_mcp_generated::resources::INTEGRATION;
 
 use crate::http::HttpConfig;
+use crate::http::probes::{MetricsAt, Probes};
 use crate::http::sessions::SessionLimits;
+use crate::logging::LogFormat;
 use crate::upstream::UpstreamConfig;
 
 /// The per-user data directory: `$XDG_DATA_HOME/gumloop-mcp`, else
@@ -46,6 +48,9 @@ pub struct Cli {
     /// with other busy processes, fewer threads mean fewer cross-thread hand-offs per call
     #[arg(long, global = true, env = "GUMLOOP_MCP_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,
+    /// Log line format on stderr: text (one escaped line per event) or json (one JSON object per line)
+    #[arg(long, global = true, env = "GUMLOOP_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// What to serve on.
     #[command(subcommand)]
     pub command: Command,
@@ -274,6 +279,9 @@ pub struct ServeArgs {
     /// Seconds an MCP session lives with no request in flight and no open GET stream; a client that comes back later gets 404 and initializes again
     #[arg(long, env = "GUMLOOP_MCP_SESSION_IDLE_SECS", default_value_t = SessionLimits::DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     pub session_idle_secs: u64,
+    /// Serve /metrics (Prometheus text) on this address instead of the main listener, which then answers 404 there (e.g. 127.0.0.1:9464); /livez and /readyz stay on the main listener
+    #[arg(long, env = "GUMLOOP_MCP_METRICS_ADDR", value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
     #[command(flatten)]
     pub upstream: UpstreamArgs,
 }
@@ -290,6 +298,7 @@ impl ServeArgs {
                 max_per_server: self.max_sessions_per_server,
                 idle_timeout: Duration::from_secs(self.session_idle_secs),
             },
+            probes: Probes { metrics: if self.metrics_addr.is_some() { MetricsAt::Separate } else { MetricsAt::Main }, ..Probes::default() },
         }
     }
 }
@@ -360,5 +369,19 @@ mod tests {
         for zero in ["--max-sessions", "--max-sessions-per-server", "--session-idle-secs"] {
             assert!(serve(&[zero, "0"]).is_err(), "{zero} 0");
         }
+    }
+
+    #[test]
+    fn ops_flags() {
+        let cli = Cli::try_parse_from(["gumloop-mcp", "serve", "--metrics-addr", "127.0.0.1:9464", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.log_format, LogFormat::Json);
+        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        assert_eq!(args.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(args.http_config().probes.metrics, MetricsAt::Separate);
+        let Command::Serve(args) = Cli::try_parse_from(["gumloop-mcp", "serve"]).unwrap().command else { panic!("not serve") };
+        assert_eq!(args.http_config().probes.metrics, MetricsAt::Main);
+        assert_eq!(Cli::try_parse_from(["gumloop-mcp", "stdio", "--log-format", "json"]).unwrap().log_format, LogFormat::Json);
+        assert!(Cli::try_parse_from(["gumloop-mcp", "stdio", "--log-format", "xml"]).is_err());
+        assert!(Cli::try_parse_from(["gumloop-mcp", "serve", "--metrics-addr", "nowhere"]).is_err());
     }
 }

@@ -22,6 +22,7 @@ pub mod logging;
 pub mod managed;
 pub mod mcp;
 pub mod stdio;
+pub mod telemetry;
 pub mod text;
 pub mod upstream;
 

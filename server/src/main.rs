@@ -55,7 +55,7 @@ fn main() -> Result<()> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    gumloop_mcp::logging::init();
+    gumloop_mcp::logging::init(cli.log_format);
     let token = CancellationToken::new();
     tokio::spawn(shutdown_signal(token.clone()));
     match cli.command {
@@ -87,6 +87,13 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     cli::first_start_token(store.as_ref()).await?;
     let server = build_server(&args.upstream)?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
+    let metrics_listener = match args.metrics_addr {
+        Some(a) => Some(tokio::net::TcpListener::bind(a).await.with_context(|| format!("binding --metrics-addr {a}"))?),
+        None => None,
+    };
+    let mut http_config = args.http_config();
+    // store readiness
+    http_config.probes.readiness = store_readiness(store.clone());
     let addr = listener.local_addr()?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_owned();
     let clock = Clock::system();
@@ -112,5 +119,33 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
         "serving {} tools over MCP at http://{addr}/mcp; managed servers at {public_url}/mcp/<token>; admin API at {public_url}/integrated-account",
         ALL_TOOLS.len()
     );
-    http::serve(server, listener, args.http_config(), Some(admin), token).await
+    // The metrics listener outlives the drain: it stops once the main one has.
+    let stop_metrics = CancellationToken::new();
+    let metrics = match metrics_listener {
+        Some(l) => {
+            tracing::info!("serving Prometheus metrics on http://{}/metrics", l.local_addr()?);
+            Some(tokio::spawn(http::probes::serve_metrics(l, stop_metrics.clone())))
+        }
+        None => None,
+    };
+    let served = http::serve(server, listener, http_config, Some(admin), token).await;
+    stop_metrics.cancel();
+    if let Some(m) = metrics {
+        m.await??;
+    }
+    served
+}
+
+/// `/readyz`'s check: the store answers and its schema is current. The reason shown is
+/// generic; the store's own error is logged.
+fn store_readiness(store: Arc<dyn Store>) -> http::probes::Readiness {
+    http::probes::Readiness::new(move || {
+        let store = store.clone();
+        Box::pin(async move {
+            store.ping().await.map_err(|e| {
+                tracing::warn!("readiness: the store failed: {e}");
+                "the store is not reachable or not migrated".to_owned()
+            })
+        })
+    })
 }

@@ -1,6 +1,7 @@
 //! Streamable HTTP: both protocol eras on `/mcp`, DNS-rebinding protection, `ratelimit-*`
 //! response headers, graceful shutdown; bodies screened ([`crate::http::screen`]) and legacy
-//! sessions bounded ([`crate::http::sessions`]) in front of rmcp.
+//! sessions bounded ([`crate::http::sessions`]) in front of rmcp; the probes and
+//! `/metrics` beside them ([`crate::http::probes`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,12 +21,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub mod envelope;
+pub mod probes;
 pub mod screen;
 pub mod sessions;
 
 use crate::managed::admin::Admin;
 use crate::mcp::handler::GumloopServer;
 use crate::upstream::ratelimit::RateLimitSlot;
+use probes::Probes;
 use screen::{MAX_REQUEST_BYTES, screen};
 use sessions::{BoundedSessions, SessionLimits, SessionRegistry, SharedSessions};
 
@@ -42,11 +45,19 @@ pub struct HttpConfig {
     pub shutdown_grace: Duration,
     /// Bounds on legacy sessions.
     pub sessions: SessionLimits,
+    /// `/readyz`'s check and where `/metrics` is served.
+    pub probes: Probes,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { allowed_hosts: Vec::new(), allowed_origins: Vec::new(), shutdown_grace: Duration::from_secs(10), sessions: SessionLimits::default() }
+        Self {
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            shutdown_grace: Duration::from_secs(10),
+            sessions: SessionLimits::default(),
+            probes: Probes::default(),
+        }
     }
 }
 
@@ -242,9 +253,10 @@ fn set_rate_limit_headers(headers: &mut HeaderMap, slot: &RateLimitSlot) {
     }
 }
 
-/// Serves until `shutdown` fires. Then it stops accepting connections, lets exchanges in
-/// flight finish for up to `config.shutdown_grace`, ends every session (closing legacy
-/// SSE streams) and returns.
+/// Serves until `shutdown` fires. Then `/readyz` answers 503 at once, exchanges in flight
+/// get up to `config.shutdown_grace` to finish (connections are still accepted meanwhile),
+/// and then it stops accepting, ends every session (closing legacy SSE streams) and
+/// returns.
 pub async fn serve(
     server: GumloopServer,
     listener: TcpListener,
@@ -264,9 +276,16 @@ pub async fn serve(
     if let Some(rows) = registry.rows() {
         tokio::spawn(self::sessions::prune_rows(rows.clone(), sessions.child_token()));
     }
-    let app = router(server, &config, addr, &sessions, &registry, in_flight.clone(), managed);
-    let signal = shutdown.clone();
-    let serving = std::future::IntoFuture::into_future(axum::serve(listener, app).with_graceful_shutdown(async move { signal.cancelled().await }));
+    // Installed before the first request, so no call goes uncounted.
+    crate::telemetry::metrics::handle();
+    tokio::spawn(crate::telemetry::metrics::upkeep(sessions.child_token()));
+    // The probes are no MCP exchange (so outside its middleware), but still refuse query credentials.
+    let probes = probes::routes(&config.probes, shutdown.clone()).layer(axum::middleware::from_fn(refuse_query_credentials));
+    let app = router(server, &config, addr, &sessions, &registry, in_flight.clone(), managed).merge(probes);
+    // Connections are still accepted while calls drain, so `/readyz` can answer 503 and a
+    // load balancer move away; accepting stops once they have.
+    let stop_accepting = CancellationToken::new();
+    let serving = std::future::IntoFuture::into_future(axum::serve(listener, app).with_graceful_shutdown(stop_accepting.clone().cancelled_owned()));
     tokio::pin!(serving);
     tokio::select! {
         r = &mut serving => return r.map_err(Into::into),
@@ -276,9 +295,14 @@ pub async fn serve(
     if in_flight.count() > 0 {
         tracing::info!(in_flight = in_flight.count(), "waiting up to {:?} for calls in flight", config.shutdown_grace);
     }
-    if tokio::time::timeout_at(deadline, in_flight.idle()).await.is_err() {
-        tracing::warn!(in_flight = in_flight.count(), "calls still running after {:?}; stopping them", config.shutdown_grace);
+    // `serving` is polled meanwhile: its accept loop lives in it.
+    tokio::select! {
+        r = &mut serving => return r.map_err(Into::into),
+        drained = tokio::time::timeout_at(deadline, in_flight.idle()) => if drained.is_err() {
+            tracing::warn!(in_flight = in_flight.count(), "calls still running after {:?}; stopping them", config.shutdown_grace);
+        }
     }
+    stop_accepting.cancel();
     sessions.cancel();
     if tokio::time::timeout(CLOSE_TIMEOUT, &mut serving).await.is_err() {
         tracing::warn!("connections still open after shutdown; closing them");

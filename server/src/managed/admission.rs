@@ -232,6 +232,15 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The metrics label: a fixed word (nothing of the request).
+    pub const fn reason(self) -> &'static str {
+        match self {
+            Refusal::NotFound => "not_found",
+            Refusal::Unauthorized => "unauthorized",
+            Refusal::Store => "store",
+        }
+    }
+
     fn into_response(self) -> Response {
         match self {
             Refusal::NotFound => not_found(),
@@ -277,7 +286,10 @@ pub async fn authorize(State(m): State<Managed>, mut req: Request, next: Next) -
             req.extensions_mut().insert(admission.into_scope());
             next.run(req).await
         }
-        Err(refusal) => refusal.into_response(),
+        Err(refusal) => {
+            crate::telemetry::metrics::admission_refused(refusal.reason());
+            refusal.into_response()
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use crate::mcp::catalog::{Catalog, Entry};
 use crate::mcp::pipeline::Follow;
 use crate::mcp::scope::{CallOutcome, Scope, ScopedTools};
 use crate::mcp::tasks::{self, Tasks};
+use crate::telemetry::trace_context::{self, TraceContext};
 use crate::upstream::credential::Credential;
 use crate::upstream::ratelimit::RateLimitSlot;
 use crate::upstream::{Outcome, Upstream};
@@ -108,6 +109,12 @@ impl GumloopServer {
     }
 }
 
+/// The caller's trace context: `params._meta` (SEP-414) first, then the HTTP headers.
+fn trace_of(ctx: &RequestContext<RoleServer>) -> Option<TraceContext> {
+    let headers = ctx.extensions.get::<axum::http::request::Parts>().map(|p| &p.headers);
+    TraceContext::from_request(Some((ctx.meta.get_traceparent(), ctx.meta.get_tracestate())), headers)
+}
+
 /// The legacy session a request belongs to, if any.
 fn session_id(ctx: &RequestContext<RoleServer>) -> Option<String> {
     let parts = ctx.extensions.get::<axum::http::request::Parts>()?;
@@ -118,12 +125,7 @@ impl GumloopServer {
     /// Records a managed call in its server's audit trail.
     pub(crate) async fn audit(&self, scope: Option<&Scope>, tool: &str, result: &Result<(CallToolResult, CallOutcome), McpError>, started: Instant) {
         if let Some(scope) = scope {
-            let outcome = match result {
-                Ok((_, outcome)) => *outcome,
-                Err(e) if e.code == ErrorCode::INVALID_PARAMS => CallOutcome::Rejected,
-                Err(_) => CallOutcome::ToolError,
-            };
-            scope.access.record(&scope.server_id, tool, outcome, started).await;
+            scope.access.record(&scope.server_id, tool, crate::mcp::pipeline::measure::outcome_of(result), started).await;
         }
     }
 
@@ -139,6 +141,25 @@ impl GumloopServer {
             Ok(e) => e.descriptor.async_spec.is_some(),
             Err(_) => self.runs_as(name, scope).and_then(|t| self.state.catalog.get(t)).is_some_and(|e| e.descriptor.async_spec.is_some()),
         }
+    }
+
+    /// `tools/call` within the caller's trace context.
+    async fn call_tool_traced(&self, request: CallToolRequestParams, ctx: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
+        let started = Instant::now();
+        let scope = self.scope_of(&ctx)?;
+        let args = request.arguments.map(Value::Object).unwrap_or_else(|| json!({}));
+        if tasks::wanted(&ctx) && self.starts_work(&request.name, scope.as_ref()) {
+            return self.start_task(request.name.to_string(), args, scope, started).await;
+        }
+        let slot = ctx.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<RateLimitSlot>().cloned());
+        let follow = ctx.meta.get_progress_token().map(|token| Follow { progress: Some((ctx.peer.clone(), token)), task: None });
+        // Dropping the upstream future on cancel drops its HTTP request (and stops a wait).
+        let result = tokio::select! {
+            _ = ctx.ct.cancelled() => Err(McpError::internal_error("the call was cancelled by the client", None)),
+            r = self.run(&request.name, args, slot.as_ref(), scope.as_ref(), follow.as_ref()) => r,
+        };
+        self.audit(scope.as_ref(), &request.name, &result, started).await;
+        result.map(|(r, _)| r.into())
     }
 }
 
@@ -193,21 +214,7 @@ impl ServerHandler for GumloopServer {
     }
 
     async fn call_tool(&self, request: CallToolRequestParams, ctx: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
-        let started = Instant::now();
-        let scope = self.scope_of(&ctx)?;
-        let args = request.arguments.map(Value::Object).unwrap_or_else(|| json!({}));
-        if tasks::wanted(&ctx) && self.starts_work(&request.name, scope.as_ref()) {
-            return self.start_task(request.name.to_string(), args, scope, started).await;
-        }
-        let slot = ctx.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<RateLimitSlot>().cloned());
-        let follow = ctx.meta.get_progress_token().map(|token| Follow { progress: Some((ctx.peer.clone(), token)), task: None });
-        // Dropping the upstream future on cancel drops its HTTP request (and stops a wait).
-        let result = tokio::select! {
-            _ = ctx.ct.cancelled() => Err(McpError::internal_error("the call was cancelled by the client", None)),
-            r = self.run(&request.name, args, slot.as_ref(), scope.as_ref(), follow.as_ref()) => r,
-        };
-        self.audit(scope.as_ref(), &request.name, &result, started).await;
-        result.map(|(r, _)| r.into())
+        trace_context::scope(trace_of(&ctx), self.call_tool_traced(request, ctx)).await
     }
 
     async fn get_task(&self, request: GetTaskParams, ctx: RequestContext<RoleServer>) -> Result<GetTaskResult, McpError> {
@@ -239,8 +246,7 @@ impl ServerHandler for GumloopServer {
                 .get(tool)
                 .map(|e| e.descriptor)
                 .ok_or_else(|| McpError::internal_error(format!("the cancel tool `{tool}` is missing"), None))?;
-            let outcome = self
-                .send_as(descriptor, json!({ "id": id }), credential)
+            let outcome = trace_context::scope(trace_of(&ctx), self.send_as(descriptor, json!({ "id": id }), credential))
                 .await
                 .map_err(|e| McpError::internal_error(format!("cannot call `{tool}`: {e}"), None))?;
             match outcome {
@@ -263,7 +269,7 @@ impl ServerHandler for GumloopServer {
         let scope = self.scope_of(&ctx)?;
         tokio::select! {
             _ = ctx.ct.cancelled() => Err(McpError::internal_error("the read was cancelled by the client", None)),
-            r = self.read_download(&request.uri, scope.as_ref()) => r.map(Into::into),
+            r = trace_context::scope(trace_of(&ctx), self.read_download(&request.uri, scope.as_ref())) => r.map(Into::into),
         }
     }
 

@@ -11,6 +11,8 @@ use rmcp::model::{ProtocolVersion, TaskStatus};
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::task_manager::{TaskContext, TaskManager};
 
+use crate::telemetry::metrics::{self, TaskState};
+
 /// How long a task lives (and so how long its wait may poll) unless configured.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 
@@ -56,6 +58,33 @@ pub struct Hook {
     pub upstream_id: Arc<OnceLock<String>>,
     /// How long the wait may poll.
     pub timeout: Duration,
+}
+
+/// Counts a task from its start to how it settled, whatever ends it: the operation's own
+/// result, `tasks/cancel`, or rmcp dropping the operation at its TTL (counted `failed`, as
+/// rmcp marks it).
+pub struct Settled(Option<TaskState>);
+
+impl Settled {
+    /// A task has been created.
+    pub fn track() -> Self {
+        metrics::task(TaskState::Created);
+        Self(None)
+    }
+
+    /// The task settles as `state` (the first call counts).
+    pub fn settle(&mut self, state: TaskState) {
+        if self.0.is_none() {
+            self.0 = Some(state);
+            metrics::task(state);
+        }
+    }
+}
+
+impl Drop for Settled {
+    fn drop(&mut self) {
+        self.settle(TaskState::Failed);
+    }
 }
 
 impl Default for Tasks {

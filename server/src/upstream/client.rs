@@ -6,6 +6,7 @@ use std::time::Duration;
 use gumloop_mcp_runtime::{Base, Body, HttpMethod, Integration, PartValue, ResponseFormat, UpstreamRequest};
 use serde_json::Value;
 
+use crate::telemetry::metrics;
 use crate::upstream::credential::Credential;
 use crate::upstream::ratelimit::{self, RateLimit};
 
@@ -116,8 +117,9 @@ impl Upstream {
         self.integration
     }
 
-    /// Sends one request with the credential's headers; `format` is what the method
-    /// documents a success to carry.
+    /// Sends one request with the credential's headers (and the call's trace context, if
+    /// its caller sent one); `format` is what the method documents a success to carry.
+    /// Counted and timed by status class.
     pub async fn send(&self, req: UpstreamRequest, cred: &Credential, format: ResponseFormat) -> Outcome {
         let base = match req.base {
             Base::Api => &self.api_base,
@@ -148,6 +150,12 @@ impl Upstream {
         if let (Some(header), Some(user)) = (self.integration.user_header, &cred.user_id) {
             rb = rb.header(header, user);
         }
+        if let Some(trace) = crate::telemetry::trace_context::current() {
+            rb = rb.header("traceparent", trace.child_traceparent());
+            if let Some(state) = trace.tracestate() {
+                rb = rb.header("tracestate", state);
+            }
+        }
         rb = match req.body {
             Body::Empty => rb,
             Body::Json(v) => rb.json(&v),
@@ -171,10 +179,14 @@ impl Upstream {
                 rb.multipart(form)
             }
         };
-        match rb.send().await {
-            Ok(resp) => self.read(resp, format).await,
-            Err(e) => Outcome::Failed(self.describe(&e)),
-        }
+        let started = std::time::Instant::now();
+        let (status, outcome) = match rb.send().await {
+            Ok(resp) => (Some(resp.status().as_u16()), self.read(resp, format).await),
+            Err(e) => (None, Outcome::Failed(self.describe(&e))),
+        };
+        // Timed to the end of the body: a slow body is a slow answer.
+        metrics::upstream_response(status, started.elapsed());
+        outcome
     }
 
     async fn read(&self, resp: reqwest::Response, format: ResponseFormat) -> Outcome {

@@ -11,13 +11,14 @@
 //!
 //! Each behaviour is a stage that runs when the tool's descriptor declares it, so they
 //! compose: a walked list whose items carry signed URLs gets a link for every item of
-//! every page.
+//! every page. Around the stages, [`measure`] counts, times and spans each call once.
 
 // A stage that ends the call early returns its result as the `Err`: one per call, moved
 // once, so boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
 mod finish;
+pub(crate) mod measure;
 mod prepare;
 pub mod result;
 mod task;
@@ -29,6 +30,7 @@ use std::time::Instant;
 use rmcp::ErrorData as McpError;
 use rmcp::model::CallToolResult;
 use serde_json::{Value, json};
+use tracing::Instrument as _;
 
 pub use finish::Finished;
 pub use wait::Follow;
@@ -41,8 +43,23 @@ use result::{invalid_arguments, pointer_or_root, tool_error, unless_json};
 
 impl GumloopServer {
     /// Runs one tool call under `scope` (the configured credential without one), and says
-    /// what it came to for the audit trail.
+    /// what it came to for the audit trail. Every call, on any transport, passes here once,
+    /// so here it is counted, timed and given its span.
     pub(crate) async fn run(
+        &self,
+        name: &str,
+        args: Value,
+        slot: Option<&RateLimitSlot>,
+        scope: Option<&Scope>,
+        follow: Option<&Follow>,
+    ) -> Result<(CallToolResult, CallOutcome), McpError> {
+        let meter = measure::CallMeter::start(self.tool_label(name, scope), Instant::now());
+        let result = self.stages(name, args, slot, scope, follow).instrument(measure::span(meter.tool())).await;
+        meter.finish(measure::outcome_of(&result));
+        result
+    }
+
+    async fn stages(
         &self,
         name: &str,
         args: Value,
@@ -109,7 +126,7 @@ impl GumloopServer {
         let outcome = s.upstream.send(request, credential, d.response).await;
         let ms = started.elapsed().as_millis() as u64;
         // 7. Finish.
-        let result = match unless_json(outcome, name, slot, entry.tool.output_schema.is_some()) {
+        let result = match unless_json(outcome, d.name, slot, entry.tool.output_schema.is_some()) {
             Err(result) => result,
             Ok((status, body)) => {
                 tracing::info!(tool = name, status, ms, "call");

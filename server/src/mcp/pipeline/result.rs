@@ -21,7 +21,7 @@ pub fn invalid_arguments(tool: &str, problems: &[String]) -> CallToolResult {
 /// What `while_doing` came to when upstream did not answer with JSON: a status error
 /// (passed through; a 429's rate limit also goes to `slot` for the response headers),
 /// a failure, or bytes where JSON was documented. `Ok` for JSON, handed back.
-pub fn unless_json(outcome: Outcome, tool: &str, slot: Option<&RateLimitSlot>, documented_json: bool) -> Result<(u16, Value), CallToolResult> {
+pub fn unless_json(outcome: Outcome, tool: &'static str, slot: Option<&RateLimitSlot>, documented_json: bool) -> Result<(u16, Value), CallToolResult> {
     match outcome {
         Outcome::Json { status, body } => Ok((status, body)),
         Outcome::Bytes { status, media_type, bytes } if documented_json => {
@@ -46,6 +46,7 @@ pub fn unless_json(outcome: Outcome, tool: &str, slot: Option<&RateLimitSlot>, d
             let mut err = json!({ "status": status, "error": body });
             if status == 429 {
                 // Passed through, never retried: the caller owns the retry.
+                crate::telemetry::metrics::rate_limited(tool);
                 err["rate_limit"] = serde_json::to_value(rate_limit.unwrap_or_default()).expect("plain struct");
                 if let (Some(slot), Some(rl)) = (slot, rate_limit) {
                     slot.set(rl);

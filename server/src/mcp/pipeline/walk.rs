@@ -45,6 +45,9 @@ impl GumloopServer {
                     last = body;
                 }
                 Outcome::Status { status, body, rate_limit } => {
+                    if status == 429 {
+                        crate::telemetry::metrics::rate_limited(d.name);
+                    }
                     let mut err = json!({"status": status, "error": body, "walk": {"pages_read": pages_read, "items_collected": items.len(), "stopped": "an upstream error on the next page"}});
                     if let Some(rl) = rate_limit {
                         err["rate_limit"] = serde_json::to_value(rl).expect("plain struct");
