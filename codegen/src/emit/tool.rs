@@ -390,7 +390,8 @@ fn emit_behaviours(b: &BehavioursRule) -> TokenStream {
     some_or_none(
         "skill_package",
         b.skill_package.as_ref().map(|s| {
-            let (markdown, name, description, files, archive, field) = (&s.markdown, &s.name, &s.description, &s.files, &s.archive, &s.field);
+            let (markdown, name, description, files, archive) = (&s.markdown, &s.name, &s.description, &s.files, &s.archive);
+            let (field, manifest) = (&s.field, &s.manifest);
             let max_bytes = proc_macro2::Literal::u64_unsuffixed(s.max_bytes);
             quote! {
                 #rt::behaviour::SkillPackage {
@@ -400,6 +401,7 @@ fn emit_behaviours(b: &BehavioursRule) -> TokenStream {
                     files: #files,
                     archive: #archive,
                     field: #field,
+                    manifest: #manifest,
                     max_bytes: #max_bytes,
                 }
             }
