@@ -164,6 +164,7 @@ fn behaviours_are_descriptor_data() {
             files: "files",
             archive: "archive_base64",
             field: "files",
+            manifest: "SKILL.md",
             max_bytes: 10_485_760
         })
     );

@@ -212,7 +212,7 @@ methods:
     http: POST /widgets/upload
     body_format: multipart
     behaviours:
-      skill_package: { markdown: text, name: name, description: about, files: files, archive: zip, field: files, max_bytes: 1000 }
+      skill_package: { markdown: text, name: name, description: about, files: files, archive: zip, field: files, manifest: SKILL.md, max_bytes: 1000 }
 "#;
 
 const B_DOCS: &str = r#"list:
@@ -365,6 +365,13 @@ fn images_without_url_pointers() {
     let d = behaviour_error("url: [/url, \"\"]", "url: []");
     assert_eq!(d.key_path, "methods.create.behaviours.images.url");
     assert!(d.message.contains("no pointer to an image's URL"), "{d}");
+}
+
+#[test]
+fn skill_package_manifest_not_a_root_file() {
+    let d = behaviour_error("manifest: SKILL.md", "manifest: docs/SKILL.md");
+    assert_eq!(d.key_path, "methods.upload.behaviours.skill_package.manifest");
+    assert!(d.message.contains("`docs/SKILL.md` is not a file name at the skill's root"), "{d}");
 }
 
 #[test]

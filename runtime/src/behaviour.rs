@@ -97,12 +97,12 @@ pub struct Images {
     pub url: &'static [&'static str],
 }
 
-/// `skill_package`: the server arguments of the three forms (SKILL.md text with its
-/// name and description, loose files, or an archive), packaged into multipart `field`
+/// `skill_package`: the server arguments of the three forms (the `manifest`'s text with
+/// its name and description, loose files, or an archive), packaged into multipart `field`
 /// parts of at most `max_bytes` in all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SkillPackage {
-    /// The SKILL.md text argument (`skill_markdown`).
+    /// The manifest's text argument (`skill_markdown`).
     pub markdown: &'static str,
     /// The name argument that goes with the text (`name`).
     pub name: &'static str,
@@ -114,6 +114,8 @@ pub struct SkillPackage {
     pub archive: &'static str,
     /// The multipart field the packaged files are sent as (`files`).
     pub field: &'static str,
+    /// The file every skill has at its root, whose frontmatter names it (`SKILL.md`).
+    pub manifest: &'static str,
     /// The largest upload upstream accepts, unpacked.
     pub max_bytes: u64,
 }

@@ -110,7 +110,7 @@ pub struct ImagesRule {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SkillPackageRule {
-    /// The SKILL.md text argument.
+    /// The manifest's text argument.
     pub markdown: String,
     /// The name argument that goes with the text.
     pub name: String,
@@ -122,6 +122,8 @@ pub struct SkillPackageRule {
     pub archive: String,
     /// The multipart field the packaged files are sent as.
     pub field: String,
+    /// The file every skill has at its root, whose frontmatter names it.
+    pub manifest: String,
     /// The largest upload upstream accepts, unpacked, in bytes.
     pub max_bytes: u64,
 }

@@ -85,6 +85,16 @@ impl Validator<'_> {
                     "add `body_format: multipart` to the method",
                 );
             }
+            // The server looks for it at the archive's root and writes it for form 1.
+            let m = s.manifest.as_str();
+            if m.is_empty() || m == "." || m == ".." || m.contains(['/', '\\']) || m.chars().any(char::is_control) {
+                self.err(
+                    file,
+                    format!("{at}.skill_package.manifest"),
+                    format!("`{m}` is not a file name at the skill's root"),
+                    "name the file every skill has at its root, without folders, e.g. `SKILL.md`",
+                );
+            }
             if s.max_bytes == 0 {
                 self.err(
                     file,

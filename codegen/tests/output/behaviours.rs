@@ -658,6 +658,7 @@ pub mod resources {
                         files: "files",
                         archive: "archive_base64",
                         field: "files",
+                        manifest: "SKILL.md",
                         max_bytes: 10485760,
                     }),
                     ..::gumloop_mcp_runtime::Behaviours::NONE

@@ -16,6 +16,7 @@ use crate::behaviours::downloads::LinkKey;
 use crate::behaviours::flow_inputs::InputCache;
 use crate::mcp::catalog::{Catalog, Entry};
 use crate::mcp::pipeline::Follow;
+use crate::mcp::pipeline::result::{NotJson, json_of};
 use crate::mcp::scope::{CallOutcome, Scope, ScopedTools};
 use crate::mcp::tasks::{self, Tasks};
 use crate::telemetry::trace_context::{self, TraceContext};
@@ -249,17 +250,10 @@ impl ServerHandler for GumloopServer {
             let outcome = trace_context::scope(trace_of(&ctx), self.send_as(descriptor, json!({ "id": id }), credential))
                 .await
                 .map_err(|e| McpError::internal_error(format!("cannot call `{tool}`: {e}"), None))?;
-            match outcome {
-                Outcome::Json { .. } | Outcome::Bytes { .. } => tracing::info!(tool, id, "task cancelled upstream"),
-                Outcome::Status { status, body, .. } => {
-                    return Err(McpError::internal_error(
-                        format!("Gumloop refused to stop `{id}` (`{tool}` answered HTTP {status}); the task goes on"),
-                        Some(json!({ "status": status, "error": body })),
-                    ));
-                }
-                Outcome::Failed(message) => {
-                    return Err(McpError::internal_error(format!("stopping `{id}` with `{tool}` failed: {message}; the task goes on"), None));
-                }
+            match json_of(outcome) {
+                // Any success stops the work, whatever its body.
+                Ok(_) | Err(NotJson::Bytes { .. }) => tracing::info!(tool, id, "task cancelled upstream"),
+                Err(e) => return Err(McpError::internal_error(format!("Gumloop did not stop `{id}` with `{tool}` ({e}); the task goes on"), e.data())),
             }
         }
         tasks.manager.cancel_task(&request.task_id)

@@ -77,6 +77,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
             files: "files",
             archive: "archive_base64",
             field: "files",
+            manifest: "SKILL.md",
             max_bytes: 10485760,
         }),
         ..::gumloop_mcp_runtime::Behaviours::NONE

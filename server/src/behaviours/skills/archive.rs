@@ -8,22 +8,24 @@ use std::io::{Cursor, Read, Write};
 use zip::ZipArchive;
 use zip::write::{SimpleFileOptions, ZipWriter};
 
-use super::{MAX_BYTES, SKILL_MD, SkillError, frontmatter, paths};
+use gumloop_mcp_runtime::behaviour::SkillPackage;
 
-/// Where errors about the archive point.
-const ARG: &str = "/archive_base64";
+use super::{SkillError, frontmatter, paths};
 
 /// Checks an archive's entries and declared sizes, and reads the frontmatter of the
-/// SKILL.md at its root.
-pub fn inspect(bytes: &[u8]) -> Result<frontmatter::Frontmatter, SkillError> {
-    let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| SkillError::NotZip(e.to_string()))?;
+/// spec's manifest at its root.
+pub fn inspect(bytes: &[u8], spec: &SkillPackage) -> Result<frontmatter::Frontmatter, SkillError> {
+    let (arg, manifest) = (spec.archive, spec.manifest);
+    let not_zip = |error: String| SkillError::NotZip { arg, error };
+    let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| not_zip(e.to_string()))?;
     let mut seen: HashMap<String, String> = HashMap::new();
-    let (mut declared, mut skill_md, mut nested_skill_md) = (0u64, None, None);
+    let nested = format!("/{manifest}");
+    let (mut declared, mut at_root, mut in_folder) = (0u64, None, None);
     for i in 0..zip.len() {
         // Raw: only the central directory record, nothing is decompressed.
-        let entry = zip.by_index_raw(i).map_err(|e| SkillError::NotZip(format!("entry {i}: {e}")))?;
-        let name = entry.name().map_err(|e| SkillError::NotZip(format!("entry {i}: {e}")))?.into_owned();
-        let at = || format!("{ARG}: entry `{name}`");
+        let entry = zip.by_index_raw(i).map_err(|e| not_zip(format!("entry {i}: {e}")))?;
+        let name = entry.name().map_err(|e| not_zip(format!("entry {i}: {e}")))?.into_owned();
+        let at = || format!("/{arg}: entry `{name}`");
         let path = if entry.is_dir() { name.strip_suffix('/').unwrap_or(&name) } else { &name };
         paths::check(path).map_err(|why| SkillError::UnsafePath { at: at(), why })?;
         if entry.is_symlink() {
@@ -36,28 +38,28 @@ pub fn inspect(bytes: &[u8]) -> Result<frontmatter::Frontmatter, SkillError> {
             return Err(SkillError::Duplicate { at: at(), first });
         }
         declared = declared.saturating_add(entry.size());
-        if path == SKILL_MD {
-            skill_md = Some(i);
-        } else if path.ends_with("/SKILL.md") {
-            nested_skill_md.get_or_insert_with(|| name.clone());
+        if path == manifest {
+            at_root = Some(i);
+        } else if path.ends_with(&nested) {
+            in_folder.get_or_insert_with(|| name.clone());
         }
     }
     // What the entries say they unpack to: a small archive of huge entries (a zip bomb)
     // is refused on its declaration.
-    if declared > MAX_BYTES {
-        return Err(SkillError::TooLarge { arg: "archive_base64", size: declared, what: "unpacked, as its entries declare" });
+    if declared > spec.max_bytes {
+        return Err(SkillError::TooLarge { arg, size: declared, what: "unpacked, as its entries declare", max: spec.max_bytes });
     }
-    let Some(i) = skill_md else {
-        let hint = nested_skill_md.map(|n| format!("; it has `{n}`: zip the folder's contents, not the folder")).unwrap_or_default();
-        return Err(SkillError::NoSkillMd { arg: "archive_base64", hint });
+    let Some(i) = at_root else {
+        let hint = in_folder.map(|n| format!("; it has `{n}`: zip the folder's contents, not the folder")).unwrap_or_default();
+        return Err(SkillError::NoManifest { arg, manifest, hint });
     };
-    let at = format!("{ARG}: entry `{SKILL_MD}`");
+    let at = format!("/{arg}: entry `{manifest}`");
     let entry = zip.by_index(i).map_err(|e| SkillError::Archive { at: at.clone(), problem: format!("cannot be read: {e}") })?;
     let mut text = Vec::new();
     // Capped: an entry may unpack to more than it declares.
-    entry.take(MAX_BYTES + 1).read_to_end(&mut text).map_err(|e| SkillError::Archive { at: at.clone(), problem: format!("cannot be unpacked: {e}") })?;
+    entry.take(spec.max_bytes + 1).read_to_end(&mut text).map_err(|e| SkillError::Archive { at: at.clone(), problem: format!("cannot be unpacked: {e}") })?;
     let text = String::from_utf8(text).map_err(|_| SkillError::Archive { at: at.clone(), problem: "is not UTF-8 text".into() })?;
-    frontmatter::of(&text).map_err(|problem| SkillError::Frontmatter { at, problem })
+    frontmatter::of(&text, manifest).map_err(|problem| SkillError::Frontmatter { at, problem })
 }
 
 /// Packs already-checked files into a zip, in order.
@@ -75,6 +77,7 @@ pub fn pack(files: &[(String, Vec<u8>)]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::behaviours::skills::tests::SPEC;
 
     fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
         pack(&entries.iter().map(|(p, c)| ((*p).to_owned(), c.as_bytes().to_vec())).collect::<Vec<_>>())
@@ -84,18 +87,18 @@ mod tests {
 
     #[test]
     fn a_packed_skill_reads_back() {
-        let fm = inspect(&zip_of(&[("SKILL.md", MD), ("scripts/run.py", "print(1)")])).unwrap();
+        let fm = inspect(&zip_of(&[("SKILL.md", MD), ("scripts/run.py", "print(1)")]), &SPEC).unwrap();
         assert_eq!(fm.name, "triage");
     }
 
     #[test]
     fn refuses_non_zips_missing_and_nested_skill_md_and_duplicates() {
-        assert!(matches!(inspect(b"hello"), Err(SkillError::NotZip(_))));
-        let nested = inspect(&zip_of(&[("triage/SKILL.md", MD)])).unwrap_err().to_string();
+        assert!(matches!(inspect(b"hello", &SPEC), Err(SkillError::NotZip { .. })));
+        let nested = inspect(&zip_of(&[("triage/SKILL.md", MD)]), &SPEC).unwrap_err().to_string();
         assert!(nested.contains("it has `triage/SKILL.md`"), "{nested}");
-        let dup = inspect(&zip_of(&[("SKILL.md", MD), ("a.txt", ""), ("A.txt", "")])).unwrap_err().to_string();
+        let dup = inspect(&zip_of(&[("SKILL.md", MD), ("a.txt", ""), ("A.txt", "")]), &SPEC).unwrap_err().to_string();
         assert!(dup.contains("entry `A.txt`: the same path as `a.txt`"), "{dup}");
-        let bad = inspect(&zip_of(&[("SKILL.md", "no frontmatter")])).unwrap_err().to_string();
+        let bad = inspect(&zip_of(&[("SKILL.md", "no frontmatter")]), &SPEC).unwrap_err().to_string();
         assert!(bad.contains("entry `SKILL.md`: SKILL.md must start with YAML frontmatter"), "{bad}");
     }
 }

@@ -1,5 +1,6 @@
-//! SKILL.md frontmatter: the leading `---` YAML block that must give the skill a
-//! non-empty `name` and `description` (Gumloop refuses the upload otherwise).
+//! A skill manifest's frontmatter (`SKILL.md`, as the spec names it): the leading `---`
+//! YAML block that must give the skill a non-empty `name` and `description` (Gumloop
+//! refuses the upload otherwise).
 
 use serde_yaml::{Mapping, Value};
 
@@ -49,11 +50,12 @@ fn field(map: &Mapping, key: &str) -> Result<String, String> {
     }
 }
 
-/// The frontmatter of a whole SKILL.md; a missing block is an error.
-pub fn of(text: &str) -> Result<Frontmatter, String> {
+/// The frontmatter of a whole manifest, the file named `manifest`; a missing block is an
+/// error.
+pub fn of(text: &str, manifest: &str) -> Result<Frontmatter, String> {
     match split(text)? {
         Some(yaml) => parse(yaml),
-        None => Err("SKILL.md must start with YAML frontmatter: a `---` line, `name:` and `description:`, then `---`".into()),
+        None => Err(format!("{manifest} must start with YAML frontmatter: a `---` line, `name:` and `description:`, then `---`")),
     }
 }
 
@@ -74,27 +76,27 @@ mod tests {
     #[test]
     fn finds_and_parses_the_block() {
         let md = "---\nname: triage\ndescription: Sort tickets\n---\n# Triage\n";
-        assert_eq!(of(md).unwrap(), Frontmatter { name: "triage".into(), description: "Sort tickets".into() });
+        assert_eq!(of(md, "SKILL.md").unwrap(), Frontmatter { name: "triage".into(), description: "Sort tickets".into() });
         let crlf = "\u{feff}---\r\nname: a\r\ndescription: 'b: c'\r\n...\r\nbody";
-        assert_eq!(of(crlf).unwrap().description, "b: c");
+        assert_eq!(of(crlf, "SKILL.md").unwrap().description, "b: c");
     }
 
     #[test]
     fn refuses_missing_open_unclosed_and_incomplete_blocks() {
         assert_eq!(split("# Title\n---\n").unwrap(), None);
-        assert!(of("# Title").unwrap_err().contains("must start with YAML frontmatter"));
-        assert!(of("---\nname: a\ndescription: b\n").unwrap_err().contains("never closed"));
-        assert!(of("---\nname: a\n---\n").unwrap_err().contains("no `description`"));
-        assert!(of("---\nname: ''\ndescription: b\n---\n").unwrap_err().contains("`name` is empty"));
-        assert!(of("---\nname: [a]\ndescription: b\n---\n").unwrap_err().contains("`name` must be text"));
-        assert!(of("---\n- a\n---\n").unwrap_err().contains("mapping"));
-        assert!(of("---\nname: : :\n---\n").unwrap_err().contains("not valid YAML"));
+        assert!(of("# Title", "SKILL.md").unwrap_err().contains("must start with YAML frontmatter"));
+        assert!(of("---\nname: a\ndescription: b\n", "SKILL.md").unwrap_err().contains("never closed"));
+        assert!(of("---\nname: a\n---\n", "SKILL.md").unwrap_err().contains("no `description`"));
+        assert!(of("---\nname: ''\ndescription: b\n---\n", "SKILL.md").unwrap_err().contains("`name` is empty"));
+        assert!(of("---\nname: [a]\ndescription: b\n---\n", "SKILL.md").unwrap_err().contains("`name` must be text"));
+        assert!(of("---\n- a\n---\n", "SKILL.md").unwrap_err().contains("mapping"));
+        assert!(of("---\nname: : :\n---\n", "SKILL.md").unwrap_err().contains("not valid YAML"));
     }
 
     #[test]
     fn written_frontmatter_reads_back() {
         let md = write("yes", "Use it when: always # really", "# Body\n");
         assert!(md.ends_with("---\n\n# Body\n"), "{md}");
-        assert_eq!(of(&md).unwrap(), Frontmatter { name: "yes".into(), description: "Use it when: always # really".into() });
+        assert_eq!(of(&md, "SKILL.md").unwrap(), Frontmatter { name: "yes".into(), description: "Use it when: always # really".into() });
     }
 }

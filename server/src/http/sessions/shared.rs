@@ -15,7 +15,7 @@ use std::time::Duration;
 use rmcp::transport::streamable_http_server::session::{SessionState, SessionStore, SessionStoreError};
 use serde_json::Value;
 
-use super::ADMISSION;
+use super::manager::ADMISSION;
 
 /// How long after its `initialize` a session can still be restored on another replica
 /// (a client then gets 404 and initializes again, one round trip).

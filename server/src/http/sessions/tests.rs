@@ -1,4 +1,8 @@
 //! Unit tests of `sessions`.
+use rmcp::transport::streamable_http_server::SessionManager;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use tokio::time::Instant;
+
 use super::*;
 
 fn limits(max_sessions: usize, max_per_server: usize) -> SessionLimits {

@@ -32,8 +32,8 @@ use crate::behaviours::flow_inputs::{self, Flows};
 use crate::managed::changes::{self, Change, ChangeBus};
 use crate::managed::store::Store;
 use crate::managed::{Admission, Clock};
+use crate::mcp::pipeline::result::json_of;
 use crate::mcp::{GumloopServer, Resolved, Scope, ScopedTools};
-use crate::upstream::Outcome;
 use crate::upstream::credential::Credential;
 
 pub use tools::{Flow, FlowSet, FlowTool, MAX_NAME, flow_tool, names, parse_flows, run_args, slug};
@@ -421,12 +421,8 @@ impl ScopedTools for FlowTools {
 async fn fetch_flow_set(core: &GumloopServer, flows: &Flows, credential: &Credential, previous: Option<&FlowSet>) -> Result<FlowSet, String> {
     let catalog = core.catalog();
     let run = catalog.get(flows.run.name).ok_or("the run tool is missing")?;
-    let body = match core.send_as(flows.list, json!({}), credential).await.map_err(|e| e.to_string())? {
-        Outcome::Json { body, .. } => body,
-        Outcome::Status { status, body, .. } => return Err(format!("Gumloop answered {status}: {body}")),
-        Outcome::Failed(message) => return Err(message),
-        Outcome::Bytes { media_type, .. } => return Err(format!("Gumloop answered with {media_type}")),
-    };
+    let outcome = core.send_as(flows.list, json!({}), credential).await.map_err(|e| e.to_string())?;
+    let body = json_of(outcome).map_err(|e| e.to_string())?;
     let mut listed = parse_flows(&body, &flows.listing).ok_or_else(|| format!("the answer has no {}", flows.listing.items))?;
     listed.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
     if listed.len() > MAX_FLOWS {

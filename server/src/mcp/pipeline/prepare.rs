@@ -9,11 +9,10 @@ use gumloop_mcp_runtime::behaviour::FlowInputs;
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value, json};
 
-use super::result::tool_error;
+use super::result::{json_of, tool_error};
 use crate::behaviours::flow_inputs::{self, FlowInput};
 use crate::mcp::GumloopServer;
 use crate::mcp::scope::CallOutcome;
-use crate::upstream::Outcome;
 use crate::upstream::credential::Credential;
 
 /// The arguments the server consumes itself, as the descriptor lists them, taken out of
@@ -50,16 +49,11 @@ impl GumloopServer {
         let mut args = Map::new();
         args.insert(schema.id_arg.to_owned(), json!(flow));
         let outcome = self.send_as(reader, Value::Object(args), credential).await.map_err(|e| tool_error(format!("cannot read the flow's inputs: {e}")))?;
-        match outcome {
-            Outcome::Json { body, .. } => match flow_inputs::parse(&body, &schema) {
-                Some(inputs) => Ok(self.state.flow_inputs.put(credential, flow, inputs)),
-                None => Err(tool_error(format!("Gumloop listed no inputs for flow `{flow}`"))),
-            },
-            Outcome::Status { status, body, .. } => Err(CallToolResult::structured_error(json!({
-                "status": status, "error": body, "while": format!("reading the inputs of flow `{flow}` (nothing was started)")
-            }))),
-            Outcome::Failed(message) => Err(tool_error(format!("reading the inputs of flow `{flow}`: {message}"))),
-            Outcome::Bytes { media_type, .. } => Err(tool_error(format!("reading the inputs of flow `{flow}`: got {media_type}"))),
+        let doing = format!("reading the inputs of flow `{flow}` (nothing was started)");
+        let body = json_of(outcome).map_err(|e| e.into_tool_error(&doing, json!({ "while": doing })))?;
+        match flow_inputs::parse(&body, &schema) {
+            Some(inputs) => Ok(self.state.flow_inputs.put(credential, flow, inputs)),
+            None => Err(tool_error(format!("Gumloop listed no inputs for flow `{flow}`"))),
         }
     }
 

@@ -1,12 +1,13 @@
-//! Tool results: the one way a tool error is written, and the one way an upstream answer
-//! that is not a success becomes a result.
+//! Tool results: the one way a tool error is written, the one way the call's own upstream
+//! answer becomes its result, and the one way the answer to a call the server makes on
+//! its own behalf (flow inputs, flow lists, pages, polls, cancels) is taken apart.
 
 use base64::Engine as _;
 use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
 use serde_json::{Value, json};
 
 use crate::upstream::Outcome;
-use crate::upstream::ratelimit::RateLimitSlot;
+use crate::upstream::ratelimit::{RateLimit, RateLimitSlot};
 
 /// A tool error with one text block.
 pub fn tool_error(text: impl Into<String>) -> CallToolResult {
@@ -57,6 +58,68 @@ pub fn unless_json(outcome: Outcome, tool: &'static str, slot: Option<&RateLimit
         Outcome::Failed(message) => {
             tracing::warn!(tool, "call failed: {message}");
             Err(tool_error(message))
+        }
+    }
+}
+
+/// Why an upstream answer is not the JSON a stage needs.
+#[derive(Debug)]
+pub enum NotJson {
+    /// A 4xx or 5xx, with upstream's body.
+    Status { status: u16, body: Value, rate_limit: Option<RateLimit> },
+    /// No usable answer.
+    Failed(String),
+    /// A success that is not JSON.
+    Bytes { media_type: String, size: usize },
+}
+
+/// The JSON of a call the server makes on its own behalf, or why there is none.
+pub fn json_of(outcome: Outcome) -> Result<Value, NotJson> {
+    match outcome {
+        Outcome::Json { body, .. } => Ok(body),
+        Outcome::Status { status, body, rate_limit } => Err(NotJson::Status { status, body, rate_limit }),
+        Outcome::Failed(message) => Err(NotJson::Failed(message)),
+        Outcome::Bytes { media_type, bytes, .. } => Err(NotJson::Bytes { media_type, size: bytes.len() }),
+    }
+}
+
+impl NotJson {
+    /// The tool error of the call that needed the answer, `doing` saying what for. An
+    /// upstream error is passed through as structured content, with `context`'s fields
+    /// (and the rate limit, when reported) beside `status` and `error`.
+    pub fn into_tool_error(self, doing: &str, context: Value) -> CallToolResult {
+        match self {
+            NotJson::Status { status, body, rate_limit } => {
+                let mut err = json!({ "status": status, "error": body });
+                if let Some(rl) = rate_limit {
+                    err["rate_limit"] = serde_json::to_value(rl).expect("plain struct");
+                }
+                if let Value::Object(context) = context {
+                    err.as_object_mut().expect("an object").extend(context);
+                }
+                CallToolResult::structured_error(err)
+            }
+            other => tool_error(format!("{doing}: {other}")),
+        }
+    }
+
+    /// Upstream's status and body, for an error that carries data.
+    pub fn data(&self) -> Option<Value> {
+        match self {
+            NotJson::Status { status, body, .. } => Some(json!({ "status": status, "error": body })),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for NotJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotJson::Status { status, body, .. } => {
+                write!(f, "Gumloop answered HTTP {status}: {}", crate::text::clip(&body.to_string(), 2 * crate::text::QUOTE_CHARS))
+            }
+            NotJson::Failed(message) => f.write_str(message),
+            NotJson::Bytes { media_type, size } => write!(f, "Gumloop answered with {media_type} ({size} bytes), not JSON"),
         }
     }
 }

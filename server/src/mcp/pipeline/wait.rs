@@ -10,11 +10,10 @@ use rmcp::service::RoleServer;
 use serde_json::{Value, json};
 
 use super::finish::Finished;
-use super::result::tool_error;
+use super::result::{NotJson, json_of, tool_error};
 use crate::behaviours::waiting;
 use crate::mcp::GumloopServer;
 use crate::mcp::tasks;
-use crate::upstream::Outcome;
 use crate::upstream::credential::Credential;
 
 /// Where a waiting call reports: the client's progress token (with its peer) and, for a
@@ -111,19 +110,20 @@ impl GumloopServer {
                     break;
                 }
             };
-            match outcome {
-                Outcome::Json { body, .. } => {
+            match json_of(outcome) {
+                Ok(body) => {
                     last = body;
                     problem = None;
                 }
-                // Rate limits and network trouble while polling are ridden out until the deadline.
-                Outcome::Status { status: 429, .. } => problem = Some("Gumloop answered 429 (rate limited) to the last poll".into()),
-                Outcome::Failed(message) => problem = Some(message),
-                Outcome::Status { status: code, body, .. } => {
-                    let err = json!({"status": code, "error": body, "polling": {"tool": spec.status_tool, "id": id, "polls": polls}});
-                    return Err(CallToolResult::structured_error(err));
+                // Rate limits, network trouble and odd answers while polling are ridden out
+                // until the deadline; any other upstream error ends the wait.
+                Err(e @ (NotJson::Status { status: 429, .. } | NotJson::Failed(_) | NotJson::Bytes { .. })) => {
+                    problem = Some(format!("the last poll of `{}`: {e}", spec.status_tool));
                 }
-                Outcome::Bytes { media_type, .. } => problem = Some(format!("the status tool answered with {media_type}")),
+                Err(e) => {
+                    let polling = json!({"tool": spec.status_tool, "id": id, "polls": polls});
+                    return Err(e.into_tool_error("polling", json!({ "polling": polling })));
+                }
             }
             let state = waiting::state_of(&last, &spec);
             let elapsed = started.elapsed().as_secs_f64();

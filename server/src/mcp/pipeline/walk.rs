@@ -6,10 +6,9 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Value, json};
 
 use super::finish::Finished;
-use super::result::tool_error;
+use super::result::{NotJson, json_of, tool_error};
 use crate::behaviours::pages;
 use crate::mcp::GumloopServer;
-use crate::upstream::Outcome;
 use crate::upstream::credential::Credential;
 
 impl GumloopServer {
@@ -36,31 +35,20 @@ impl GumloopServer {
                 Ok(o) => o,
                 Err(e) => return Err(tool_error(format!("cannot read page {}: {e}", pages_read + 1))),
             };
-            match outcome {
-                Outcome::Json { body, .. } => {
-                    extra.extend(links(&page_args, &body));
-                    items.extend(body[&key].as_array().cloned().unwrap_or_default());
-                    pages_read += 1;
-                    next = pages::next_args(d.pagination, &page_args, &body, max.saturating_sub(items.len()));
-                    last = body;
+            let body = json_of(outcome).map_err(|e| {
+                // A 429 on a page is passed to the caller: counted as one.
+                if matches!(e, NotJson::Status { status: 429, .. }) {
+                    crate::telemetry::metrics::rate_limited(d.name);
                 }
-                Outcome::Status { status, body, rate_limit } => {
-                    if status == 429 {
-                        crate::telemetry::metrics::rate_limited(d.name);
-                    }
-                    let mut err = json!({"status": status, "error": body, "walk": {"pages_read": pages_read, "items_collected": items.len(), "stopped": "an upstream error on the next page"}});
-                    if let Some(rl) = rate_limit {
-                        err["rate_limit"] = serde_json::to_value(rl).expect("plain struct");
-                    }
-                    return Err(CallToolResult::structured_error(err));
-                }
-                Outcome::Failed(message) => {
-                    return Err(tool_error(format!("reading page {} failed after {} items: {message}", pages_read + 1, items.len())));
-                }
-                Outcome::Bytes { media_type, .. } => {
-                    return Err(tool_error(format!("page {} was {media_type}, not JSON", pages_read + 1)));
-                }
-            }
+                let doing = format!("reading page {} after {} items", pages_read + 1, items.len());
+                let walk = json!({"pages_read": pages_read, "items_collected": items.len(), "stopped": "an upstream error on the next page"});
+                e.into_tool_error(&doing, json!({ "walk": walk }))
+            })?;
+            extra.extend(links(&page_args, &body));
+            items.extend(body[&key].as_array().cloned().unwrap_or_default());
+            pages_read += 1;
+            next = pages::next_args(d.pagination, &page_args, &body, max.saturating_sub(items.len()));
+            last = body;
         }
         let left_out = items.len().saturating_sub(max);
         items.truncate(max);
