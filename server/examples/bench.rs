@@ -31,14 +31,14 @@ fn data_dir() -> std::path::PathBuf {
 
 /// URLs of two managed servers made in the data directory before the server starts: one
 /// filtered (read tools tagged `flows`), one unfiltered.
-fn managed_urls(port: u16) -> (String, String) {
+async fn managed_urls(port: u16) -> (String, String) {
     let (store, _) = gumloop_mcp::managed::cli::open_store(&data_dir()).unwrap();
     let now = jiff::Timestamp::now();
     let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), user_id: Some("user_test".into()), ..Default::default() };
-    let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).unwrap();
+    let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).await.unwrap();
     let filtered = McpServerConfig { methods: Some(vec!["read".into()]), tags: Some(vec!["flows".into()]), ..McpServerConfig::default() };
-    let (_, t1) = store.create_server(&acct.id, "filtered", &filtered, None, now).unwrap();
-    let (_, t2) = store.create_server(&acct.id, "open", &McpServerConfig::default(), None, now).unwrap();
+    let (_, t1) = store.create_server(&acct.id, "filtered", &filtered, None, now).await.unwrap();
+    let (_, t2) = store.create_server(&acct.id, "open", &McpServerConfig::default(), None, now).await.unwrap();
     (format!("http://127.0.0.1:{port}/mcp/{}", t1.reveal()), format!("http://127.0.0.1:{port}/mcp/{}", t2.reveal()))
 }
 
@@ -46,23 +46,23 @@ fn managed_urls(port: u16) -> (String, String) {
 /// account key, expiry and API-token checks) plus the filter decision for one tool, in
 /// process: median over 21 batches of 2,000, in µs per call. Also the same for unknown,
 /// expired and revoked tokens, which must not be told apart by timing.
-fn admission_costs() -> Vec<(&'static str, f64)> {
+async fn admission_costs() -> Vec<(&'static str, f64)> {
     use gumloop_mcp::managed::{AuditLog, Clock, Managed, admit};
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = gumloop_mcp::managed::cli::open_store(dir.path()).unwrap();
     let store: Arc<dyn Store> = Arc::new(store);
     let now = jiff::Timestamp::now();
     let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), ..Default::default() };
-    let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).unwrap();
+    let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).await.unwrap();
     let filtered = McpServerConfig { methods: Some(vec!["read".into()]), tags: Some(vec!["flows".into()]), ..McpServerConfig::default() };
     let guarded = McpServerConfig { require_api_token_auth: true, ..filtered.clone() };
-    let (_, plain) = store.create_server(&acct.id, "plain", &filtered, None, now).unwrap();
-    let (_, with_auth) = store.create_server(&acct.id, "guarded", &guarded, None, now).unwrap();
+    let (_, plain) = store.create_server(&acct.id, "plain", &filtered, None, now).await.unwrap();
+    let (_, with_auth) = store.create_server(&acct.id, "guarded", &guarded, None, now).await.unwrap();
     let soon = now + jiff::SignedDuration::from_secs(61);
-    let (_, expiring) = store.create_server(&acct.id, "expiring", &filtered, Some(soon), now).unwrap();
-    let (revoked_server, revoked) = store.create_server(&acct.id, "revoked", &filtered, None, now).unwrap();
-    store.delete_server_by_id(&revoked_server.id).unwrap();
-    let (_, api) = store.create_api_token("bench", now).unwrap();
+    let (_, expiring) = store.create_server(&acct.id, "expiring", &filtered, Some(soon), now).await.unwrap();
+    let (revoked_server, revoked) = store.create_server(&acct.id, "revoked", &filtered, None, now).await.unwrap();
+    store.delete_server_by_id(&revoked_server.id).await.unwrap();
+    let (_, api) = store.create_api_token("bench", now).await.unwrap();
     // Two minutes on: the expiring server has expired, the others have not.
     let later = now + jiff::SignedDuration::from_secs(120);
     let m = Managed {
@@ -81,22 +81,21 @@ fn admission_costs() -> Vec<(&'static str, f64)> {
         ("expired token", expiring.reveal(), None),
         ("revoked token", revoked.reveal(), None),
     ];
-    cases
-        .iter()
-        .map(|(label, token, api)| {
-            let mut batches = Vec::new();
-            for _ in 0..21 {
-                let t = Instant::now();
-                for _ in 0..2000 {
-                    let admitted = admit(&m, std::hint::black_box(token), *api);
-                    std::hint::black_box(admitted.map(|scope| scope.config.allows(tool)).ok());
-                }
-                batches.push(t.elapsed().as_secs_f64() * 1e6 / 2000.0);
+    let mut costs = Vec::new();
+    for (label, token, api) in &cases {
+        let mut batches = Vec::new();
+        for _ in 0..21 {
+            let t = Instant::now();
+            for _ in 0..2000 {
+                let admitted = admit(&m, std::hint::black_box(token), *api).await;
+                std::hint::black_box(admitted.map(|scope| scope.config.allows(tool)).ok());
             }
-            batches.sort_by(f64::total_cmp);
-            (*label, batches[10])
-        })
-        .collect()
+            batches.push(t.elapsed().as_secs_f64() * 1e6 / 2000.0);
+        }
+        batches.sort_by(f64::total_cmp);
+        costs.push((*label, batches[10]));
+    }
+    costs
 }
 
 /// In-process cost per body of the JSON-RPC check every MCP POST now passes
@@ -330,7 +329,7 @@ async fn main() {
 
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/mcp");
-    let (filtered_url, open_url) = managed_urls(port);
+    let (filtered_url, open_url) = managed_urls(port).await;
     let mut child = spawn_server(&fake, port);
     while mcp(&client, &url, "tools/list", json!({})).await.is_err() {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -445,7 +444,7 @@ async fn main() {
     for (label, cost) in screen_costs() {
         println!("screen    tools/call body, in process, {label}: {cost:.2} µs per request");
     }
-    for (label, cost) in admission_costs() {
+    for (label, cost) in admission_costs().await {
         println!("managed   admission + filter, in process, {label}: {cost:.1} µs per call (target <= 20 µs)");
     }
     println!(

@@ -36,14 +36,14 @@ fn mb(kb: u64) -> f64 {
 
 /// A server on a fresh data directory holding one read-only managed server; its process
 /// and that server's URL.
-fn start(fake: &FakeGumloop, data: &std::path::Path) -> (Child, String, String) {
+async fn start(fake: &FakeGumloop, data: &std::path::Path) -> (Child, String, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (store, _) = gumloop_mcp::managed::cli::open_store(data).unwrap();
     let now = jiff::Timestamp::now();
     let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), user_id: Some("user_test".into()), ..Default::default() };
-    let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).unwrap();
+    let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).await.unwrap();
     let read_only = McpServerConfig { methods: Some(vec!["read".into()]), ..McpServerConfig::default() };
-    let (_, token) = store.create_server(&acct.id, "read-only", &read_only, None, now).unwrap();
+    let (_, token) = store.create_server(&acct.id, "read-only", &read_only, None, now).await.unwrap();
     drop(store);
     let child = Command::new(server_bin())
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data-dir", data.to_str().unwrap()])
@@ -149,7 +149,7 @@ async fn main() {
     println!("gumloop-mcp session flood: {FLOOD} initializes, {CONCURRENCY} at a time, server {}", server_bin().display());
     for target in ["/mcp", "a read-only managed URL"] {
         let dir = tempfile::tempdir().unwrap();
-        let (mut child, plain, managed) = start(&fake, dir.path());
+        let (mut child, plain, managed) = start(&fake, dir.path()).await;
         let url = if target == "/mcp" { plain.clone() } else { managed };
         let ready = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}});
         loop {

@@ -64,9 +64,9 @@ async fn run(cli: Cli) -> Result<()> {
             tracing::info!("serving {} tools over MCP on stdin/stdout", ALL_TOOLS.len());
             stdio::serve(server, token).await
         }
-        Command::ApiToken(cmd) => cli::api_token(cmd),
-        Command::Account(cmd) => cli::account(cmd),
-        Command::Server(cmd) => cli::server(cmd),
+        Command::ApiToken(cmd) => cli::api_token(cmd).await,
+        Command::Account(cmd) => cli::account(cmd).await,
+        Command::Server(cmd) => cli::server(cmd).await,
     }
 }
 
@@ -81,7 +81,7 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
         ),
     }
     let store: Arc<dyn Store> = Arc::new(store);
-    cli::first_start_token(store.as_ref())?;
+    cli::first_start_token(store.as_ref()).await?;
     let server = build_server(&args.upstream)?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
@@ -89,7 +89,7 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     let clock = Clock::system();
     let retention = Duration::from_secs(u64::from(args.audit_retention_days) * 86_400);
     // Expiries that passed while the server was down are cleaned before it serves.
-    managed::sweep_once(store.as_ref(), &clock, retention);
+    managed::sweep_once(store.as_ref(), &clock, retention).await;
     tokio::spawn(managed::sweep(store.clone(), clock.clone(), retention, Duration::from_secs(args.sweep_interval_secs), token.child_token()));
     let audit = AuditLog::start(store.clone());
     let admin = Admin {

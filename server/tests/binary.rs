@@ -202,8 +202,8 @@ async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept
         let (store, _) = gumloop_mcp::managed::cli::open_store(dir.path()).unwrap();
         let now = jiff::Timestamp::now();
         let config = gumloop_mcp::managed::filter::McpServerConfig::default();
-        store.create_server(&acct, "stale", &config, Some(now - jiff::SignedDuration::from_secs(1)), now - jiff::SignedDuration::from_secs(120)).unwrap();
-        assert_eq!(store.list_servers(&acct).unwrap().len(), 3);
+        store.create_server(&acct, "stale", &config, Some(now - jiff::SignedDuration::from_secs(1)), now - jiff::SignedDuration::from_secs(120)).await.unwrap();
+        assert_eq!(store.list_servers(&acct).await.unwrap().len(), 3);
     }
 
     let mut second = serve(dir.path(), &fake.api_base());
@@ -231,7 +231,7 @@ async fn managed_state_survives_sigkill_and_expiries_passed_while_down_are_swept
     assert_eq!(resp.status().as_u16(), 200);
     second.kill();
     let (store, _) = gumloop_mcp::managed::cli::open_store(dir.path()).unwrap();
-    assert_eq!(store.list_servers(&acct).unwrap().len(), 2, "the stale server was deleted from the store, not just hidden");
+    assert_eq!(store.list_servers(&acct).await.unwrap().len(), 2, "the stale server was deleted from the store, not just hidden");
 }
 
 fn cli(data: &std::path::Path, args: &[&str]) -> std::process::Output {

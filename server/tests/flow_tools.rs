@@ -35,7 +35,7 @@ async fn start(ttl: Duration) -> H {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path(), SealingKey::from_bytes([7; 32])).unwrap());
     let clock = Clock::system();
-    let (_, token) = store.create_api_token("admin", clock.now()).unwrap();
+    let (_, token) = store.create_api_token("admin", clock.now()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let upstream = UpstreamConfig { call_timeout: Duration::from_secs(5), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
@@ -342,7 +342,7 @@ async fn the_admin_api_checks_flow_tools_and_configs_round_trip() {
     // A config stored before the option existed still loads.
     let conn = rusqlite::Connection::open(h.dir.path().join("gumloop-mcp.sqlite3")).unwrap();
     conn.execute("UPDATE mcp_servers SET config = ?1 WHERE id = ?2", rusqlite::params![r#"{"methods":["read"],"require_api_token_auth":false}"#, id]).unwrap();
-    let old = h.store.get_server(&acct, id).unwrap();
+    let old = h.store.get_server(&acct, id).await.unwrap();
     assert!(!old.config.flow_tools && old.config.methods == Some(vec!["read".to_owned()]));
 }
 

@@ -45,7 +45,7 @@ async fn start_with(body_limit: usize) -> H {
     let clock_ms = Arc::new(AtomicI64::new(START));
     let c = clock_ms.clone();
     let clock = Clock::from_fn(move || Timestamp::from_millisecond(c.load(Ordering::SeqCst)).unwrap());
-    let (_, token) = store.create_api_token("admin", clock.now()).unwrap();
+    let (_, token) = store.create_api_token("admin", clock.now()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let upstream = UpstreamConfig { call_timeout: Duration::from_secs(5), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
@@ -373,9 +373,9 @@ async fn expiry_is_enforced_at_once_swept_durably_and_removable() {
     assert_eq!(h.admin("GET", &format!("/integrated-account/{id}/mcp/{}", short["id"].as_str().unwrap()), None).await.status, 404);
     assert_eq!(h.mcp(&keep_url, "tools/list", json!({}), None).await.status, 200);
     // The sweep deletes it from the store for good.
-    assert_eq!(h.store.list_servers(&id).unwrap().len(), 2, "still stored until the sweep");
-    assert_eq!(sweep_once(h.store.as_ref(), &h.clock, Duration::from_secs(86_400)).0, 1);
-    assert_eq!(h.store.list_servers(&id).unwrap().len(), 1);
+    assert_eq!(h.store.list_servers(&id).await.unwrap().len(), 2, "still stored until the sweep");
+    assert_eq!(sweep_once(h.store.as_ref(), &h.clock, Duration::from_secs(86_400)).await.0, 1);
+    assert_eq!(h.store.list_servers(&id).await.unwrap().len(), 1);
     // A revoked (deleted) server answers the same as unknown and expired.
     h.admin("DELETE", &format!("/integrated-account/{id}/mcp/{keep_id}"), None).await;
     let revoked = h.mcp(&keep_url, "tools/list", json!({}), None).await;
@@ -419,7 +419,7 @@ async fn calls_are_audited_without_arguments_and_paged() {
     assert_eq!(h.admin("GET", &format!("/integrated-account/{id}/mcp/{mcp_id}/calls?limit=0"), None).await.status, 400);
     // Retention: records older than the window are pruned by the sweep.
     h.advance(2 * 86_400);
-    assert_eq!(sweep_once(h.store.as_ref(), &h.clock, Duration::from_secs(86_400)).1, 4);
+    assert_eq!(sweep_once(h.store.as_ref(), &h.clock, Duration::from_secs(86_400)).await.1, 4);
     let after = h.admin("GET", &format!("/integrated-account/{id}/mcp/{mcp_id}/calls"), None).await;
     assert_eq!(after.body["result"], json!([]));
     assert!(!raw_store(&h).windows(16).any(|w| w == b"sekrit-value-123"), "arguments are never stored");
@@ -452,6 +452,7 @@ async fn the_raw_database_holds_no_api_key_and_no_token() {
     assert!(
         h.store
             .resolve_token(&gumloop_mcp::managed::secrets::TokenHash::of(&token))
+            .await
             .unwrap()
             .unwrap()
             .credential
@@ -480,5 +481,5 @@ async fn a_hundred_concurrent_creations_lose_nothing() {
     let listed = h.admin("GET", &format!("/integrated-account/{id}/mcp"), None).await;
     assert_eq!(listed.body["result"].as_array().unwrap().len(), 100);
     let clock_now = h.clock.now();
-    assert!(h.store.list_servers(&id).unwrap().iter().all(|s| s.created_at == clock_now));
+    assert!(h.store.list_servers(&id).await.unwrap().iter().all(|s| s.created_at == clock_now));
 }

@@ -80,6 +80,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
             StoreError::Invalid(message) => Self::bad_request(message),
+            StoreError::Unavailable(why) => {
+                tracing::error!("admin request: {why}");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server's database cannot be reached; retry shortly")
+            }
             other => {
                 tracing::error!("admin request failed in the store: {other}");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server's store failed; see its log")
@@ -142,7 +146,7 @@ pub fn router(admin: Admin) -> Router {
 
 /// Requires a live API token.
 async fn authenticate(State(admin): State<Admin>, req: Request, next: Next) -> Response {
-    let ok = match live_api_token(admin.managed.store.as_ref(), bearer(req.headers())) {
+    let ok = match live_api_token(admin.managed.store.as_ref(), bearer(req.headers())).await {
         Ok(ok) => ok,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -159,11 +163,6 @@ fn non_empty(field: &str, value: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Runs a store operation off the async threads (writes wait for SQLite's commit).
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?.map_err(Into::into)
-}
-
 fn list<T: serde::Serialize>(items: Vec<T>) -> Json<Value> {
     Json(json!({ "result": items, "next_cursor": null }))
 }
@@ -178,20 +177,19 @@ struct NewApiToken {
 
 async fn create_api_token(State(a): State<Admin>, JsonBody(body): JsonBody<NewApiToken>) -> ApiResult<(StatusCode, Json<Value>)> {
     non_empty("name", &body.name)?;
-    let (store, now) = (a.managed.store.clone(), a.managed.clock.now());
-    let (record, token) = blocking(move || store.create_api_token(&body.name, now)).await?;
+    let (record, token) = a.managed.store.create_api_token(&body.name, a.managed.clock.now()).await?;
     let mut v = serde_json::to_value(record).expect("plain struct");
     v["token"] = json!(token.reveal());
     Ok((StatusCode::CREATED, Json(v)))
 }
 
 async fn list_api_tokens(State(a): State<Admin>) -> ApiResult<Json<Value>> {
-    Ok(list(a.managed.store.list_api_tokens()?))
+    Ok(list(a.managed.store.list_api_tokens().await?))
 }
 
 async fn revoke_api_token(State(a): State<Admin>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let (store, now) = (a.managed.store.clone(), a.managed.clock.now());
-    Ok(Json(serde_json::to_value(blocking(move || store.revoke_api_token(&id, now)).await?).expect("plain struct")))
+    let token = a.managed.store.revoke_api_token(&id, a.managed.clock.now()).await?;
+    Ok(Json(serde_json::to_value(token).expect("plain struct")))
 }
 
 // --- integrated accounts
@@ -222,22 +220,20 @@ async fn create_account(State(a): State<Admin>, JsonBody(body): JsonBody<NewAcco
     let clean = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let credential =
         Credential { api_key: Some(Secret::new(g.api_key)), user_id: clean(g.user_id), team_id: clean(g.team_id), project_id: clean(g.project_id) };
-    let (store, now) = (a.managed.store.clone(), a.managed.clock.now());
-    let account = blocking(move || store.create_account(NewAccount { name: body.name, credential }, now)).await?;
+    let account = a.managed.store.create_account(NewAccount { name: body.name, credential }, a.managed.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(serde_json::to_value(account).expect("plain struct"))))
 }
 
 async fn list_accounts(State(a): State<Admin>) -> ApiResult<Json<Value>> {
-    Ok(list(a.managed.store.list_accounts()?))
+    Ok(list(a.managed.store.list_accounts().await?))
 }
 
 async fn get_account(State(a): State<Admin>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(serde_json::to_value(a.managed.store.get_account(&id)?).expect("plain struct")))
+    Ok(Json(serde_json::to_value(a.managed.store.get_account(&id).await?).expect("plain struct")))
 }
 
 async fn delete_account(State(a): State<Admin>, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let store = a.managed.store.clone();
-    blocking(move || store.delete_account(&id)).await?;
+    a.managed.store.delete_account(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -308,8 +304,7 @@ async fn create_server(
         Some(text) => Some(parse_expiry(&text, now)?),
         None => None,
     };
-    let store = a.managed.store.clone();
-    let (server, token) = blocking(move || store.create_server(&account_id, &body.name, &body.config, expires_at, now)).await?;
+    let (server, token) = a.managed.store.create_server(&account_id, &body.name, &body.config, expires_at, now).await?;
     let mut v = server_json(&server);
     v["url"] = json!(format!("{}/mcp/{}", a.managed.public_url, token.reveal()));
     Ok((StatusCode::CREATED, Json(v)))
@@ -317,15 +312,15 @@ async fn create_server(
 
 async fn list_servers(State(a): State<Admin>, Path(account_id): Path<String>) -> ApiResult<Json<Value>> {
     let store = &a.managed.store;
-    store.get_account(&account_id)?;
+    store.get_account(&account_id).await?;
     let now = a.managed.clock.now();
     // Expired servers are gone for every purpose, even before the sweeper deletes them.
-    let servers: Vec<Value> = store.list_servers(&account_id)?.iter().filter(|s| !s.expired(now)).map(server_json).collect();
+    let servers: Vec<Value> = store.list_servers(&account_id).await?.iter().filter(|s| !s.expired(now)).map(server_json).collect();
     Ok(list(servers))
 }
 
 async fn get_server(State(a): State<Admin>, Path((account_id, id)): Path<(String, String)>) -> ApiResult<Json<Value>> {
-    let server = a.managed.store.get_server(&account_id, &id)?;
+    let server = a.managed.store.get_server(&account_id, &id).await?;
     if server.expired(a.managed.clock.now()) {
         return Err(StoreError::NotFound("MCP server").into());
     }
@@ -349,19 +344,17 @@ async fn update_server(
         Some(None) => Some(None),
         Some(Some(text)) => Some(Some(parse_expiry(&text, now)?)),
     };
-    let current = a.managed.store.get_server(&account_id, &id)?;
+    let current = a.managed.store.get_server(&account_id, &id).await?;
     if current.expired(now) {
         return Err(StoreError::NotFound("MCP server").into());
     }
     let patch = ServerPatch { name: body.name, config: body.config, expires_at };
-    let store = a.managed.store.clone();
-    let server = blocking(move || store.update_server(&account_id, &id, &patch, now)).await?;
+    let server = a.managed.store.update_server(&account_id, &id, &patch, now).await?;
     Ok(Json(server_json(&server)))
 }
 
 async fn delete_server(State(a): State<Admin>, Path((account_id, id)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    let store = a.managed.store.clone();
-    blocking(move || store.delete_server(&account_id, &id)).await?;
+    a.managed.store.delete_server(&account_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -382,8 +375,8 @@ async fn list_calls(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request(format!("`limit` must be between 1 and 500, got {limit}")));
     }
-    a.managed.store.get_server(&account_id, &id)?;
-    let page = a.managed.store.list_calls(&id, q.cursor.as_deref(), limit)?;
+    a.managed.store.get_server(&account_id, &id).await?;
+    let page = a.managed.store.list_calls(&id, q.cursor.as_deref(), limit).await?;
     Ok(Json(serde_json::to_value(page).expect("plain struct")))
 }
 

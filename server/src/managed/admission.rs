@@ -147,9 +147,9 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Whether `token` (a bearer value, if any) is a live API token.
-pub fn live_api_token(store: &dyn Store, token: Option<&str>) -> crate::managed::store::Result<bool> {
+pub async fn live_api_token(store: &dyn Store, token: Option<&str>) -> crate::managed::store::Result<bool> {
     match token {
-        Some(t) => store.verify_api_token(&TokenHash::of(t)),
+        Some(t) => store.verify_api_token(&TokenHash::of(t)).await,
         None => Ok(false),
     }
 }
@@ -242,16 +242,16 @@ impl Refusal {
 
 /// Decides a request on a managed URL: resolves the token, enforces expiry and
 /// `require_api_token_auth`, and returns the scope to serve it with.
-pub fn admit(m: &Managed, token: &str, api_token: Option<&str>) -> Result<Admission, Refusal> {
+pub async fn admit(m: &Managed, token: &str, api_token: Option<&str>) -> Result<Admission, Refusal> {
     let hash = TokenHash::of(token);
     let now = m.clock.now();
-    let resolved = m.store.resolve_token(&hash).map_err(|e| {
+    let resolved = m.store.resolve_token(&hash).await.map_err(|e| {
         tracing::error!("resolving an MCP token failed: {e}");
         Refusal::Store
     })?;
     // Expired servers are refused at once, before any sweep deletes them.
     let resolved = resolved.filter(|r| !r.server.expired(now)).ok_or(Refusal::NotFound)?;
-    if resolved.server.config.require_api_token_auth && !live_api_token(m.store.as_ref(), api_token).unwrap_or(false) {
+    if resolved.server.config.require_api_token_auth && !live_api_token(m.store.as_ref(), api_token).await.unwrap_or(false) {
         return Err(Refusal::Unauthorized);
     }
     Ok(Admission {
@@ -268,7 +268,7 @@ pub fn admit(m: &Managed, token: &str, api_token: Option<&str>) -> Result<Admiss
 /// (credentials in a query string were refused in front of every route).
 pub async fn authorize(State(m): State<Managed>, mut req: Request, next: Next) -> Response {
     let token = req.uri().path().strip_prefix("/mcp/").unwrap_or_default().trim_end_matches('/');
-    match admit(&m, token, bearer(req.headers())) {
+    match admit(&m, token, bearer(req.headers())).await {
         Ok(admission) => {
             req.extensions_mut().insert(admission.into_scope());
             next.run(req).await
@@ -279,36 +279,34 @@ pub async fn authorize(State(m): State<Managed>, mut req: Request, next: Next) -
 
 type Pending = (CallRecord, oneshot::Sender<()>);
 
-/// Writes audit records with group commit: a dedicated thread takes every record
-/// waiting, writes them in one transaction and then acknowledges each. A call awaits
-/// its acknowledgement before answering, so a call a client saw is on disk.
+/// Writes audit records with group commit: one task takes every record waiting, writes
+/// them in one transaction and then acknowledges each. A call awaits its acknowledgement
+/// before answering, so a call a client saw is in the store.
 #[derive(Clone, Debug)]
 pub struct AuditLog {
     tx: mpsc::UnboundedSender<Pending>,
 }
 
 impl AuditLog {
-    /// Starts the writer thread over `store`. It ends when every handle is dropped.
+    /// Starts the writer task over `store` (on the current runtime). It ends when every
+    /// handle is dropped.
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
-        std::thread::Builder::new()
-            .name("gumloop-mcp-audit".into())
-            .spawn(move || {
-                while let Some(first) = rx.blocking_recv() {
-                    let mut batch = vec![first];
-                    while let Ok(more) = rx.try_recv() {
-                        batch.push(more);
-                    }
-                    let records: Vec<CallRecord> = batch.iter().map(|(r, _)| r.clone()).collect();
-                    if let Err(e) = store.record_calls(&records) {
-                        tracing::error!(records = records.len(), "writing audit records failed: {e}");
-                    }
-                    for (_, ack) in batch {
-                        let _ = ack.send(());
-                    }
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
                 }
-            })
-            .expect("spawning the audit writer thread");
+                let records: Vec<CallRecord> = batch.iter().map(|(r, _)| r.clone()).collect();
+                if let Err(e) = store.record_calls(&records).await {
+                    tracing::error!(records = records.len(), "writing audit records failed: {e}");
+                }
+                for (_, ack) in batch {
+                    let _ = ack.send(());
+                }
+            }
+        });
         Self { tx }
     }
 
@@ -326,7 +324,7 @@ impl AuditLog {
 /// every `interval` until `stop` fires.
 pub async fn sweep(store: Arc<dyn Store>, clock: Clock, retention: Duration, interval: Duration, stop: CancellationToken) {
     loop {
-        sweep_once(store.as_ref(), &clock, retention);
+        sweep_once(store.as_ref(), &clock, retention).await;
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(interval) => {}
@@ -335,14 +333,14 @@ pub async fn sweep(store: Arc<dyn Store>, clock: Clock, retention: Duration, int
 }
 
 /// One sweep; returns (expired servers deleted, audit records pruned).
-pub fn sweep_once(store: &dyn Store, clock: &Clock, retention: Duration) -> (usize, usize) {
+pub async fn sweep_once(store: &dyn Store, clock: &Clock, retention: Duration) -> (usize, usize) {
     let now = clock.now();
-    let servers = store.sweep_expired(now).unwrap_or_else(|e| {
+    let servers = store.sweep_expired(now).await.unwrap_or_else(|e| {
         tracing::error!("sweeping expired MCP servers failed: {e}");
         0
     });
     let cutoff = now - jiff::SignedDuration::try_from(retention).unwrap_or(jiff::SignedDuration::MAX);
-    let calls = store.prune_calls(cutoff).unwrap_or_else(|e| {
+    let calls = store.prune_calls(cutoff).await.unwrap_or_else(|e| {
         tracing::error!("pruning audit records failed: {e}");
         0
     });

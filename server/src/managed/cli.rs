@@ -53,18 +53,18 @@ fn or_dash(v: &Option<String>) -> &str {
 }
 
 /// `gumloop-mcp api-token …`.
-pub fn api_token(cmd: ApiTokenCommand) -> Result<()> {
+pub async fn api_token(cmd: ApiTokenCommand) -> Result<()> {
     match cmd {
         ApiTokenCommand::Create { name, store } => {
             let (db, _) = open_store(&store.data_dir)?;
-            let (record, token) = db.create_api_token(&name, Timestamp::now())?;
+            let (record, token) = db.create_api_token(&name, Timestamp::now()).await?;
             let mut v = serde_json::to_value(&record)?;
             v["token"] = json!(token.reveal());
             out(store.json, &v, || format!("created API token {} ({name}); it is shown only now:\n{}", record.id, token.reveal()))
         }
         ApiTokenCommand::List { store } => {
             let (db, _) = open_store(&store.data_dir)?;
-            let tokens = db.list_api_tokens()?;
+            let tokens = db.list_api_tokens().await?;
             out(store.json, &serde_json::to_value(&tokens)?, || {
                 let mut s = String::from("ID\tNAME\tCREATED\tREVOKED");
                 for t in &tokens {
@@ -75,14 +75,14 @@ pub fn api_token(cmd: ApiTokenCommand) -> Result<()> {
         }
         ApiTokenCommand::Revoke { id, store } => {
             let (db, _) = open_store(&store.data_dir)?;
-            let t = db.revoke_api_token(&id, Timestamp::now()).with_context(|| format!("revoking API token `{id}`"))?;
+            let t = db.revoke_api_token(&id, Timestamp::now()).await.with_context(|| format!("revoking API token `{id}`"))?;
             out(store.json, &serde_json::to_value(&t)?, || format!("revoked API token {} ({})", t.id, t.name))
         }
     }
 }
 
 /// `gumloop-mcp account …`.
-pub fn account(cmd: AccountCommand) -> Result<()> {
+pub async fn account(cmd: AccountCommand) -> Result<()> {
     match cmd {
         AccountCommand::Add { name, api_key_env, user_id, team_id, project_id, store } => {
             let Some(key) = std::env::var(&api_key_env).ok().filter(|k| !k.trim().is_empty()) else {
@@ -93,12 +93,12 @@ pub fn account(cmd: AccountCommand) -> Result<()> {
             }
             let (db, _) = open_store(&store.data_dir)?;
             let credential = Credential { api_key: Some(Secret::new(key)), user_id, team_id, project_id };
-            let a = db.create_account(NewAccount { name, credential }, Timestamp::now())?;
+            let a = db.create_account(NewAccount { name, credential }, Timestamp::now()).await?;
             out(store.json, &serde_json::to_value(&a)?, || format!("connected account {} ({})", a.id, a.name))
         }
         AccountCommand::List { store } => {
             let (db, _) = open_store(&store.data_dir)?;
-            let accounts = db.list_accounts()?;
+            let accounts = db.list_accounts().await?;
             out(store.json, &serde_json::to_value(&accounts)?, || {
                 let mut s = String::from("ID\tNAME\tUSER\tTEAM\tCREATED");
                 for a in &accounts {
@@ -109,7 +109,7 @@ pub fn account(cmd: AccountCommand) -> Result<()> {
         }
         AccountCommand::Remove { id, store } => {
             let (db, _) = open_store(&store.data_dir)?;
-            db.delete_account(&id).with_context(|| format!("removing account `{id}`"))?;
+            db.delete_account(&id).await.with_context(|| format!("removing account `{id}`"))?;
             out(store.json, &json!({"removed": id}), || format!("removed account {id} and its MCP servers"))
         }
     }
@@ -129,7 +129,7 @@ pub fn parse_lifetime(text: &str) -> Result<SignedDuration> {
 }
 
 /// `gumloop-mcp server …`.
-pub fn server(cmd: ServerCommand) -> Result<()> {
+pub async fn server(cmd: ServerCommand) -> Result<()> {
     match cmd {
         ServerCommand::Create { account, name, methods, tags, expires_in, expires_at, require_api_token, flow_tools, public_url, store } => {
             let config = McpServerConfig {
@@ -150,7 +150,7 @@ pub fn server(cmd: ServerCommand) -> Result<()> {
             };
             let (db, _) = open_store(&store.data_dir)?;
             let (server, token) =
-                db.create_server(&account, &name, &config, expires, now).with_context(|| format!("creating a server for account `{account}`"))?;
+                db.create_server(&account, &name, &config, expires, now).await.with_context(|| format!("creating a server for account `{account}`"))?;
             let url = format!("{}/mcp/{}", public_url.trim_end_matches('/'), token.reveal());
             let mut v = serde_json::to_value(&server)?;
             v["url"] = json!(url);
@@ -163,10 +163,10 @@ pub fn server(cmd: ServerCommand) -> Result<()> {
             let (db, _) = open_store(&store.data_dir)?;
             let servers = match &account {
                 Some(a) => {
-                    db.get_account(a).with_context(|| format!("account `{a}`"))?;
-                    db.list_servers(a)?
+                    db.get_account(a).await.with_context(|| format!("account `{a}`"))?;
+                    db.list_servers(a).await?
                 }
-                None => db.list_all_servers()?,
+                None => db.list_all_servers().await?,
             };
             out(store.json, &serde_json::to_value(&servers)?, || {
                 let mut s = String::from("ID\tNAME\tACCOUNT\tMETHODS\tTAGS\tAPI TOKEN\tFLOW TOOLS\tEXPIRES");
@@ -189,7 +189,7 @@ pub fn server(cmd: ServerCommand) -> Result<()> {
         }
         ServerCommand::Revoke { id, store } => {
             let (db, _) = open_store(&store.data_dir)?;
-            db.delete_server_by_id(&id).with_context(|| format!("revoking MCP server `{id}`"))?;
+            db.delete_server_by_id(&id).await.with_context(|| format!("revoking MCP server `{id}`"))?;
             out(store.json, &json!({"revoked": id}), || format!("revoked MCP server {id}; its URL no longer works"))
         }
     }
@@ -197,11 +197,11 @@ pub fn server(cmd: ServerCommand) -> Result<()> {
 
 /// Used by `serve`: the one-time admin token on first start, printed to stdout (logs go
 /// to stderr, so it never lands in a log pipeline that only collects those).
-pub fn first_start_token(store: &dyn Store) -> Result<()> {
-    if store.count_api_tokens()? > 0 {
+pub async fn first_start_token(store: &dyn Store) -> Result<()> {
+    if store.count_api_tokens().await? > 0 {
         return Ok(());
     }
-    let (record, token) = store.create_api_token("admin", Timestamp::now())?;
+    let (record, token) = store.create_api_token("admin", Timestamp::now()).await?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "gumloop-mcp: first start: created the admin API token {} (shown only now; only its hash is stored):", record.id)?;
     writeln!(stdout, "{}", token.reveal())?;

@@ -249,7 +249,7 @@ pub async fn start_managed(http: HttpConfig) -> ManagedHarness {
     let store: std::sync::Arc<dyn Store> =
         std::sync::Arc::new(SqliteStore::open(dir.path(), gumloop_mcp::managed::secrets::SealingKey::from_bytes([7; 32])).unwrap());
     let clock = Clock::system();
-    let (_, token) = store.create_api_token("admin", clock.now()).unwrap();
+    let (_, token) = store.create_api_token("admin", clock.now()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let upstream = UpstreamConfig { call_timeout: Duration::from_secs(30), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };

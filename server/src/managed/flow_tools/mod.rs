@@ -262,7 +262,7 @@ impl FlowTools {
                 }
                 s.scope.clone()
             };
-            let Some(scope) = self.reread(scope) else {
+            let Some(scope) = self.reread(scope).await else {
                 tracing::info!(server, "the managed server is gone or expired; its flow tools stop refreshing");
                 self.lock().remove(&server);
                 return;
@@ -273,9 +273,9 @@ impl FlowTools {
 
     /// The scope as the store has it now: `None` when the server was deleted or expired.
     /// When the store fails, the scope as it was.
-    fn reread(&self, scope: Scope) -> Option<Scope> {
+    async fn reread(&self, scope: Scope) -> Option<Scope> {
         let Some(admission) = Admission::of(&scope) else { return Some(scope) };
-        match self.0.store.resolve_token(&admission.token.0) {
+        match self.0.store.resolve_token(&admission.token.0).await {
             Ok(Some(r)) if !r.server.expired(self.0.clock.now()) && r.server.id == scope.server_id => {
                 Some(Admission { config: Arc::new(r.server.config), credential: Arc::new(r.credential), ..admission.clone() }.into_scope())
             }

@@ -1,8 +1,8 @@
 //! The durable store behind managed MCP servers: API tokens, connected accounts,
 //! scoped servers and the audit trail of tool calls.
 //!
-//! [`Store`] is a small trait so that a networked database can serve several server
-//! instances later; [`SqliteStore`] is the embedded default. The store owns secrecy at
+//! [`Store`] is a small async trait so that a networked database can serve several
+//! server instances; [`SqliteStore`] is the embedded default. The store owns secrecy at
 //! rest: callers hand it plain credentials and get plain credentials back, while it
 //! keeps Gumloop keys sealed and tokens hashed. Every read of a token checks the
 //! database, so a revocation by another process (the CLI) takes effect at once.
@@ -36,6 +36,10 @@ pub enum StoreError {
     /// A malformed argument, such as a cursor this store did not issue.
     #[error("{0}")]
     Invalid(String),
+    /// The database cannot be reached (down, or the connection was lost); the request
+    /// may succeed later, and nothing was written.
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(String),
     /// A sealed secret does not open.
     #[error(transparent)]
     Secret(#[from] SecretError),
@@ -165,29 +169,30 @@ pub struct Resolved {
 }
 
 /// The storage operations.
+#[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Issues an API token; the token is returned only here.
-    fn create_api_token(&self, name: &str, now: Timestamp) -> Result<(ApiToken, Token)>;
+    async fn create_api_token(&self, name: &str, now: Timestamp) -> Result<(ApiToken, Token)>;
     /// Every API token, oldest first.
-    fn list_api_tokens(&self) -> Result<Vec<ApiToken>>;
+    async fn list_api_tokens(&self) -> Result<Vec<ApiToken>>;
     /// Revokes a token (idempotent); `NotFound` for an unknown id.
-    fn revoke_api_token(&self, id: &str, now: Timestamp) -> Result<ApiToken>;
+    async fn revoke_api_token(&self, id: &str, now: Timestamp) -> Result<ApiToken>;
     /// Whether `hash` is a live (unrevoked) API token.
-    fn verify_api_token(&self, hash: &TokenHash) -> Result<bool>;
+    async fn verify_api_token(&self, hash: &TokenHash) -> Result<bool>;
     /// How many API tokens exist, revoked ones included.
-    fn count_api_tokens(&self) -> Result<u64>;
+    async fn count_api_tokens(&self) -> Result<u64>;
 
     /// Connects an account.
-    fn create_account(&self, account: NewAccount, now: Timestamp) -> Result<Account>;
+    async fn create_account(&self, account: NewAccount, now: Timestamp) -> Result<Account>;
     /// Every account, oldest first.
-    fn list_accounts(&self) -> Result<Vec<Account>>;
+    async fn list_accounts(&self) -> Result<Vec<Account>>;
     /// One account.
-    fn get_account(&self, id: &str) -> Result<Account>;
+    async fn get_account(&self, id: &str) -> Result<Account>;
     /// Removes an account and its servers.
-    fn delete_account(&self, id: &str) -> Result<()>;
+    async fn delete_account(&self, id: &str) -> Result<()>;
 
     /// Creates a server; the token is returned only here.
-    fn create_server(
+    async fn create_server(
         &self,
         account_id: &str,
         name: &str,
@@ -196,29 +201,32 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<(McpServer, Token)>;
     /// An account's servers, oldest first.
-    fn list_servers(&self, account_id: &str) -> Result<Vec<McpServer>>;
+    async fn list_servers(&self, account_id: &str) -> Result<Vec<McpServer>>;
     /// Every server, oldest first.
-    fn list_all_servers(&self) -> Result<Vec<McpServer>>;
+    async fn list_all_servers(&self) -> Result<Vec<McpServer>>;
     /// One server of an account.
-    fn get_server(&self, account_id: &str, id: &str) -> Result<McpServer>;
+    async fn get_server(&self, account_id: &str, id: &str) -> Result<McpServer>;
     /// Changes a server.
-    fn update_server(&self, account_id: &str, id: &str, patch: &ServerPatch, now: Timestamp) -> Result<McpServer>;
+    async fn update_server(&self, account_id: &str, id: &str, patch: &ServerPatch, now: Timestamp) -> Result<McpServer>;
     /// Removes a server of an account.
-    fn delete_server(&self, account_id: &str, id: &str) -> Result<()>;
+    async fn delete_server(&self, account_id: &str, id: &str) -> Result<()>;
     /// Removes a server by id alone (the CLI's `server revoke`).
-    fn delete_server_by_id(&self, id: &str) -> Result<()>;
+    async fn delete_server_by_id(&self, id: &str) -> Result<()>;
     /// The server a URL token opens, whether expired or not (the caller decides), with
     /// its account's credential. `None` for an unknown token.
-    fn resolve_token(&self, hash: &TokenHash) -> Result<Option<Resolved>>;
+    async fn resolve_token(&self, hash: &TokenHash) -> Result<Option<Resolved>>;
     /// Deletes servers expired at `now`; returns how many.
-    fn sweep_expired(&self, now: Timestamp) -> Result<usize>;
+    async fn sweep_expired(&self, now: Timestamp) -> Result<usize>;
 
     /// Appends audit records in one transaction.
-    fn record_calls(&self, records: &[CallRecord]) -> Result<()>;
+    async fn record_calls(&self, records: &[CallRecord]) -> Result<()>;
     /// A server's audit records, newest first; `cursor` comes from the previous page.
-    fn list_calls(&self, mcp_server_id: &str, cursor: Option<&str>, limit: usize) -> Result<Page<CallRecord>>;
+    async fn list_calls(&self, mcp_server_id: &str, cursor: Option<&str>, limit: usize) -> Result<Page<CallRecord>>;
     /// Deletes audit records older than `before`; returns how many.
-    fn prune_calls(&self, before: Timestamp) -> Result<usize>;
+    async fn prune_calls(&self, before: Timestamp) -> Result<usize>;
+
+    /// Readiness: the database answers and its schema is current.
+    async fn ping(&self) -> Result<()>;
 }
 
 impl CallOutcome {

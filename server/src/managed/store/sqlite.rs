@@ -4,68 +4,30 @@
 //! Durability: WAL with `synchronous = NORMAL` makes every committed transaction survive
 //! the process being killed (SIGKILL); only a power failure can roll back the last few.
 //! Reads and writes use separate connections, so token checks never queue behind a
-//! write's commit.
+//! write's commit. Reads run inline (an indexed lookup takes microseconds); writes wait
+//! for a commit and so run on the blocking pool.
+
+mod ops;
+mod schema;
 
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::Connection;
 
 use super::*;
-use crate::managed::secrets::{SealingKey, new_id};
+use crate::managed::secrets::SealingKey;
 use crate::upstream::credential::Secret;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "gumloop-mcp.sqlite3";
 
-/// Migrations, in order; `PRAGMA user_version` records how many have run. Append only.
-const MIGRATIONS: &[&str] = &[
-    // 1: tokens, accounts, servers, audit trail.
-    "CREATE TABLE api_tokens (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        token_hash BLOB NOT NULL UNIQUE,
-        created_at INTEGER NOT NULL,
-        revoked_at INTEGER
-    );
-    CREATE TABLE accounts (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        api_key_sealed BLOB NOT NULL,
-        user_id TEXT,
-        team_id TEXT,
-        project_id TEXT,
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL
-    );
-    CREATE TABLE mcp_servers (
-        id TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-        name TEXT NOT NULL,
-        config TEXT NOT NULL,
-        token_hash BLOB NOT NULL UNIQUE,
-        expires_at INTEGER,
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL
-    );
-    CREATE INDEX mcp_servers_account ON mcp_servers(account_id);
-    CREATE INDEX mcp_servers_expiry ON mcp_servers(expires_at) WHERE expires_at IS NOT NULL;
-    CREATE TABLE tool_calls (
-        id INTEGER PRIMARY KEY,
-        mcp_server_id TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        tool TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        latency_us INTEGER NOT NULL
-    );
-    CREATE INDEX tool_calls_server ON tool_calls(mcp_server_id, id);
-    CREATE INDEX tool_calls_at ON tool_calls(at);",
-];
-
 /// The SQLite store.
-pub struct SqliteStore {
+#[derive(Clone)]
+pub struct SqliteStore(Arc<Inner>);
+
+struct Inner {
     read: Mutex<Connection>,
     write: Mutex<Connection>,
     key: SealingKey,
@@ -88,106 +50,37 @@ fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-/// Creates the database file readable and writable by its owner only (0600, like the key
-/// file), and takes any wider permissions off an existing one and its WAL files. SQLite
-/// gives the `-wal` and `-shm` files it creates the database file's permissions.
-fn make_private(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let io = |e: std::io::Error| StoreError::File(format!("cannot make {} private: {e}", path.display()));
-        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(io)?;
-        for suffix in ["", "-wal", "-shm"] {
-            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
-            match std::fs::metadata(&file) {
-                Ok(m) if m.permissions().mode() & 0o077 != 0 => std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(io)?,
-                _ => {}
-            }
-        }
-    }
-    Ok(())
-}
-
-fn open(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(conn)
-}
-
-fn migrate(conn: &mut Connection) -> Result<u32> {
-    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version as usize > MIGRATIONS.len() {
-        return Err(StoreError::Schema(format!(
-            "the database is at schema version {version}, newer than this gumloop-mcp knows ({}); run a newer gumloop-mcp",
-            MIGRATIONS.len()
-        )));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as u32)?;
-        tx.commit()?;
-    }
-    Ok(MIGRATIONS.len() as u32)
-}
-
-const SERVER_COLUMNS: &str = "id, name, config, account_id, expires_at, created_at, updated_at";
-
-fn server_row(r: &Row<'_>) -> rusqlite::Result<McpServer> {
-    let config: String = r.get(2)?;
-    Ok(McpServer {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        config: serde_json::from_str(&config).map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e)))?,
-        integrated_account_id: r.get(3)?,
-        expires_at: r.get::<_, Option<i64>>(4)?.map(ts),
-        created_at: ts(r.get(5)?),
-        updated_at: ts(r.get(6)?),
-    })
-}
-
-const ACCOUNT_COLUMNS: &str = "id, name, user_id, team_id, project_id, created_at, updated_at";
-
-fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
-    Ok(Account {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        gumloop: AccountIds { user_id: r.get(2)?, team_id: r.get(3)?, project_id: r.get(4)? },
-        created_at: ts(r.get(5)?),
-        updated_at: ts(r.get(6)?),
-    })
-}
-
-fn token_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
-    Ok(ApiToken { id: r.get(0)?, name: r.get(1)?, created_at: ts(r.get(2)?), revoked_at: r.get::<_, Option<i64>>(3)?.map(ts) })
-}
-
 impl SqliteStore {
     /// Opens (creating if needed) `<data_dir>/gumloop-mcp.sqlite3` and migrates it.
     pub fn open(data_dir: &Path, key: SealingKey) -> Result<Self> {
         let path = data_dir.join(DB_FILE);
-        make_private(&path)?;
-        let mut write = open(&path)?;
-        migrate(&mut write)?;
-        let read = open(&path)?;
+        schema::make_private(&path)?;
+        let mut write = schema::open(&path)?;
+        schema::migrate(&mut write)?;
+        let read = schema::open(&path)?;
         let decoy = key.seal(&crate::managed::secrets::random_bytes::<40>(), "decoy");
-        Ok(Self { read: Mutex::new(read), write: Mutex::new(write), key, decoy })
+        Ok(Self(Arc::new(Inner { read: Mutex::new(read), write: Mutex::new(write), key, decoy })))
     }
 
+    /// The schema version the database is at.
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self.0.reader().pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Runs a write on the blocking pool: it waits for SQLite's commit.
+    async fn write<T: Send + 'static>(&self, f: impl FnOnce(&Inner) -> Result<T> + Send + 'static) -> Result<T> {
+        let inner = self.0.clone();
+        tokio::task::spawn_blocking(move || f(&inner)).await.map_err(|e| StoreError::Unavailable(format!("the store's writer stopped: {e}")))?
+    }
+}
+
+impl Inner {
     fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.read.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.write.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The schema version the database is at.
-    pub fn schema_version(&self) -> Result<u32> {
-        Ok(self.reader().pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     fn credential(&self, account_id: &str, sealed: &[u8], user_id: Option<String>, team_id: Option<String>, project_id: Option<String>) -> Result<Credential> {
@@ -197,84 +90,48 @@ impl SqliteStore {
     }
 }
 
+#[async_trait::async_trait]
 impl Store for SqliteStore {
-    fn create_api_token(&self, name: &str, now: Timestamp) -> Result<(ApiToken, Token)> {
-        let now = stored(now);
-        let token = Token::generate("gmat");
-        let record = ApiToken { id: new_id("tok"), name: name.to_owned(), created_at: now, revoked_at: None };
-        self.writer().execute(
-            "INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![record.id, record.name, token.hash().0.as_slice(), ms(now)],
-        )?;
-        Ok((record, token))
+    async fn create_api_token(&self, name: &str, now: Timestamp) -> Result<(ApiToken, Token)> {
+        let name = name.to_owned();
+        self.write(move |s| s.create_api_token(&name, now)).await
     }
 
-    fn list_api_tokens(&self) -> Result<Vec<ApiToken>> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached("SELECT id, name, created_at, revoked_at FROM api_tokens ORDER BY created_at, id")?;
-        Ok(stmt.query_map([], token_row)?.collect::<rusqlite::Result<_>>()?)
+    async fn list_api_tokens(&self) -> Result<Vec<ApiToken>> {
+        self.0.list_api_tokens()
     }
 
-    fn revoke_api_token(&self, id: &str, now: Timestamp) -> Result<ApiToken> {
-        let now = stored(now);
-        let conn = self.writer();
-        conn.execute("UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![id, ms(now)])?;
-        conn.query_row("SELECT id, name, created_at, revoked_at FROM api_tokens WHERE id = ?1", [id], token_row)
-            .optional()?
-            .ok_or(StoreError::NotFound("API token"))
+    async fn revoke_api_token(&self, id: &str, now: Timestamp) -> Result<ApiToken> {
+        let id = id.to_owned();
+        self.write(move |s| s.revoke_api_token(&id, now)).await
     }
 
-    fn verify_api_token(&self, hash: &TokenHash) -> Result<bool> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached("SELECT token_hash FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL")?;
-        let found: Option<Vec<u8>> = stmt.query_row([hash.0.as_slice()], |r| r.get(0)).optional()?;
-        Ok(found.and_then(|f| <[u8; 32]>::try_from(f).ok()).is_some_and(|f| TokenHash(f).ct_eq(hash)))
+    async fn verify_api_token(&self, hash: &TokenHash) -> Result<bool> {
+        self.0.verify_api_token(hash)
     }
 
-    fn count_api_tokens(&self) -> Result<u64> {
-        Ok(self.reader().query_row("SELECT COUNT(*) FROM api_tokens", [], |r| r.get::<_, i64>(0))? as u64)
+    async fn count_api_tokens(&self) -> Result<u64> {
+        self.0.count_api_tokens()
     }
 
-    fn create_account(&self, account: NewAccount, now: Timestamp) -> Result<Account> {
-        let now = stored(now);
-        let id = new_id("acct");
-        let key = account.credential.api_key.as_ref().map(Secret::expose).unwrap_or_default();
-        let sealed = self.key.seal(key.as_bytes(), &id);
-        let c = &account.credential;
-        self.writer().execute(
-            "INSERT INTO accounts (id, name, api_key_sealed, user_id, team_id, project_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            params![id, account.name, sealed, c.user_id, c.team_id, c.project_id, ms(now)],
-        )?;
-        Ok(Account {
-            id,
-            name: account.name,
-            gumloop: AccountIds { user_id: c.user_id.clone(), team_id: c.team_id.clone(), project_id: c.project_id.clone() },
-            created_at: now,
-            updated_at: now,
-        })
+    async fn create_account(&self, account: NewAccount, now: Timestamp) -> Result<Account> {
+        self.write(move |s| s.create_account(account, now)).await
     }
 
-    fn list_accounts(&self) -> Result<Vec<Account>> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY created_at, id"))?;
-        Ok(stmt.query_map([], account_row)?.collect::<rusqlite::Result<_>>()?)
+    async fn list_accounts(&self) -> Result<Vec<Account>> {
+        self.0.list_accounts()
     }
 
-    fn get_account(&self, id: &str) -> Result<Account> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1"))?;
-        stmt.query_row([id], account_row).optional()?.ok_or(StoreError::NotFound("integrated account"))
+    async fn get_account(&self, id: &str) -> Result<Account> {
+        self.0.get_account(id)
     }
 
-    fn delete_account(&self, id: &str) -> Result<()> {
-        // Servers go with it (ON DELETE CASCADE), in the same transaction.
-        match self.writer().execute("DELETE FROM accounts WHERE id = ?1", [id])? {
-            0 => Err(StoreError::NotFound("integrated account")),
-            _ => Ok(()),
-        }
+    async fn delete_account(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.write(move |s| s.delete_account(&id)).await
     }
 
-    fn create_server(
+    async fn create_server(
         &self,
         account_id: &str,
         name: &str,
@@ -282,166 +139,64 @@ impl Store for SqliteStore {
         expires_at: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<(McpServer, Token)> {
-        let (now, expires_at) = (stored(now), expires_at.map(stored));
-        let token = Token::generate("gmcp");
-        let server = McpServer {
-            id: new_id("mcp"),
-            name: name.to_owned(),
-            config: config.clone(),
-            integrated_account_id: account_id.to_owned(),
-            expires_at,
-            created_at: now,
-            updated_at: now,
-        };
-        let config = serde_json::to_string(config).expect("plain struct");
-        let conn = self.writer();
-        let inserted = conn.execute(
-            "INSERT INTO mcp_servers (id, account_id, name, config, token_hash, expires_at, created_at, updated_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = ?2)",
-            params![server.id, account_id, server.name, config, token.hash().0.as_slice(), expires_at.map(ms), ms(now)],
-        )?;
-        if inserted == 0 {
-            return Err(StoreError::NotFound("integrated account"));
+        let (account_id, name, config) = (account_id.to_owned(), name.to_owned(), config.clone());
+        self.write(move |s| s.create_server(&account_id, &name, &config, expires_at, now)).await
+    }
+
+    async fn list_servers(&self, account_id: &str) -> Result<Vec<McpServer>> {
+        self.0.list_servers(account_id)
+    }
+
+    async fn list_all_servers(&self) -> Result<Vec<McpServer>> {
+        self.0.list_all_servers()
+    }
+
+    async fn get_server(&self, account_id: &str, id: &str) -> Result<McpServer> {
+        self.0.get_server(account_id, id)
+    }
+
+    async fn update_server(&self, account_id: &str, id: &str, patch: &ServerPatch, now: Timestamp) -> Result<McpServer> {
+        let (account_id, id, patch) = (account_id.to_owned(), id.to_owned(), patch.clone());
+        self.write(move |s| s.update_server(&account_id, &id, &patch, now)).await
+    }
+
+    async fn delete_server(&self, account_id: &str, id: &str) -> Result<()> {
+        let (account_id, id) = (account_id.to_owned(), id.to_owned());
+        self.write(move |s| s.delete_server(&account_id, &id)).await
+    }
+
+    async fn delete_server_by_id(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.write(move |s| s.delete_server_by_id(&id)).await
+    }
+
+    async fn resolve_token(&self, hash: &TokenHash) -> Result<Option<Resolved>> {
+        self.0.resolve_token(hash)
+    }
+
+    async fn sweep_expired(&self, now: Timestamp) -> Result<usize> {
+        self.write(move |s| s.sweep_expired(now)).await
+    }
+
+    async fn record_calls(&self, records: &[CallRecord]) -> Result<()> {
+        let records = records.to_vec();
+        self.write(move |s| s.record_calls(&records)).await
+    }
+
+    async fn list_calls(&self, mcp_server_id: &str, cursor: Option<&str>, limit: usize) -> Result<Page<CallRecord>> {
+        self.0.list_calls(mcp_server_id, cursor, limit)
+    }
+
+    async fn prune_calls(&self, before: Timestamp) -> Result<usize> {
+        self.write(move |s| s.prune_calls(before)).await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let version = self.schema_version()?;
+        match version as usize == schema::MIGRATIONS.len() {
+            true => Ok(()),
+            false => Err(StoreError::Schema(format!("the database is at schema version {version}, this gumloop-mcp needs {}", schema::MIGRATIONS.len()))),
         }
-        Ok((server, token))
-    }
-
-    fn list_servers(&self, account_id: &str) -> Result<Vec<McpServer>> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached(&format!("SELECT {SERVER_COLUMNS} FROM mcp_servers WHERE account_id = ?1 ORDER BY created_at, id"))?;
-        Ok(stmt.query_map([account_id], server_row)?.collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn list_all_servers(&self) -> Result<Vec<McpServer>> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached(&format!("SELECT {SERVER_COLUMNS} FROM mcp_servers ORDER BY created_at, id"))?;
-        Ok(stmt.query_map([], server_row)?.collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn get_server(&self, account_id: &str, id: &str) -> Result<McpServer> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached(&format!("SELECT {SERVER_COLUMNS} FROM mcp_servers WHERE id = ?1 AND account_id = ?2"))?;
-        stmt.query_row([id, account_id], server_row).optional()?.ok_or(StoreError::NotFound("MCP server"))
-    }
-
-    fn update_server(&self, account_id: &str, id: &str, patch: &ServerPatch, now: Timestamp) -> Result<McpServer> {
-        let now = stored(now);
-        let mut conn = self.writer();
-        let tx = conn.transaction()?;
-        let mut server = tx
-            .query_row(&format!("SELECT {SERVER_COLUMNS} FROM mcp_servers WHERE id = ?1 AND account_id = ?2"), [id, account_id], server_row)
-            .optional()?
-            .ok_or(StoreError::NotFound("MCP server"))?;
-        if let Some(name) = &patch.name {
-            server.name = name.clone();
-        }
-        if let Some(config) = &patch.config {
-            server.config = config.clone();
-        }
-        if let Some(expires_at) = patch.expires_at {
-            server.expires_at = expires_at.map(stored);
-        }
-        server.updated_at = now;
-        tx.execute(
-            "UPDATE mcp_servers SET name = ?2, config = ?3, expires_at = ?4, updated_at = ?5 WHERE id = ?1",
-            params![id, server.name, serde_json::to_string(&server.config).expect("plain struct"), server.expires_at.map(ms), ms(now)],
-        )?;
-        tx.commit()?;
-        Ok(server)
-    }
-
-    fn delete_server(&self, account_id: &str, id: &str) -> Result<()> {
-        match self.writer().execute("DELETE FROM mcp_servers WHERE id = ?1 AND account_id = ?2", [id, account_id])? {
-            0 => Err(StoreError::NotFound("MCP server")),
-            _ => Ok(()),
-        }
-    }
-
-    fn delete_server_by_id(&self, id: &str) -> Result<()> {
-        match self.writer().execute("DELETE FROM mcp_servers WHERE id = ?1", [id])? {
-            0 => Err(StoreError::NotFound("MCP server")),
-            _ => Ok(()),
-        }
-    }
-
-    fn resolve_token(&self, hash: &TokenHash) -> Result<Option<Resolved>> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT s.id, s.name, s.config, s.account_id, s.expires_at, s.created_at, s.updated_at,
-                    s.token_hash, a.api_key_sealed, a.user_id, a.team_id, a.project_id
-             FROM mcp_servers s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?1",
-        )?;
-        let row = stmt
-            .query_row([hash.0.as_slice()], |r| Ok((server_row(r)?, r.get::<_, Vec<u8>>(7)?, r.get::<_, Vec<u8>>(8)?, r.get(9)?, r.get(10)?, r.get(11)?)))
-            .optional()?;
-        drop(stmt);
-        drop(conn);
-        let Some((server, stored, sealed, user_id, team_id, project_id)) = row else {
-            let _ = std::hint::black_box(self.key.open(&self.decoy, "not-a-record"));
-            return Ok(None);
-        };
-        if !<[u8; 32]>::try_from(stored).is_ok_and(|s| TokenHash(s).ct_eq(hash)) {
-            let _ = std::hint::black_box(self.key.open(&self.decoy, "not-a-record"));
-            return Ok(None);
-        }
-        let credential = self.credential(&server.integrated_account_id, &sealed, user_id, team_id, project_id)?;
-        Ok(Some(Resolved { server, credential }))
-    }
-
-    fn sweep_expired(&self, now: Timestamp) -> Result<usize> {
-        Ok(self.writer().execute("DELETE FROM mcp_servers WHERE expires_at IS NOT NULL AND expires_at <= ?1", [ms(now)])?)
-    }
-
-    fn record_calls(&self, records: &[CallRecord]) -> Result<()> {
-        let mut conn = self.writer();
-        let tx = conn.transaction()?;
-        {
-            let mut stmt = tx.prepare_cached("INSERT INTO tool_calls (mcp_server_id, at, tool, outcome, latency_us) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-            for r in records {
-                let tool: String = r.tool.chars().take(128).collect();
-                stmt.execute(params![r.mcp_server_id, ms(r.at), tool, r.outcome.as_str(), (r.latency_ms * 1000.0).round() as i64])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn list_calls(&self, mcp_server_id: &str, cursor: Option<&str>, limit: usize) -> Result<Page<CallRecord>> {
-        let before = match cursor {
-            None => i64::MAX,
-            Some(c) => c
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| StoreError::Invalid(format!("cursor `{c}` was not issued by this server; pass back next_cursor unchanged")))?,
-        };
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, at, mcp_server_id, tool, outcome, latency_us FROM tool_calls WHERE mcp_server_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
-        )?;
-        let rows: Vec<(i64, CallRecord)> = stmt
-            .query_map(params![mcp_server_id, before, (limit + 1) as i64], |r| {
-                let outcome: String = r.get(4)?;
-                Ok((
-                    r.get(0)?,
-                    CallRecord {
-                        at: ts(r.get(1)?),
-                        mcp_server_id: r.get(2)?,
-                        tool: r.get(3)?,
-                        outcome: CallOutcome::parse(&outcome),
-                        latency_ms: r.get::<_, i64>(5)? as f64 / 1000.0,
-                    },
-                ))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let more = rows.len() > limit;
-        let rows: Vec<_> = rows.into_iter().take(limit).collect();
-        let next_cursor = if more { rows.last().map(|(id, _)| id.to_string()) } else { None };
-        Ok(Page { result: rows.into_iter().map(|(_, r)| r).collect(), next_cursor })
-    }
-
-    fn prune_calls(&self, before: Timestamp) -> Result<usize> {
-        Ok(self.writer().execute("DELETE FROM tool_calls WHERE at < ?1", [ms(before)])?)
     }
 }
 
