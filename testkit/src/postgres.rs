@@ -22,6 +22,15 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+/// A database made by [`TempPostgres::create_database`].
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// Its name.
+    pub name: String,
+    /// Its URL over the cluster's unix socket.
+    pub url: String,
+}
+
 /// A running throwaway cluster.
 pub struct TempPostgres {
     dir: PathBuf,
@@ -190,11 +199,11 @@ impl TempPostgres {
         run(psql, &format!("psql -c {sql:?}"))
     }
 
-    /// A new empty database; its URL.
-    pub fn create_database(&self) -> String {
+    /// A new empty database.
+    pub fn create_database(&self) -> Database {
         let name = format!("t{}_{}", std::process::id(), self.databases.fetch_add(1, Ordering::SeqCst));
         self.psql("postgres", &format!("CREATE DATABASE {name}"));
-        self.url(&name)
+        Database { url: self.url(&name), name }
     }
 }
 

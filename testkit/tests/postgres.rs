@@ -23,8 +23,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 #[test]
 fn serves_restarts_and_stops_on_drop() {
     let pg = TempPostgres::start();
-    let url = pg.create_database();
-    let db = url.split('/').nth(3).unwrap().split('?').next().unwrap().to_owned();
+    let gumloop_testkit::postgres::Database { name: db, url } = pg.create_database();
     assert_eq!(pg.psql(&db, "SELECT 1").trim(), "1");
     assert!(url.contains(&format!("host={}", pg.socket_dir().display())), "{url}");
     // No TCP: the socket file is the only way in.

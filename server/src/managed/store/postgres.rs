@@ -136,7 +136,7 @@ impl PostgresStore {
 
     /// The schema version the database is at.
     pub async fn schema_version(&self) -> Result<u32> {
-        Ok(schema::version(&*self.client().await?).await? as u32)
+        Ok(schema::version(&self.client().await?).await? as u32)
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {

@@ -255,6 +255,6 @@ impl Store for PostgresStore {
 
     async fn ping(&self) -> Result<()> {
         let _t = timed(BACKEND, "ping");
-        schema::is_current(&*self.client().await?).await
+        schema::is_current(&self.client().await?).await
     }
 }
