@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use gumloop_mcp_generated::resources::INTEGRATION;
 
 use crate::http::HttpConfig;
+use crate::managed::store::DatabaseUrl;
 use crate::http::sessions::SessionLimits;
 use crate::upstream::UpstreamConfig;
 
@@ -69,6 +70,20 @@ pub enum Command {
     Server(ServerCommand),
 }
 
+/// Parses `--database-url` with an error that never repeats the value (clap's own would
+/// print it, password and all).
+#[derive(Clone)]
+pub struct DatabaseUrlParser;
+
+impl clap::builder::TypedValueParser for DatabaseUrlParser {
+    type Value = DatabaseUrl;
+
+    fn parse_ref(&self, cmd: &clap::Command, _: Option<&clap::Arg>, value: &std::ffi::OsStr) -> Result<DatabaseUrl, clap::Error> {
+        let fail = |m: String| clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("--database-url: {m}\n")).with_cmd(cmd);
+        value.to_str().ok_or_else(|| fail("the URL is not valid UTF-8".into()))?.parse().map_err(fail)
+    }
+}
+
 /// Where the store lives (the same directory `serve` uses; the commands work whether or
 /// not a server is running, and a running server sees their changes at once).
 #[derive(Debug, Clone, Args)]
@@ -76,6 +91,9 @@ pub struct StoreArgs {
     /// Directory for the server's data: the SQLite store and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys. Default: $XDG_DATA_HOME/gumloop-mcp, else ~/.local/share/gumloop-mcp
     #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value_os_t = default_data_dir(), hide_default_value = true)]
     pub data_dir: PathBuf,
+    /// PostgreSQL URL of a store shared by several replicas (postgres://user:password@host:5432/db, or over a unix socket: postgres://user@/db?host=/run/postgresql). Needs GUMLOOP_MCP_SECRET_KEY, the same on every replica and command. Without it: SQLite in --data-dir
+    #[arg(long, env = "GUMLOOP_MCP_DATABASE_URL", value_name = "URL", value_parser = DatabaseUrlParser)]
+    pub database_url: Option<DatabaseUrl>,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
@@ -241,6 +259,9 @@ pub struct ServeArgs {
     /// Directory for the server's data (created if missing, mode 0700): the SQLite store of API tokens, accounts, managed servers and the audit trail, and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys. Default: $XDG_DATA_HOME/gumloop-mcp, else ~/.local/share/gumloop-mcp (never the current directory, so a checkout never holds a key)
     #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value_os_t = default_data_dir(), hide_default_value = true)]
     pub data_dir: PathBuf,
+    /// PostgreSQL URL of a store shared by several replicas (postgres://user:password@host:5432/db, or over a unix socket: postgres://user@/db?host=/run/postgresql). Needs GUMLOOP_MCP_SECRET_KEY, the same on every replica and command. Without it: SQLite in --data-dir
+    #[arg(long, env = "GUMLOOP_MCP_DATABASE_URL", value_name = "URL", value_parser = DatabaseUrlParser)]
+    pub database_url: Option<DatabaseUrl>,
     /// The public base URL clients reach this server at (behind a proxy, e.g. https://mcp.example.com); managed server URLs are <it>/mcp/<token>. Default: http://<bound address>
     #[arg(long, env = "GUMLOOP_MCP_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -334,6 +355,20 @@ mod tests {
         assert_eq!(args.http_config().allowed_hosts, ["mcp.example.com", "proxy.internal:8443"]);
         assert_eq!(args.upstream.upstream_config().call_timeout, Duration::from_secs(5));
         assert!(Cli::try_parse_from(["gumloop-mcp", "stdio", "--call-timeout-secs", "0"]).is_err());
+    }
+
+    #[test]
+    fn database_url_flags_never_echo_the_password() {
+        let cli = Cli::try_parse_from(["gumloop-mcp", "serve", "--database-url", "postgres://gm@/gm?host=/tmp/pg"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        assert_eq!(args.database_url.unwrap().config().get_dbname(), Some("gm"));
+        let cli = Cli::try_parse_from(["gumloop-mcp", "server", "list", "--database-url", "postgresql://gm:pw@db/gm"]).unwrap();
+        let Command::Server(ServerCommand::List { store, .. }) = cli.command else { panic!("not server list") };
+        assert!(store.database_url.is_some());
+        for bad in ["mysql://gm:hunter2@db/gm", "postgres://gm:hunter2@db:port/gm"] {
+            let err = Cli::try_parse_from(["gumloop-mcp", "serve", "--database-url", bad]).unwrap_err().to_string();
+            assert!(err.contains("--database-url") && !err.contains("hunter2"), "{err}");
+        }
     }
 
     #[test]

@@ -128,6 +128,9 @@ impl fmt::Debug for SealingKey {
 /// The label of the key check the store keeps (see [`SealingKey::check_value`]).
 pub const KEY_CHECK_LABEL: &str = "gumloop-mcp/key-check/v1";
 
+/// The label of the download-link key (see [`SealingKey::link_key`]).
+pub const LINK_KEY_LABEL: &str = "gumloop-mcp/link-key/v1";
+
 /// The name of the key file inside the data directory.
 pub const KEY_FILE: &str = "secret.key";
 
@@ -191,6 +194,12 @@ impl SealingKey {
     /// start-up rather than found out later, account by account.
     pub fn check_value(&self) -> [u8; 32] {
         self.derive(KEY_CHECK_LABEL)
+    }
+
+    /// The key download links are sealed with: every replica sharing this secret reads
+    /// the others' links, and links survive a restart.
+    pub fn link_key(&self) -> crate::behaviours::downloads::LinkKey {
+        crate::behaviours::downloads::LinkKey::from_key(self.derive(LINK_KEY_LABEL))
     }
 
     /// Whether `stored` is this key's [`check_value`](Self::check_value) (constant time).

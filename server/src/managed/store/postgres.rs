@@ -173,3 +173,6 @@ impl PostgresStore {
 }
 
 mod ops;
+
+#[cfg(test)]
+mod tests;
