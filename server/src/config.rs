@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use gumloop_mcp_generated::resources::INTEGRATION;
 
 use crate::http::HttpConfig;
-use crate::managed::store::DatabaseUrl;
 use crate::http::sessions::SessionLimits;
+use crate::managed::store::DatabaseUrl;
 use crate::upstream::UpstreamConfig;
 
 /// The per-user data directory: `$XDG_DATA_HOME/gumloop-mcp`, else

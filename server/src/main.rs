@@ -6,8 +6,8 @@ use clap::Parser;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gumloop_mcp::config::{Cli, Command, ServeArgs, UpstreamArgs};
 use gumloop_mcp::behaviours::downloads::LinkKey;
+use gumloop_mcp::config::{Cli, Command, ServeArgs, UpstreamArgs};
 use gumloop_mcp::managed::admin::Admin;
 use gumloop_mcp::managed::cli;
 use gumloop_mcp::managed::secrets::{self, KeySource};

@@ -38,11 +38,14 @@ impl Drop for Replica {
 
 fn replica(url: &str, fake_api: &str) -> Replica {
     let data = tempfile::tempdir().unwrap();
-    let mut child = gumloop_mcp(&["serve", "--bind", "127.0.0.1:0", "--data-dir", data.path().to_str().unwrap(), "--database-url", url, "--gumloop-base-url", fake_api], Some(SECRET))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = gumloop_mcp(
+        &["serve", "--bind", "127.0.0.1:0", "--data-dir", data.path().to_str().unwrap(), "--database-url", url, "--gumloop-base-url", fake_api],
+        Some(SECRET),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let addr = loop {
         let mut line = String::new();
@@ -129,7 +132,8 @@ async fn replicas_share_tokens_and_servers_at_once_and_a_wrong_secret_is_refused
             (resp.status().as_u16(), resp.json::<Value>().await.unwrap_or(Value::Null))
         }
     };
-    let (status, acct) = admin(&a.base, "POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}}))).await;
+    let (status, acct) =
+        admin(&a.base, "POST", "/integrated-account", Some(json!({"name": "ops", "gumloop": {"api_key": "test-key", "user_id": "user_test"}}))).await;
     assert_eq!(status, 201, "{acct}");
     let acct = acct["id"].as_str().unwrap().to_owned();
     let (status, server) = admin(&a.base, "POST", &format!("/integrated-account/{acct}/mcp"), Some(json!({"name": "s"}))).await;
@@ -151,7 +155,8 @@ async fn replicas_share_tokens_and_servers_at_once_and_a_wrong_secret_is_refused
 
     let other = "aa".repeat(32);
     let data = tempfile::tempdir().unwrap();
-    let (status, err) = finish(gumloop_mcp(&["serve", "--bind", "127.0.0.1:0", "--data-dir", data.path().to_str().unwrap(), "--database-url", &url], Some(&other)));
+    let (status, err) =
+        finish(gumloop_mcp(&["serve", "--bind", "127.0.0.1:0", "--data-dir", data.path().to_str().unwrap(), "--database-url", &url], Some(&other)));
     assert!(!status.success());
     assert!(err.contains("does not match the key check") && !err.contains(&other) && !err.contains(SECRET), "{err}");
 }

@@ -171,10 +171,7 @@ impl TempPostgres {
 
     /// Starts the (stopped) cluster again, on the same socket and data.
     pub fn start_again(&self) {
-        let options = format!(
-            "-c listen_addresses= -k {} -F -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-            self.dir.display()
-        );
+        let options = format!("-c listen_addresses= -k {} -F -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", self.dir.display());
         let mut start = self.server_cmd("pg_ctl");
         start.arg("-D").arg(self.data()).arg("-l").arg(self.dir.join("log")).args(["-w", "-t", "60", "-o", &options, "start"]);
         let out = start.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).output().expect("pg_ctl start");

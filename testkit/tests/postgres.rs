@@ -63,8 +63,9 @@ fn a_killed_test_process_leaves_no_cluster() {
         .spawn()
         .unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = lines.find_map(|l| l.ok().filter(|l| l.starts_with("READY "))).expect("the holder reports its cluster");
-    let mut parts = ready.split(' ').skip(1);
+    // libtest prints `test holder ... ` first, on the same line.
+    let ready = lines.find_map(|l| l.ok().and_then(|l| l.split_once("READY ").map(|(_, r)| r.to_owned()))).expect("the holder reports its cluster");
+    let mut parts = ready.split(' ');
     let pid: u32 = parts.next().unwrap().parse().unwrap();
     let dir = std::path::PathBuf::from(parts.next().unwrap());
     assert!(alive(pid) && dir.exists());

@@ -141,7 +141,13 @@ async fn sweeping_and_audit_pages(f: Fixture) {
     assert_eq!(s.list_servers(&acct.id).await.unwrap().iter().map(|x| &x.id).collect::<Vec<_>>(), [&long.id]);
     assert!(s.get_server(&acct.id, &short.id).await.is_err());
 
-    let record = |i: i64, tool: String| CallRecord { at: now + SignedDuration::from_secs(i), mcp_server_id: long.id.clone(), tool, outcome: CallOutcome::Ok, latency_ms: 1.5 };
+    let record = |i: i64, tool: String| CallRecord {
+        at: now + SignedDuration::from_secs(i),
+        mcp_server_id: long.id.clone(),
+        tool,
+        outcome: CallOutcome::Ok,
+        latency_ms: 1.5,
+    };
     let records: Vec<CallRecord> = (0..5).map(|i| record(i, format!("t{i}"))).collect();
     s.record_calls(&records).await.unwrap();
     s.record_calls(&[]).await.unwrap();

@@ -31,7 +31,10 @@ impl Store for PostgresStore {
         let _t = timed(BACKEND, "revoke_api_token");
         // Idempotent: a second revocation keeps the first instant.
         let row = self
-            .row("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING id, name, created_at, revoked_at", &[&id, &ms(stored(now))])
+            .row(
+                "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING id, name, created_at, revoked_at",
+                &[&id, &ms(stored(now))],
+            )
             .await?;
         row.as_ref().map(token_row).transpose()?.ok_or(StoreError::NotFound("API token"))
     }

@@ -5,7 +5,7 @@
 
 use deadpool_postgres::Client;
 
-use super::{pg, Result, StoreError};
+use super::{Result, StoreError, pg};
 use crate::managed::secrets::SealingKey;
 
 /// Migrations, in order; `schema_migrations` records which have run. Append only.
@@ -112,10 +112,7 @@ pub(super) async fn is_current(client: &Client) -> Result<()> {
 /// sealed.
 pub(super) async fn check_key(client: &Client, key: &SealingKey) -> Result<()> {
     let check = key.check_value();
-    client
-        .execute("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", &[&KEY_CHECK, &check.as_slice()])
-        .await
-        .map_err(pg)?;
+    client.execute("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", &[&KEY_CHECK, &check.as_slice()]).await.map_err(pg)?;
     let stored: Vec<u8> = client.query_one("SELECT value FROM meta WHERE key = $1", &[&KEY_CHECK]).await.map_err(pg)?.get(0);
     if key.matches_check(&stored) { Ok(()) } else { Err(StoreError::KeyMismatch) }
 }
