@@ -34,9 +34,12 @@ mod tests {
 
     use super::*;
 
+    /// One sample: the histogram's name, its labels and the value.
+    type Sample = (String, Vec<(String, String)>, f64);
+
     /// Keeps every histogram sample with its key.
     #[derive(Default, Clone)]
-    struct Samples(Arc<Mutex<Vec<(String, Vec<(String, String)>, f64)>>>);
+    struct Samples(Arc<Mutex<Vec<Sample>>>);
 
     struct One(Samples, Key);
 
