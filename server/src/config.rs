@@ -39,7 +39,7 @@ fn data_dir_from(xdg_data_home: Option<std::ffi::OsString>, home: Option<std::ff
         GUMLOOP_TEAM_ID     team id, for team keys (sent as the team_id query parameter)\n  \
         GUMLOOP_PROJECT_ID  legacy workspace id (filled into project_id parameters)\n\
         Managed servers (environment only):\n  \
-        GUMLOOP_MCP_SECRET_KEY  32-byte key (64 hex digits or base64) that encrypts connected accounts' Gumloop keys at rest;\n                          default: <data-dir>/secret.key, created (mode 0600) on first start\n\
+        GUMLOOP_MCP_SECRET_KEY  32-byte key (64 hex digits or base64) that encrypts connected accounts' Gumloop keys at rest;\n                          default: <data-dir>/secret.key, created (mode 0600) on first start; required (the same on\n                          every replica) with --database-url\n\
         Logging goes to stderr; filter it with GUMLOOP_MCP_LOG (default: info,rmcp=warn)."
 )]
 pub struct Cli {
