@@ -107,7 +107,15 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     tokio::spawn(managed::sweep(store.clone(), clock.clone(), retention, Duration::from_secs(args.sweep_interval_secs), token.child_token()));
     let audit = AuditLog::start(store.clone());
     let admin = Admin {
-        managed: Managed { store, clock, public_url: public_url.clone(), audit, flow_tools_ttl: Duration::from_secs(args.flow_tools_ttl_secs) },
+        managed: Managed {
+            store,
+            clock,
+            public_url: public_url.clone(),
+            audit,
+            flow_tools_ttl: Duration::from_secs(args.flow_tools_ttl_secs),
+            changes: Arc::new(managed::changes::LocalBus::default()),
+            sessions: opened.session_rows,
+        },
         tools: ALL_TOOLS,
         body_limit: args.admin_body_limit,
     };

@@ -41,6 +41,8 @@ async fn start(url: &str) -> H {
         public_url: base.clone(),
         audit: AuditLog::start(store),
         flow_tools_ttl: gumloop_mcp::managed::flow_tools::DEFAULT_TTL,
+        changes: Arc::new(gumloop_mcp::managed::changes::LocalBus::default()),
+        sessions: None,
     };
     let admin = Admin { managed, tools: gumloop_mcp_generated::resources::ALL_TOOLS, body_limit: 64 * 1024 };
     let running = http::spawn_managed(server, listener, HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() }, Some(admin)).unwrap();

@@ -157,3 +157,43 @@ async fn delete_answers_204_for_a_session_it_held_and_404_otherwise() {
     assert_eq!(on_x.close().await.status().as_u16(), 404);
     assert_eq!(on_mcp.close().await.status().as_u16(), 204);
 }
+
+#[tokio::test]
+async fn a_legacy_session_opened_on_one_replica_is_served_by_another_for_its_own_url_only() {
+    let r = common::start_replicas(3).await;
+    let (x, y) = (r.server(json!({})).await, r.server(json!({})).await);
+    let (a, b, c) = (&r.bases[0], &r.bases[1], &r.bases[2]);
+    let on_a = common::legacy_session(&r.client, &format!("{a}{x}")).await;
+
+    // Replica b has never seen the session: it restores it from the store and serves it.
+    let on_b = on_a.at(&format!("{b}{x}"));
+    let listed = on_b.rpc(1, "tools/list", json!({})).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert!(listed.body["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()), "{}", listed.body);
+    let called = on_b.rpc(2, "tools/call", json!({"name": "list_all_gumloop_flows", "arguments": {}})).await;
+    assert_eq!(called.body["result"]["isError"], false, "{}", called.body);
+    // And again, now from memory, and back on a.
+    assert_eq!(on_b.rpc(3, "tools/list", json!({})).await.status, 200);
+    assert_eq!(on_a.rpc(4, "tools/list", json!({})).await.status, 200);
+
+    // Another managed server's URL never gets it: not where it is held (a, b), nor
+    // restored where it is not (c).
+    for base in [a, b, c] {
+        let other = on_a.at(&format!("{base}{y}")).rpc(5, "tools/list", json!({})).await;
+        assert_eq!(other.status, 404, "{base}: {}", other.body);
+    }
+    // Nor `/mcp`.
+    assert_eq!(on_a.at(&format!("{c}/mcp")).rpc(6, "tools/list", json!({})).await.status, 404);
+
+    // Ended through b: a replica that never held it can no longer restore it.
+    assert_eq!(on_b.close().await.status().as_u16(), 204);
+    let after = on_a.at(&format!("{c}{x}")).rpc(7, "tools/list", json!({})).await;
+    assert_eq!(after.status, 404, "{}", after.body);
+
+    // Ended through a replica that never held it: another URL cannot, its own can, and
+    // then nobody restores it.
+    let second = common::legacy_session(&r.client, &format!("{a}{x}")).await;
+    assert_eq!(second.at(&format!("{c}{y}")).close().await.status().as_u16(), 404);
+    assert_eq!(second.at(&format!("{c}{x}")).close().await.status().as_u16(), 204);
+    assert_eq!(second.at(&format!("{b}{x}")).rpc(8, "tools/list", json!({})).await.status, 404);
+}

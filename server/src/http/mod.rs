@@ -27,7 +27,7 @@ use crate::managed::admin::Admin;
 use crate::mcp::handler::GumloopServer;
 use crate::upstream::ratelimit::RateLimitSlot;
 use screen::{MAX_REQUEST_BYTES, screen};
-use sessions::{BoundedSessions, SessionLimits, SessionRegistry};
+use sessions::{BoundedSessions, SessionLimits, SessionRegistry, SharedSessions};
 
 /// HTTP settings.
 #[derive(Debug, Clone)]
@@ -124,7 +124,7 @@ fn mcp_service(
     sessions: &CancellationToken,
     registry: &Arc<SessionRegistry>,
 ) -> StreamableHttpService<GumloopServer, BoundedSessions> {
-    let cfg = StreamableHttpServerConfig::default()
+    let mut cfg = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(true)
         .with_allowed_hosts(allowed_hosts(config, addr))
         .with_allowed_origins(allowed_origins(config, addr))
@@ -133,6 +133,7 @@ fn mcp_service(
         .with_json_response(true)
         .with_max_request_body_bytes(MAX_REQUEST_BYTES)
         .with_cancellation_token(sessions.child_token());
+    cfg.session_store = registry.rows().map(|rows| Arc::new(SharedSessions(rows.clone())) as _);
     StreamableHttpService::new(move || Ok(server.clone()), Arc::new(BoundedSessions::new(registry.clone())), cfg)
 }
 
@@ -156,7 +157,8 @@ pub fn router(
     let mut app = axum::Router::new().route_service("/mcp", mcp_service(server.clone(), config, addr, sessions, registry)).route_layer(screened());
     if let Some(admin) = managed {
         let m = &admin.managed;
-        let flow_tools = crate::managed::flow_tools::FlowTools::new(m.flow_tools_ttl, m.store.clone(), m.clock.clone());
+        let flow_tools = crate::managed::flow_tools::FlowTools::new(m.flow_tools_ttl, m.store.clone(), m.clock.clone(), m.changes.clone());
+        flow_tools.follow(server.clone());
         let scoped = axum::Router::new()
             .route_service("/mcp/{token}", mcp_service(server.scoped(Arc::new(flow_tools)), config, addr, sessions, registry))
             .route_layer(screened())
@@ -257,8 +259,11 @@ pub async fn serve(
     if addr.ip().is_unspecified() && config.allowed_hosts.is_empty() {
         tracing::warn!("listening on {addr} but only loopback Host headers are accepted; name public hosts with --allowed-host");
     }
-    let registry = SessionRegistry::new(config.sessions);
+    let registry = SessionRegistry::with_rows(config.sessions, managed.as_ref().and_then(|a| a.managed.sessions.clone()));
     tokio::spawn(registry.clone().sweep(sessions.child_token()));
+    if let Some(rows) = registry.rows() {
+        tokio::spawn(self::sessions::prune_rows(rows.clone(), sessions.child_token()));
+    }
     let app = router(server, &config, addr, &sessions, &registry, in_flight.clone(), managed);
     let signal = shutdown.clone();
     let serving = std::future::IntoFuture::into_future(axum::serve(listener, app).with_graceful_shutdown(async move { signal.cancelled().await }));

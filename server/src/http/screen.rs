@@ -16,7 +16,7 @@ use rmcp::model::{ErrorCode, ErrorData};
 use serde_json::json;
 
 use crate::http::envelope::{self, Rejection};
-use crate::http::sessions::{Activity, ActivityGuard, Admission, Refusal, SessionRegistry};
+use crate::http::sessions::{Activity, ActivityGuard, Admission, Owner, Refusal, SessionRegistry};
 use crate::mcp::Scope;
 
 /// The largest MCP request body: rmcp's 4 MB default would refuse a skill upload well
@@ -33,8 +33,16 @@ pub async fn screen(State(registry): State<Arc<SessionRegistry>>, req: Request, 
     let session = req.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     match (req.method(), session) {
         (&Method::GET, Some(id)) => {
-            let guard = registry.enter(&id, Activity::Stream);
-            held(next.run(req).await, guard)
+            let owner = owner_of(&req);
+            match registry.knows(&id) {
+                true if !registry.holds(&id, &owner) => not_this_urls(),
+                true => {
+                    let guard = registry.enter(&id, Activity::Stream);
+                    held(next.run(req).await, guard)
+                }
+                // Perhaps another replica's: rmcp restores it for its owner.
+                false => restoring(&registry, owner, None, next.run(req)).await,
+            }
         }
         (&Method::POST, session) if is_json(req.headers()) => post(registry, req, session, next).await,
         (&Method::DELETE, Some(id)) => delete(&registry, req, &id, next).await,
@@ -46,13 +54,15 @@ pub async fn screen(State(registry): State<Arc<SessionRegistry>>, req: Request, 
 /// Ends a legacy session as clients expect: 204 for a session this URL holds, 404 for
 /// any other (rmcp answers 202 to every DELETE, known or not, and a DELETE here must never
 /// end or release a session of another URL).
-async fn delete(registry: &SessionRegistry, req: Request, id: &str, next: Next) -> Response {
-    let owner = req.extensions().get::<Scope>().map(|s| Arc::<str>::from(s.server_id.as_str()));
-    if !registry.holds(id, &owner) {
-        let error = ErrorData::new(ErrorCode(-32001), "Session not found: it ended, was evicted, or belongs to another URL; initialize a new one", None);
-        return envelope::error_response(StatusCode::NOT_FOUND, None, error);
-    }
-    let mut resp = next.run(req).await;
+async fn delete(registry: &Arc<SessionRegistry>, req: Request, id: &str, next: Next) -> Response {
+    let owner = owner_of(&req);
+    let mut resp = match registry.holds(id, &owner) {
+        // In the owner's scope, so the shared store forgets it only for its owner.
+        true => Admission::new(owner).run(next.run(req)).await,
+        false if registry.knows(id) => return not_this_urls(),
+        // Perhaps another replica's: forgotten in the shared store, for its owner only.
+        false => return forget_elsewhere(registry, id, owner).await,
+    };
     if resp.status() == StatusCode::ACCEPTED {
         *resp.status_mut() = StatusCode::NO_CONTENT;
         *resp.body_mut() = Body::empty();
@@ -74,10 +84,18 @@ async fn post(registry: Arc<SessionRegistry>, req: Request, session: Option<Stri
     // Only an initialize needs its id (for a refusal) and owner.
     let initialize = (session.is_none() && message.is_request("initialize"))
         .then(|| (message.id(), parts.extensions.get::<Scope>().map(|s| Arc::<str>::from(s.server_id.as_str()))));
+    let owner = parts.extensions.get::<Scope>().map(|s| Arc::<str>::from(s.server_id.as_str()));
     let req = Request::from_parts(parts, Body::from(bytes.clone()));
     let (resp, guard) = if let Some(session) = session {
-        let guard = registry.enter(&session, Activity::Request);
-        (next.run(req).await, guard)
+        match registry.knows(&session) {
+            // A session of another URL is not this URL's to use.
+            true if !registry.holds(&session, &owner) => return not_this_urls(),
+            true => {
+                let guard = registry.enter(&session, Activity::Request);
+                (next.run(req).await, guard)
+            }
+            false => return restoring(&registry, owner, message.id(), next.run(req)).await,
+        }
     } else if let Some((id, owner)) = initialize {
         // Refused here when nothing could make room, before rmcp works on it.
         if let Err(refusal) = registry.check(&owner) {
@@ -99,6 +117,52 @@ async fn post(registry: Arc<SessionRegistry>, req: Request, session: Option<Stri
         return Rejection::unparsed(&bytes).into_response();
     }
     held(resp, guard)
+}
+
+/// Who the request is for: a managed server's id, or `None` for `/mcp`.
+fn owner_of(req: &Request) -> Owner {
+    req.extensions().get::<Scope>().map(|s| Arc::<str>::from(s.server_id.as_str()))
+}
+
+/// 404 for a session this URL does not hold.
+fn not_this_urls() -> Response {
+    let error = ErrorData::new(ErrorCode(-32001), "Session not found: it ended, was evicted, or belongs to another URL; initialize a new one", None);
+    envelope::error_response(StatusCode::NOT_FOUND, None, error)
+}
+
+/// DELETE of a session this process does not hold: 204 when the shared store has it for
+/// this URL (and forgets it), else 404. Replicas holding it in memory close it when idle.
+async fn forget_elsewhere(registry: &SessionRegistry, id: &str, owner: Owner) -> Response {
+    let Some(rows) = registry.rows() else { return not_this_urls() };
+    match rows.load_session(id, crate::http::sessions::ROW_LIFETIME).await {
+        Ok(Some((stored, _))) if stored.as_deref() == owner.as_deref() => match rows.delete_session(id).await {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(e) => {
+                tracing::warn!("ending a shared session failed: {e}");
+                envelope::error_response(StatusCode::SERVICE_UNAVAILABLE, None, ErrorData::internal_error("the session store cannot be reached; retry", None))
+            }
+        },
+        Ok(_) => not_this_urls(),
+        Err(e) => {
+            tracing::warn!("reading a shared session failed: {e}");
+            envelope::error_response(StatusCode::SERVICE_UNAVAILABLE, None, ErrorData::internal_error("the session store cannot be reached; retry", None))
+        }
+    }
+}
+
+/// Runs a request for a session this process does not hold, as its owner's: rmcp
+/// restores it from the shared store when there is one (taking a slot, as an initialize
+/// does) or answers 404. The restored session's slot is held until the answer is sent.
+async fn restoring(registry: &Arc<SessionRegistry>, owner: Owner, id: Option<rmcp::model::RequestId>, run: impl Future<Output = Response>) -> Response {
+    if let Err(refusal) = registry.check(&owner) {
+        return refused(refusal, id);
+    }
+    let admission = Admission::new(owner);
+    let resp = admission.run(run).await;
+    if let Some(refusal) = admission.refused() {
+        return refused(refusal, id);
+    }
+    held(resp, admission.take_guard())
 }
 
 /// Whether the request says it carries JSON (rmcp's own test: the media type's essence).

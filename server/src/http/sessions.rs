@@ -14,6 +14,13 @@
 //! for unknown sessions, which tells a client to initialize again. When every candidate
 //! is busy, the initialize is refused. A sweeper closes sessions idle for longer than
 //! `--session-idle-secs`.
+//!
+//! With a shared store ([`SessionRows`]), a session this process does not hold is
+//! restored from it for a request of its owner (see [`shared`]).
+
+mod shared;
+
+pub use shared::{ROW_LIFETIME, SessionRows, SharedSessions, prune_rows};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +29,7 @@ use std::time::Duration;
 use futures_util::Stream;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_server::SessionManager;
+use rmcp::transport::streamable_http_server::session::RestoreOutcome;
 use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, LocalSessionManagerError};
 use rmcp::transport::streamable_http_server::session::{ServerSseMessage, SessionId};
 use tokio::time::Instant;
@@ -159,6 +167,8 @@ impl Table {
 pub struct SessionRegistry {
     limits: SessionLimits,
     table: Mutex<Table>,
+    /// The shared store of sessions, if replicas share one.
+    rows: Option<Arc<dyn SessionRows>>,
 }
 
 /// A session chosen to be closed (evicted or idle); closed outside the lock.
@@ -175,7 +185,17 @@ impl Closing {
 impl SessionRegistry {
     /// An empty registry enforcing `limits`.
     pub fn new(limits: SessionLimits) -> Arc<Self> {
-        Arc::new(Self { limits, table: Mutex::default() })
+        Self::with_rows(limits, None)
+    }
+
+    /// An empty registry enforcing `limits`, whose sessions are also kept in `rows`.
+    pub fn with_rows(limits: SessionLimits, rows: Option<Arc<dyn SessionRows>>) -> Arc<Self> {
+        Arc::new(Self { limits, table: Mutex::default(), rows })
+    }
+
+    /// The shared store of sessions, if there is one.
+    pub fn rows(&self) -> Option<&Arc<dyn SessionRows>> {
+        self.rows.as_ref()
     }
 
     /// The limits.
@@ -191,6 +211,11 @@ impl SessionRegistry {
     /// Whether `id` is a live session of `owner` (a managed server's, or `/mcp`'s).
     pub fn holds(&self, id: &str, owner: &Owner) -> bool {
         self.table().sessions.get(&SessionId::from(id)).is_some_and(|e| &e.owner == owner)
+    }
+
+    /// Whether this process has session `id` at all (of any owner).
+    pub fn knows(&self, id: &str) -> bool {
+        self.table().sessions.contains_key(id)
     }
 
     /// Live sessions (and sessions being created).
@@ -415,6 +440,17 @@ impl BoundedSessions {
         local.session_config.keep_alive = None;
         Self { inner: Arc::new(local), registry }
     }
+
+    /// Closes an evicted session, here and in the shared store (an idle one's row stays:
+    /// with round robin its client is usually busy on another replica).
+    async fn evict(&self, victim: Closing) {
+        if let Some(rows) = self.registry.rows()
+            && let Err(e) = rows.delete_session(&victim.0).await
+        {
+            tracing::warn!("forgetting an evicted session's row failed: {e}");
+        }
+        victim.close().await;
+    }
 }
 
 impl SessionManager for BoundedSessions {
@@ -430,7 +466,7 @@ impl SessionManager for BoundedSessions {
             }
         })?;
         if let Some(victim) = victim {
-            victim.close().await;
+            self.evict(victim).await;
         }
         let (id, transport) = self.inner.create_session().await?;
         let guard = reservation.commit(id.clone(), self.inner.clone());
@@ -442,6 +478,23 @@ impl SessionManager for BoundedSessions {
 
     async fn initialize_session(&self, id: &SessionId, message: ClientJsonRpcMessage) -> Result<ServerJsonRpcMessage, Self::Error> {
         Ok(self.inner.initialize_session(id, message).await?)
+    }
+
+    async fn restore_session(&self, id: SessionId) -> Result<RestoreOutcome<Self::Transport>, Self::Error> {
+        // Restores run inside a screened request of the session's owner (the store only
+        // hands out a session to its owner), which takes a slot as an initialize does.
+        let Some(admission) = ADMISSION.try_with(Arc::clone).ok() else { return Ok(RestoreOutcome::NotSupported) };
+        let (reservation, victim) = self.registry.reserve(admission.owner.clone()).inspect_err(|refusal| admission.outcome().0 = Some(*refusal))?;
+        if let Some(victim) = victim {
+            self.evict(victim).await;
+        }
+        match self.inner.restore_session(id.clone()).await? {
+            RestoreOutcome::Restored(transport) => {
+                admission.outcome().1 = Some(reservation.commit(id, self.inner.clone()));
+                Ok(RestoreOutcome::Restored(transport))
+            }
+            other => Ok(other),
+        }
     }
 
     async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {

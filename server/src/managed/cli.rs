@@ -12,6 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use crate::config::{AccountCommand, ApiTokenCommand, ServerCommand, StoreArgs};
+use crate::http::sessions::SessionRows;
 use crate::managed::admin::{MIN_LIFETIME, parse_expiry};
 use crate::managed::filter::McpServerConfig;
 use crate::managed::secrets::{KeySource, SealingKey};
@@ -39,6 +40,9 @@ pub struct Opened {
     pub key: SealingKey,
     /// Where the secret came from.
     pub source: KeySource,
+    /// Where legacy sessions are kept for other processes to restore (SQLite only, so
+    /// far: on PostgreSQL each replica keeps its own sessions).
+    pub session_rows: Option<Arc<dyn SessionRows>>,
 }
 
 /// Opens the store `serve` and the commands use: PostgreSQL at `database_url` (with the
@@ -47,11 +51,11 @@ pub struct Opened {
 pub async fn open(data_dir: &Path, database_url: Option<&DatabaseUrl>) -> Result<Opened> {
     let Some(url) = database_url else {
         let (store, key, source) = open_sqlite(data_dir)?;
-        return Ok(Opened { store: Arc::new(store), key, source });
+        return Ok(Opened { store: Arc::new(store.clone()), key, source, session_rows: Some(Arc::new(store)) });
     };
     let key = SealingKey::require_env(std::env::var("GUMLOOP_MCP_SECRET_KEY").ok().as_deref())?;
     let store = PostgresStore::connect(url, key.clone()).await.with_context(|| format!("opening the store at {url}"))?;
-    Ok(Opened { store: Arc::new(store), key, source: KeySource::Environment })
+    Ok(Opened { store: Arc::new(store), key, source: KeySource::Environment, session_rows: None })
 }
 
 async fn open_args(args: &StoreArgs) -> Result<Arc<dyn Store>> {

@@ -172,6 +172,11 @@ impl Legacy {
             .header("mcp-protocol-version", "2025-11-25")
     }
 
+    /// The same session, addressed at another URL (another replica, or another server).
+    pub fn at(&self, url: &str) -> Legacy {
+        Legacy { url: url.to_owned(), ..self.clone() }
+    }
+
     /// Ends the session (`DELETE`).
     pub async fn close(&self) -> reqwest::Response {
         self.client.delete(&self.url).header("mcp-session-id", &self.session).header("mcp-protocol-version", "2025-11-25").send().await.unwrap()
@@ -260,6 +265,8 @@ pub async fn start_managed(http: HttpConfig) -> ManagedHarness {
         public_url: base.clone(),
         audit: AuditLog::start(store),
         flow_tools_ttl: gumloop_mcp::managed::flow_tools::DEFAULT_TTL,
+        changes: std::sync::Arc::new(gumloop_mcp::managed::changes::LocalBus::default()),
+        sessions: None,
     };
     let admin = Admin { managed, tools: gumloop_mcp_generated::resources::ALL_TOOLS, body_limit: 64 * 1024 };
     let running = http::spawn_managed(server, listener, http, Some(admin)).unwrap();
@@ -283,5 +290,69 @@ impl ManagedHarness {
         .await;
         assert_eq!(r.status, 201, "{}", r.body);
         r.body["url"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Several gumloop-mcp processes (in-process) on one store and one change bus, with
+/// legacy sessions kept in the store: replicas, as behind a balancer.
+pub struct Replicas {
+    pub fake: FakeGumloop,
+    /// `http://127.0.0.1:<port>` of each.
+    pub bases: Vec<String>,
+    pub client: reqwest::Client,
+    pub admin_token: String,
+    pub account: String,
+    _dir: tempfile::TempDir,
+    _running: Vec<Running>,
+}
+
+pub async fn start_replicas(n: usize) -> Replicas {
+    use gumloop_mcp::http::sessions::SessionRows;
+    use gumloop_mcp::managed::admin::Admin;
+    use gumloop_mcp::managed::changes::{ChangeBus, LocalBus};
+    use gumloop_mcp::managed::store::{SqliteStore, Store};
+    use gumloop_mcp::managed::{AuditLog, Clock, Managed};
+    use std::sync::Arc;
+    let fake = FakeGumloop::start(FakeConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path(), gumloop_mcp::managed::secrets::SealingKey::from_bytes([7; 32])).unwrap();
+    let (store, rows): (Arc<dyn Store>, Arc<dyn SessionRows>) = (Arc::new(sqlite.clone()), Arc::new(sqlite));
+    let bus: Arc<dyn ChangeBus> = Arc::new(LocalBus::default());
+    let clock = Clock::system();
+    let (_, token) = store.create_api_token("admin", clock.now()).await.unwrap();
+    let (mut bases, mut running) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = UpstreamConfig { call_timeout: Duration::from_secs(30), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
+        let server = gumloop_mcp::gumloop_server(upstream, Credential::default()).unwrap();
+        let managed = Managed {
+            store: store.clone(),
+            clock: clock.clone(),
+            public_url: base.clone(),
+            audit: AuditLog::start(store.clone()),
+            flow_tools_ttl: gumloop_mcp::managed::flow_tools::DEFAULT_TTL,
+            changes: bus.clone(),
+            sessions: Some(rows.clone()),
+        };
+        let admin = Admin { managed, tools: gumloop_mcp_generated::resources::ALL_TOOLS, body_limit: 64 * 1024 };
+        let http = HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() };
+        running.push(http::spawn_managed(server, listener, http, Some(admin)).unwrap());
+        bases.push(base);
+    }
+    let client = reqwest::Client::new();
+    let admin_token = token.reveal().to_owned();
+    let account = account(&client, &bases[0], &admin_token).await;
+    Replicas { fake, bases, client, admin_token, account, _dir: dir, _running: running }
+}
+
+impl Replicas {
+    /// A new managed server (made through the first replica); its URL path `/mcp/<token>`.
+    pub async fn server(&self, config: Value) -> String {
+        let path = format!("/integrated-account/{}/mcp", self.account);
+        let r = admin(&self.client, &self.bases[0], &self.admin_token, "POST", &path, Some(json!({"name": "s", "config": config}))).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let url = r.body["url"].as_str().unwrap();
+        url[url.find("/mcp/").unwrap()..].to_owned()
     }
 }

@@ -9,6 +9,7 @@
 
 mod ops;
 mod schema;
+mod sessions;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -50,7 +50,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX tool_calls_server ON tool_calls(mcp_server_id, id);
     CREATE INDEX tool_calls_at ON tool_calls(at);",
-    // 2: the key check (`meta.key_check`).
+    // 2: legacy sessions any replica can restore (`http::sessions::SessionRows`).
+    "CREATE TABLE mcp_sessions (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX mcp_sessions_created ON mcp_sessions(created_at);",
+    // 3: the key check (`meta.key_check`).
     "CREATE TABLE meta (
         key TEXT PRIMARY KEY,
         value BLOB NOT NULL
