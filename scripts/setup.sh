@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks for the real-client tests, without root:
+# Installs what a fresh machine lacks for the tests:
+#   postgresql, nginx-light  Debian packages, with apt-get, only when their binaries are absent
+#                         (the PostgreSQL store tests run a throwaway cluster from
+#                         /usr/lib/postgresql/*/bin); this step needs root, as CI has
 #   .ci/.cache/venv/      Python venv with clients/requirements.txt (the `mcp` client)
 #   .ci/.cache/node22/    Node 22 from the npm registry package node-linux-<arch>
 #   clients/node_modules/ the conformance suite and the Inspector CLIs, from clients/package-lock.json
@@ -16,6 +19,20 @@ NODE_VERSION=22.23.3 # the conformance suite needs Node >= 22, Inspector 2.x >= 
 die() { echo "setup: FAILED: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed; $2"; }
 hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
+
+# 0. System packages (root: CI and the dev machines run as root). Quiet when present.
+missing=()
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "${missing[*]} missing; install them as root: apt-get install ${missing[*]}"
+  echo "setup: apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || die "apt-get update"
+  # No service is started: tests run their own cluster on a private socket.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]}"
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || die "postgresql installed but no /usr/lib/postgresql/*/bin/initdb"
+fi
 
 need python3 "install Python 3.10 or later"
 need npm "install Node.js and npm (any version; Node $NODE_VERSION is installed from the npm registry)"

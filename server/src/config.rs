@@ -13,6 +13,7 @@ use crate::http::HttpConfig;
 use crate::http::probes::{MetricsAt, Probes};
 use crate::http::sessions::SessionLimits;
 use crate::logging::LogFormat;
+use crate::managed::store::DatabaseUrl;
 use crate::upstream::UpstreamConfig;
 
 /// The per-user data directory: `$XDG_DATA_HOME/gumloop-mcp`, else
@@ -40,7 +41,7 @@ fn data_dir_from(xdg_data_home: Option<std::ffi::OsString>, home: Option<std::ff
         GUMLOOP_TEAM_ID     team id, for team keys (sent as the team_id query parameter)\n  \
         GUMLOOP_PROJECT_ID  legacy workspace id (filled into project_id parameters)\n\
         Managed servers (environment only):\n  \
-        GUMLOOP_MCP_SECRET_KEY  32-byte key (64 hex digits or base64) that encrypts connected accounts' Gumloop keys at rest;\n                          default: <data-dir>/secret.key, created (mode 0600) on first start\n\
+        GUMLOOP_MCP_SECRET_KEY  32-byte key (64 hex digits or base64) that encrypts connected accounts' Gumloop keys at rest;\n                          default: <data-dir>/secret.key, created (mode 0600) on first start; required (the same on\n                          every replica) with --database-url\n\
         Logging goes to stderr; filter it with GUMLOOP_MCP_LOG (default: info,rmcp=warn)."
 )]
 pub struct Cli {
@@ -74,6 +75,20 @@ pub enum Command {
     Server(ServerCommand),
 }
 
+/// Parses `--database-url` with an error that never repeats the value (clap's own would
+/// print it, password and all).
+#[derive(Clone)]
+pub struct DatabaseUrlParser;
+
+impl clap::builder::TypedValueParser for DatabaseUrlParser {
+    type Value = DatabaseUrl;
+
+    fn parse_ref(&self, cmd: &clap::Command, _: Option<&clap::Arg>, value: &std::ffi::OsStr) -> Result<DatabaseUrl, clap::Error> {
+        let fail = |m: String| clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("--database-url: {m}\n")).with_cmd(cmd);
+        value.to_str().ok_or_else(|| fail("the URL is not valid UTF-8".into()))?.parse().map_err(fail)
+    }
+}
+
 /// Where the store lives (the same directory `serve` uses; the commands work whether or
 /// not a server is running, and a running server sees their changes at once).
 #[derive(Debug, Clone, Args)]
@@ -81,6 +96,9 @@ pub struct StoreArgs {
     /// Directory for the server's data: the SQLite store and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys. Default: $XDG_DATA_HOME/gumloop-mcp, else ~/.local/share/gumloop-mcp
     #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value_os_t = default_data_dir(), hide_default_value = true)]
     pub data_dir: PathBuf,
+    /// PostgreSQL URL of a store shared by several replicas (postgres://user:password@host:5432/db, or over a unix socket: postgres://user@/db?host=/run/postgresql). Needs GUMLOOP_MCP_SECRET_KEY, the same on every replica and command. Without it: SQLite in --data-dir
+    #[arg(long, env = "GUMLOOP_MCP_DATABASE_URL", value_name = "URL", value_parser = DatabaseUrlParser)]
+    pub database_url: Option<DatabaseUrl>,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
@@ -246,6 +264,9 @@ pub struct ServeArgs {
     /// Directory for the server's data (created if missing, mode 0700): the SQLite store of API tokens, accounts, managed servers and the audit trail, and, unless GUMLOOP_MCP_SECRET_KEY is set, the key file that encrypts Gumloop API keys. Default: $XDG_DATA_HOME/gumloop-mcp, else ~/.local/share/gumloop-mcp (never the current directory, so a checkout never holds a key)
     #[arg(long, env = "GUMLOOP_MCP_DATA_DIR", default_value_os_t = default_data_dir(), hide_default_value = true)]
     pub data_dir: PathBuf,
+    /// PostgreSQL URL of a store shared by several replicas (postgres://user:password@host:5432/db, or over a unix socket: postgres://user@/db?host=/run/postgresql). Needs GUMLOOP_MCP_SECRET_KEY, the same on every replica and command. Without it: SQLite in --data-dir
+    #[arg(long, env = "GUMLOOP_MCP_DATABASE_URL", value_name = "URL", value_parser = DatabaseUrlParser)]
+    pub database_url: Option<DatabaseUrl>,
     /// The public base URL clients reach this server at (behind a proxy, e.g. https://mcp.example.com); managed server URLs are <it>/mcp/<token>. Default: http://<bound address>
     #[arg(long, env = "GUMLOOP_MCP_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -343,6 +364,20 @@ mod tests {
         assert_eq!(args.http_config().allowed_hosts, ["mcp.example.com", "proxy.internal:8443"]);
         assert_eq!(args.upstream.upstream_config().call_timeout, Duration::from_secs(5));
         assert!(Cli::try_parse_from(["gumloop-mcp", "stdio", "--call-timeout-secs", "0"]).is_err());
+    }
+
+    #[test]
+    fn database_url_flags_never_echo_the_password() {
+        let cli = Cli::try_parse_from(["gumloop-mcp", "serve", "--database-url", "postgres://gm@/gm?host=/tmp/pg"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        assert_eq!(args.database_url.unwrap().config().get_dbname(), Some("gm"));
+        let cli = Cli::try_parse_from(["gumloop-mcp", "server", "list", "--database-url", "postgresql://gm:pw@db/gm"]).unwrap();
+        let Command::Server(ServerCommand::List { store, .. }) = cli.command else { panic!("not server list") };
+        assert!(store.database_url.is_some());
+        for bad in ["mysql://gm:hunter2@db/gm", "postgres://gm:hunter2@db:port/gm"] {
+            let err = Cli::try_parse_from(["gumloop-mcp", "serve", "--database-url", bad]).unwrap_err().to_string();
+            assert!(err.contains("--database-url") && !err.contains("hunter2"), "{err}");
+        }
     }
 
     #[test]

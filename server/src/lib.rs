@@ -38,6 +38,14 @@ pub fn gumloop_server(upstream: UpstreamConfig, credential: Credential) -> anyho
     server_for(ALL_TOOLS, &INTEGRATION, upstream, credential)
 }
 
+/// [`gumloop_server`] sealing download links with `links` (derived from the deployment's
+/// secret by `serve`, so a link reads on every replica and after a restart).
+pub fn gumloop_server_with_links(upstream: UpstreamConfig, credential: Credential, links: behaviours::downloads::LinkKey) -> anyhow::Result<GumloopServer> {
+    let mut state = state_for(ALL_TOOLS, &INTEGRATION, upstream, credential)?;
+    state.links = links;
+    Ok(GumloopServer::new(state))
+}
+
 /// A handler serving `tools` of `integration` (any spec's generated descriptors: tests
 /// serve fixture specs this way).
 pub fn server_for(
@@ -46,12 +54,21 @@ pub fn server_for(
     upstream: UpstreamConfig,
     credential: Credential,
 ) -> anyhow::Result<GumloopServer> {
-    Ok(GumloopServer::new(mcp::handler::State {
+    Ok(GumloopServer::new(state_for(tools, integration, upstream, credential)?))
+}
+
+fn state_for(
+    tools: &[&'static gumloop_mcp_runtime::ToolDescriptor],
+    integration: &'static gumloop_mcp_runtime::Integration,
+    upstream: UpstreamConfig,
+    credential: Credential,
+) -> anyhow::Result<mcp::handler::State> {
+    Ok(mcp::handler::State {
         catalog: Catalog::new(tools)?,
         upstream: Upstream::new(upstream, integration)?,
         credential,
         flow_inputs: Default::default(),
         links: Default::default(),
         tasks: Default::default(),
-    }))
+    })
 }

@@ -6,8 +6,8 @@ use clap::Parser;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gumloop_mcp::behaviours::downloads::LinkKey;
 use gumloop_mcp::config::{Cli, Command, ServeArgs, UpstreamArgs};
-use gumloop_mcp::http::sessions::SessionRows;
 use gumloop_mcp::managed::admin::Admin;
 use gumloop_mcp::managed::cli;
 use gumloop_mcp::managed::secrets::{self, KeySource};
@@ -20,12 +20,21 @@ use tokio_util::sync::CancellationToken;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn build_server(args: &UpstreamArgs) -> Result<GumloopServer> {
+fn build_server(args: &UpstreamArgs, links: LinkKey) -> Result<GumloopServer> {
     let credential = Credential::from_env();
     if credential.api_key.is_none() {
         tracing::warn!("GUMLOOP_API_KEY is not set: tools/list works, tools/call will report the missing key");
     }
-    gumloop_mcp::gumloop_server(args.upstream_config(), credential)
+    gumloop_mcp::gumloop_server_with_links(args.upstream_config(), credential, links)
+}
+
+/// stdio's link key: derived from GUMLOOP_MCP_SECRET_KEY when it is set (links then
+/// survive a restart of the desktop client's server), else random per process.
+fn stdio_links() -> Result<LinkKey> {
+    match std::env::var("GUMLOOP_MCP_SECRET_KEY").ok().filter(|k| !k.trim().is_empty()) {
+        Some(text) => Ok(secrets::SealingKey::parse(&text, "GUMLOOP_MCP_SECRET_KEY")?.link_key()),
+        None => Ok(LinkKey::default()),
+    }
 }
 
 /// Fires `token` on SIGTERM or Ctrl-C.
@@ -61,7 +70,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args, token).await,
         Command::Stdio(args) => {
-            let server = build_server(&args)?;
+            let server = build_server(&args, stdio_links()?)?;
             tracing::info!("serving {} tools over MCP on stdin/stdout", ALL_TOOLS.len());
             stdio::serve(server, token).await
         }
@@ -72,8 +81,12 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
-    let (store, key_source) = cli::open_store(&args.data_dir)?;
-    match key_source {
+    let opened = cli::open(&args.data_dir, args.database_url.as_ref()).await?;
+    match &args.database_url {
+        Some(url) => tracing::info!("store: PostgreSQL at {url}, shared with every replica that has the same GUMLOOP_MCP_SECRET_KEY"),
+        None => tracing::info!("store: SQLite in {}", args.data_dir.display()),
+    }
+    match opened.source {
         KeySource::Environment => tracing::info!("connected accounts' keys are sealed with GUMLOOP_MCP_SECRET_KEY"),
         KeySource::File => tracing::info!("connected accounts' keys are sealed with {}", args.data_dir.join(secrets::KEY_FILE).display()),
         KeySource::Created => tracing::warn!(
@@ -81,11 +94,9 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
             args.data_dir.join(secrets::KEY_FILE).display()
         ),
     }
-    // Legacy sessions are kept in the store too: they survive a restart.
-    let session_rows: Arc<dyn SessionRows> = Arc::new(store.clone());
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store: Arc<dyn Store> = opened.store;
     cli::first_start_token(store.as_ref()).await?;
-    let server = build_server(&args.upstream)?;
+    let server = build_server(&args.upstream, opened.key.link_key())?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     let metrics_listener = match args.metrics_addr {
         Some(a) => Some(tokio::net::TcpListener::bind(a).await.with_context(|| format!("binding --metrics-addr {a}"))?),
@@ -110,7 +121,7 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
             audit,
             flow_tools_ttl: Duration::from_secs(args.flow_tools_ttl_secs),
             changes: Arc::new(managed::changes::LocalBus::default()),
-            sessions: Some(session_rows),
+            sessions: opened.session_rows,
         },
         tools: ALL_TOOLS,
         body_limit: args.admin_body_limit,

@@ -11,6 +11,7 @@ pub use data::TINY_PNG_BASE64;
 mod envelope;
 mod faults;
 mod layers;
+pub mod postgres;
 mod record;
 mod routes;
 mod state;

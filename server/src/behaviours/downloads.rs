@@ -29,10 +29,17 @@ pub struct Link {
     pub url: String,
 }
 
-/// The per-process key links are sealed with (links do not outlive the process; a
-/// client that keeps one calls the tool again).
+/// The key links are sealed with. `serve` derives it from the secret every replica of a
+/// deployment shares (see `SealingKey::derive`), so a link minted by one replica reads on
+/// another and after a restart; stdio without `GUMLOOP_MCP_SECRET_KEY` uses a random
+/// per-process key (`Default`: its links die with the process, and a client that keeps
+/// one calls the tool again). Each link names its key by id, so a deployment can move to
+/// a new key while links sealed with older ones it still [`accept`](Self::accept)s read.
 #[derive(Clone)]
-pub struct LinkKey([u8; 32]);
+pub struct LinkKey {
+    /// The key new links are sealed with first, then older ones still accepted.
+    keys: Vec<(String, [u8; 32])>,
+}
 
 impl std::fmt::Debug for LinkKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42,18 +49,34 @@ impl std::fmt::Debug for LinkKey {
 
 impl Default for LinkKey {
     fn default() -> Self {
-        Self({
-            let mut key = [0u8; 32];
-            getrandom::fill(&mut key).expect("the operating system's random source failed");
-            key
-        })
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).expect("the operating system's random source failed");
+        Self::from_key(key)
     }
 }
 
+/// A key's id: the first 8 bytes of its SHA-256, which says which key to check with and
+/// nothing about the key.
+fn key_id(key: &[u8; 32]) -> String {
+    use sha2::Digest as _;
+    B64.encode(&Sha256::digest(key)[..8])
+}
+
 impl LinkKey {
-    fn mac(&self, tool: &str, args: &str, at: &str, url: &str) -> Hmac<Sha256> {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("any key length");
-        for part in [tool, args, at, url] {
+    /// Links sealed with `key` (32 bytes derived from the deployment's secret).
+    pub fn from_key(key: [u8; 32]) -> Self {
+        Self { keys: vec![(key_id(&key), key)] }
+    }
+
+    /// Also reads links sealed with `older` (after a move to a new key).
+    pub fn accept(mut self, older: [u8; 32]) -> Self {
+        self.keys.push((key_id(&older), older));
+        self
+    }
+
+    fn mac(key: &[u8; 32], id: &str, tool: &str, args: &str, at: &str, url: &str) -> Hmac<Sha256> {
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("any key length");
+        for part in [id, tool, args, at, url] {
             m.update(&(part.len() as u64).to_be_bytes());
             m.update(part.as_bytes());
         }
@@ -62,24 +85,26 @@ impl LinkKey {
 
     /// The link's URI.
     pub fn encode(&self, link: &Link) -> String {
+        let (id, key) = &self.keys[0];
         let args = link.args.to_string();
-        let tag = self.mac(&link.tool, &args, &link.at, &link.url).finalize().into_bytes();
-        format!("{SCHEME}{}?a={}&p={}&u={}&m={}", link.tool, B64.encode(&args), B64.encode(&link.at), B64.encode(&link.url), B64.encode(tag))
+        let tag = Self::mac(key, id, &link.tool, &args, &link.at, &link.url).finalize().into_bytes();
+        format!("{SCHEME}{}?k={id}&a={}&p={}&u={}&m={}", link.tool, B64.encode(&args), B64.encode(&link.at), B64.encode(&link.url), B64.encode(tag))
     }
 
-    /// The link a URI stands for, if this process issued it.
+    /// The link a URI stands for, if it was sealed with one of these keys.
     pub fn decode(&self, uri: &str) -> Option<Link> {
         let rest = uri.strip_prefix(SCHEME)?;
         let (tool, query) = rest.split_once('?')?;
         let mut parts = std::collections::HashMap::new();
         for kv in query.split('&') {
             let (k, v) = kv.split_once('=')?;
-            parts.insert(k, B64.decode(v).ok()?);
+            parts.insert(k, v);
         }
-        let args = String::from_utf8(parts.remove("a")?).ok()?;
-        let url = String::from_utf8(parts.remove("u")?).ok()?;
-        let at = String::from_utf8(parts.remove("p")?).ok()?;
-        self.mac(tool, &args, &at, &url).verify_slice(&parts.remove("m")?).ok()?;
+        let text = |v: &str| B64.decode(v).ok().and_then(|b| String::from_utf8(b).ok());
+        let id = parts.remove("k")?;
+        let (_, key) = self.keys.iter().find(|(k, _)| k == id)?;
+        let (args, at, url) = (text(parts.remove("a")?)?, text(parts.remove("p")?)?, text(parts.remove("u")?)?);
+        Self::mac(key, id, tool, &args, &at, &url).verify_slice(&B64.decode(parts.remove("m")?).ok()?).ok()?;
         Some(Link { tool: tool.to_owned(), args: serde_json::from_str(&args).ok()?, at, url })
     }
 }
@@ -134,6 +159,27 @@ mod tests {
         assert_eq!(key.decode(&other_tool), None, "a different tool is refused");
         assert_eq!(LinkKey::default().decode(&uri), None, "another process's link is refused");
         assert_eq!(key.decode("gumloop://download/x"), None);
+    }
+
+    #[test]
+    fn links_from_one_derived_key_read_on_every_replica_and_name_their_key() {
+        let link = Link { tool: "t".into(), args: json!({}), at: String::new(), url: "https://x.test/s".into() };
+        let replica_a = LinkKey::from_key([5; 32]);
+        let replica_b = LinkKey::from_key([5; 32]);
+        let uri = replica_a.encode(&link);
+        assert_eq!(replica_b.decode(&uri), Some(link.clone()), "another replica (or a restart) reads it");
+        assert_eq!(LinkKey::from_key([6; 32]).decode(&uri), None, "another deployment's key does not");
+        // After a move to a new key, links sealed with the old one still read, and new ones
+        // carry the new key's id.
+        let rotated = LinkKey::from_key([6; 32]).accept([5; 32]);
+        assert_eq!(rotated.decode(&uri), Some(link.clone()));
+        let fresh = rotated.encode(&link);
+        assert_ne!(fresh, uri);
+        assert_eq!(replica_a.decode(&fresh), None, "the old key alone does not read the new key's links");
+        // The key id is bound by the MAC and must name a known key.
+        let id = &replica_a.keys[0].0;
+        assert_eq!(replica_a.decode(&uri.replace(&format!("k={id}"), "k=AAAAAAAAAAA")), None);
+        assert_eq!(replica_a.decode(&uri.replace(&format!("k={id}&"), "")), None, "a link without a key id is refused");
     }
 
     #[test]

@@ -5,25 +5,61 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use crate::config::{AccountCommand, ApiTokenCommand, ServerCommand};
+use crate::config::{AccountCommand, ApiTokenCommand, ServerCommand, StoreArgs};
+use crate::http::sessions::SessionRows;
 use crate::managed::admin::{MIN_LIFETIME, parse_expiry};
 use crate::managed::filter::McpServerConfig;
 use crate::managed::secrets::{KeySource, SealingKey};
-use crate::managed::store::{NewAccount, SqliteStore, Store};
+use crate::managed::store::{DatabaseUrl, NewAccount, PostgresStore, SqliteStore, Store};
 use crate::upstream::credential::{Credential, Secret};
 
-/// Opens (creating if needed) the data directory, its key and its store.
+/// Opens (creating if needed) the data directory, its key and its SQLite store.
 pub fn open_store(data_dir: &Path) -> Result<(SqliteStore, KeySource)> {
+    open_sqlite(data_dir).map(|(store, _, source)| (store, source))
+}
+
+fn open_sqlite(data_dir: &Path) -> Result<(SqliteStore, SealingKey, KeySource)> {
     create_private_dir(data_dir)?;
     let env_key = std::env::var("GUMLOOP_MCP_SECRET_KEY").ok();
     let (key, source) = SealingKey::load(data_dir, env_key.as_deref())?;
-    let store = SqliteStore::open(data_dir, key).with_context(|| format!("opening the store in {}", data_dir.display()))?;
-    Ok((store, source))
+    let store = SqliteStore::open(data_dir, key.clone()).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    Ok((store, key, source))
+}
+
+/// An open store and the secret it seals with.
+pub struct Opened {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The secret (download links are sealed with a key derived from it).
+    pub key: SealingKey,
+    /// Where the secret came from.
+    pub source: KeySource,
+    /// Where legacy sessions are kept for other processes to restore (SQLite only, so
+    /// far: on PostgreSQL each replica keeps its own sessions).
+    pub session_rows: Option<Arc<dyn SessionRows>>,
+}
+
+/// Opens the store `serve` and the commands use: PostgreSQL at `database_url` (with the
+/// secret from `GUMLOOP_MCP_SECRET_KEY` only, since every replica must share it), else
+/// SQLite in `data_dir`. Errors name the database with its password removed.
+pub async fn open(data_dir: &Path, database_url: Option<&DatabaseUrl>) -> Result<Opened> {
+    let Some(url) = database_url else {
+        let (store, key, source) = open_sqlite(data_dir)?;
+        return Ok(Opened { store: Arc::new(store.clone()), key, source, session_rows: Some(Arc::new(store)) });
+    };
+    let key = SealingKey::require_env(std::env::var("GUMLOOP_MCP_SECRET_KEY").ok().as_deref())?;
+    let store = PostgresStore::connect(url, key.clone()).await.with_context(|| format!("opening the store at {url}"))?;
+    Ok(Opened { store: Arc::new(store), key, source: KeySource::Environment, session_rows: None })
+}
+
+async fn open_args(args: &StoreArgs) -> Result<Arc<dyn Store>> {
+    Ok(open(&args.data_dir, args.database_url.as_ref()).await?.store)
 }
 
 /// Creates `dir` (mode 0700 on Unix: it holds the key file and the store).
@@ -56,14 +92,14 @@ fn or_dash(v: &Option<String>) -> &str {
 pub async fn api_token(cmd: ApiTokenCommand) -> Result<()> {
     match cmd {
         ApiTokenCommand::Create { name, store } => {
-            let (db, _) = open_store(&store.data_dir)?;
+            let db = open_args(&store).await?;
             let (record, token) = db.create_api_token(&name, Timestamp::now()).await?;
             let mut v = serde_json::to_value(&record)?;
             v["token"] = json!(token.reveal());
             out(store.json, &v, || format!("created API token {} ({name}); it is shown only now:\n{}", record.id, token.reveal()))
         }
         ApiTokenCommand::List { store } => {
-            let (db, _) = open_store(&store.data_dir)?;
+            let db = open_args(&store).await?;
             let tokens = db.list_api_tokens().await?;
             out(store.json, &serde_json::to_value(&tokens)?, || {
                 let mut s = String::from("ID\tNAME\tCREATED\tREVOKED");
@@ -74,7 +110,7 @@ pub async fn api_token(cmd: ApiTokenCommand) -> Result<()> {
             })
         }
         ApiTokenCommand::Revoke { id, store } => {
-            let (db, _) = open_store(&store.data_dir)?;
+            let db = open_args(&store).await?;
             let t = db.revoke_api_token(&id, Timestamp::now()).await.with_context(|| format!("revoking API token `{id}`"))?;
             out(store.json, &serde_json::to_value(&t)?, || format!("revoked API token {} ({})", t.id, t.name))
         }
@@ -91,13 +127,13 @@ pub async fn account(cmd: AccountCommand) -> Result<()> {
             if name.trim().is_empty() {
                 bail!("--name must not be empty");
             }
-            let (db, _) = open_store(&store.data_dir)?;
+            let db = open_args(&store).await?;
             let credential = Credential { api_key: Some(Secret::new(key)), user_id, team_id, project_id };
             let a = db.create_account(NewAccount { name, credential }, Timestamp::now()).await?;
             out(store.json, &serde_json::to_value(&a)?, || format!("connected account {} ({})", a.id, a.name))
         }
         AccountCommand::List { store } => {
-            let (db, _) = open_store(&store.data_dir)?;
+            let db = open_args(&store).await?;
             let accounts = db.list_accounts().await?;
             out(store.json, &serde_json::to_value(&accounts)?, || {
                 let mut s = String::from("ID\tNAME\tUSER\tTEAM\tCREATED");
@@ -108,7 +144,7 @@ pub async fn account(cmd: AccountCommand) -> Result<()> {
             })
         }
         AccountCommand::Remove { id, store } => {
-            let (db, _) = open_store(&store.data_dir)?;
+            let db = open_args(&store).await?;
             db.delete_account(&id).await.with_context(|| format!("removing account `{id}`"))?;
             out(store.json, &json!({"removed": id}), || format!("removed account {id} and its MCP servers"))
         }
@@ -148,7 +184,7 @@ pub async fn server(cmd: ServerCommand) -> Result<()> {
                 (None, Some(at)) => Some(parse_expiry(&at, now).map_err(|e| anyhow::anyhow!("--expires-at: {}", e.message()))?),
                 (None, None) => None,
             };
-            let (db, _) = open_store(&store.data_dir)?;
+            let db = open_args(&store).await?;
             let (server, token) =
                 db.create_server(&account, &name, &config, expires, now).await.with_context(|| format!("creating a server for account `{account}`"))?;
             let url = format!("{}/mcp/{}", public_url.trim_end_matches('/'), token.reveal());
@@ -160,7 +196,7 @@ pub async fn server(cmd: ServerCommand) -> Result<()> {
             })
         }
         ServerCommand::List { account, store } => {
-            let (db, _) = open_store(&store.data_dir)?;
+            let db = open_args(&store).await?;
             let servers = match &account {
                 Some(a) => {
                     db.get_account(a).await.with_context(|| format!("account `{a}`"))?;
@@ -188,7 +224,7 @@ pub async fn server(cmd: ServerCommand) -> Result<()> {
             })
         }
         ServerCommand::Revoke { id, store } => {
-            let (db, _) = open_store(&store.data_dir)?;
+            let db = open_args(&store).await?;
             db.delete_server_by_id(&id).await.with_context(|| format!("revoking MCP server `{id}`"))?;
             out(store.json, &json!({"revoked": id}), || format!("revoked MCP server {id}; its URL no longer works"))
         }

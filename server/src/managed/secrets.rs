@@ -102,6 +102,13 @@ pub enum SecretError {
     /// Reading or creating the key file failed.
     #[error("key file {path}: {source}")]
     Io { path: String, source: std::io::Error },
+    /// With a shared database every replica needs the same key, so it must be given.
+    #[error(
+        "GUMLOOP_MCP_SECRET_KEY is not set: with --database-url every replica and every management command must share one key, \
+         because the sealed Gumloop keys live in the shared database (no per-data-dir secret.key is used). \
+         Set GUMLOOP_MCP_SECRET_KEY to the same 32-byte key everywhere (64 hex digits; make one with `openssl rand -hex 32`)"
+    )]
+    Required,
     /// A sealed value does not open with this key (another key, or tampering).
     #[error("a stored secret does not decrypt with this key (was GUMLOOP_MCP_SECRET_KEY or the key file changed?)")]
     Open,
@@ -117,6 +124,12 @@ impl fmt::Debug for SealingKey {
         f.write_str("SealingKey([redacted])")
     }
 }
+
+/// The label of the key check the store keeps (see [`SealingKey::check_value`]).
+pub const KEY_CHECK_LABEL: &str = "gumloop-mcp/key-check/v1";
+
+/// The label of the download-link key (see [`SealingKey::link_key`]).
+pub const LINK_KEY_LABEL: &str = "gumloop-mcp/link-key/v1";
 
 /// The name of the key file inside the data directory.
 pub const KEY_FILE: &str = "secret.key";
@@ -158,6 +171,40 @@ impl SealingKey {
         let bytes: [u8; 32] = random_bytes();
         write_private(&path, format!("{}\n", hex(&bytes)).as_bytes()).map_err(io)?;
         Ok((Self::from_bytes(bytes), KeySource::Created))
+    }
+
+    /// `GUMLOOP_MCP_SECRET_KEY`, which must be set (a shared database: every replica must
+    /// seal and open with the same key, so none may invent its own).
+    pub fn require_env(env: Option<&str>) -> Result<Self, SecretError> {
+        let text = env.filter(|t| !t.trim().is_empty()).ok_or(SecretError::Required)?;
+        Self::parse(text, "GUMLOOP_MCP_SECRET_KEY")
+    }
+
+    /// A 32-byte key for one purpose, `HMAC-SHA256(secret, label)`: the key check and the
+    /// download-link key come from the one secret every replica already shares, and no
+    /// derived key tells anything about the secret or another label's key.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        use hmac::Mac as _;
+        let mut mac = <hmac::Hmac<Sha256> as hmac::Mac>::new_from_slice(self.0.as_slice()).expect("any key length");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// What the store keeps to recognise this key: a wrong key is then refused at
+    /// start-up rather than found out later, account by account.
+    pub fn check_value(&self) -> [u8; 32] {
+        self.derive(KEY_CHECK_LABEL)
+    }
+
+    /// The key download links are sealed with: every replica sharing this secret reads
+    /// the others' links, and links survive a restart.
+    pub fn link_key(&self) -> crate::behaviours::downloads::LinkKey {
+        crate::behaviours::downloads::LinkKey::from_key(self.derive(LINK_KEY_LABEL))
+    }
+
+    /// Whether `stored` is this key's [`check_value`](Self::check_value) (constant time).
+    pub fn matches_check(&self, stored: &[u8]) -> bool {
+        stored.ct_eq(&self.check_value()).into()
     }
 
     /// Seals `plaintext`, bound to `context` (the record's id), as `nonce ‖ ciphertext`.
@@ -219,6 +266,32 @@ mod tests {
         assert!(key.open(&sealed, "acct_2").is_err(), "bound to its record");
         let other = SealingKey::from_bytes(random_bytes());
         assert!(other.open(&sealed, "acct_1").is_err());
+    }
+
+    #[test]
+    fn derived_keys_are_per_label_and_the_check_recognises_only_its_key() {
+        let key = SealingKey::from_bytes([1; 32]);
+        assert_ne!(key.derive("a"), key.derive("b"));
+        assert_eq!(key.derive("a"), SealingKey::from_bytes([1; 32]).derive("a"), "deterministic: every replica derives the same");
+        assert!(key.matches_check(&key.check_value()));
+        assert!(!SealingKey::from_bytes([2; 32]).matches_check(&key.check_value()));
+        assert!(!key.matches_check(&key.check_value()[..31]), "a truncated check does not match");
+        // Known answer: HMAC-SHA256(key = 32 bytes of 0x01, "gumloop-mcp/key-check/v1"); a
+        // change of construction would make every stored check fail.
+        // (computed independently, with Python's hmac module)
+        assert_eq!(hex(&key.check_value()), "efdd454f059e6a2d5a5d955b39d3deb110ef54ba2662e33f1f16f767e14d275a");
+    }
+
+    #[test]
+    fn a_shared_database_requires_the_key_in_the_environment() {
+        for missing in [None, Some(""), Some("  ")] {
+            let err = SealingKey::require_env(missing).unwrap_err().to_string();
+            assert!(err.contains("GUMLOOP_MCP_SECRET_KEY is not set") && err.contains("openssl rand -hex 32"), "{err}");
+        }
+        let hex_key = "ab".repeat(32);
+        assert!(SealingKey::require_env(Some(&hex_key)).is_ok());
+        let err = SealingKey::require_env(Some("not-a-key")).unwrap_err().to_string();
+        assert!(err.contains("must be 32 bytes") && !err.contains("not-a-key"), "the value is never echoed: {err}");
     }
 
     #[test]

@@ -1,18 +1,26 @@
 //! The durable store behind managed MCP servers: API tokens, connected accounts,
 //! scoped servers and the audit trail of tool calls.
 //!
-//! [`Store`] is a small async trait so that a networked database can serve several
-//! server instances; [`SqliteStore`] is the embedded default. The store owns secrecy at
+//! [`Store`] is a small async trait with two backends: [`SqliteStore`], the embedded
+//! default (one process), and [`PostgresStore`], shared by several replicas
+//! (`--database-url`). Both keep the same schema, run versioned append-only migrations
+//! at start-up, keep a key check so a wrong secret is refused at start-up, and time each
+//! operation (`timing`). The store owns secrecy at
 //! rest: callers hand it plain credentials and get plain credentials back, while it
 //! keeps Gumloop keys sealed and tokens hashed. Every read of a token checks the
 //! database, so a revocation by another process (the CLI) takes effect at once.
 
+mod common;
+mod postgres;
 mod sqlite;
+mod timing;
 
 use jiff::Timestamp;
 use serde::Serialize;
 
+pub use postgres::{DatabaseUrl, PostgresStore};
 pub use sqlite::SqliteStore;
+pub use timing::STORE_SECONDS;
 
 use crate::managed::filter::McpServerConfig;
 use crate::managed::secrets::{SecretError, Token, TokenHash};
@@ -27,6 +35,16 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] rusqlite::Error),
+    /// PostgreSQL refused a statement (the database answers, the request was wrong).
+    #[error("database: {0}")]
+    Postgres(String),
+    /// The secret key is not the one the database's accounts are sealed with.
+    #[error(
+        "the secret key does not match the key check stored in the database: this database's Gumloop keys were sealed with another key. \
+         Start with the key it was set up with (with --database-url: the GUMLOOP_MCP_SECRET_KEY every other replica uses; \
+         otherwise the data directory's backed-up secret.key, or the GUMLOOP_MCP_SECRET_KEY used before). Nothing was changed"
+    )]
+    KeyMismatch,
     /// A migration cannot be applied.
     #[error("database schema: {0}")]
     Schema(String),
@@ -235,3 +253,6 @@ impl CallOutcome {
         self.as_str()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -37,27 +37,20 @@ struct Inner {
     decoy: Vec<u8>,
 }
 
-fn ms(t: Timestamp) -> i64 {
-    t.as_millisecond()
-}
+use super::common::{ms, stored, ts};
+use super::timing::timed;
 
-/// `t` at the precision the store keeps, so what a write returns equals what a later
-/// read returns.
-fn stored(t: Timestamp) -> Timestamp {
-    ts(ms(t))
-}
-
-fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
+const BACKEND: &str = "sqlite";
 
 impl SqliteStore {
-    /// Opens (creating if needed) `<data_dir>/gumloop-mcp.sqlite3` and migrates it.
+    /// Opens (creating if needed) `<data_dir>/gumloop-mcp.sqlite3`, migrates it and
+    /// checks `key` against its key check ([`StoreError::KeyMismatch`] for another key).
     pub fn open(data_dir: &Path, key: SealingKey) -> Result<Self> {
         let path = data_dir.join(DB_FILE);
         schema::make_private(&path)?;
         let mut write = schema::open(&path)?;
         schema::migrate(&mut write)?;
+        schema::check_key(&mut write, &key)?;
         let read = schema::open(&path)?;
         let decoy = key.seal(&crate::managed::secrets::random_bytes::<40>(), "decoy");
         Ok(Self(Arc::new(Inner { read: Mutex::new(read), write: Mutex::new(write), key, decoy })))
@@ -94,40 +87,49 @@ impl Inner {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn create_api_token(&self, name: &str, now: Timestamp) -> Result<(ApiToken, Token)> {
+        let _t = timed(BACKEND, "create_api_token");
         let name = name.to_owned();
         self.write(move |s| s.create_api_token(&name, now)).await
     }
 
     async fn list_api_tokens(&self) -> Result<Vec<ApiToken>> {
+        let _t = timed(BACKEND, "list_api_tokens");
         self.0.list_api_tokens()
     }
 
     async fn revoke_api_token(&self, id: &str, now: Timestamp) -> Result<ApiToken> {
+        let _t = timed(BACKEND, "revoke_api_token");
         let id = id.to_owned();
         self.write(move |s| s.revoke_api_token(&id, now)).await
     }
 
     async fn verify_api_token(&self, hash: &TokenHash) -> Result<bool> {
+        let _t = timed(BACKEND, "verify_api_token");
         self.0.verify_api_token(hash)
     }
 
     async fn count_api_tokens(&self) -> Result<u64> {
+        let _t = timed(BACKEND, "count_api_tokens");
         self.0.count_api_tokens()
     }
 
     async fn create_account(&self, account: NewAccount, now: Timestamp) -> Result<Account> {
+        let _t = timed(BACKEND, "create_account");
         self.write(move |s| s.create_account(account, now)).await
     }
 
     async fn list_accounts(&self) -> Result<Vec<Account>> {
+        let _t = timed(BACKEND, "list_accounts");
         self.0.list_accounts()
     }
 
     async fn get_account(&self, id: &str) -> Result<Account> {
+        let _t = timed(BACKEND, "get_account");
         self.0.get_account(id)
     }
 
     async fn delete_account(&self, id: &str) -> Result<()> {
+        let _t = timed(BACKEND, "delete_account");
         let id = id.to_owned();
         self.write(move |s| s.delete_account(&id)).await
     }
@@ -140,59 +142,72 @@ impl Store for SqliteStore {
         expires_at: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<(McpServer, Token)> {
+        let _t = timed(BACKEND, "create_server");
         let (account_id, name, config) = (account_id.to_owned(), name.to_owned(), config.clone());
         self.write(move |s| s.create_server(&account_id, &name, &config, expires_at, now)).await
     }
 
     async fn list_servers(&self, account_id: &str) -> Result<Vec<McpServer>> {
+        let _t = timed(BACKEND, "list_servers");
         self.0.list_servers(account_id)
     }
 
     async fn list_all_servers(&self) -> Result<Vec<McpServer>> {
+        let _t = timed(BACKEND, "list_all_servers");
         self.0.list_all_servers()
     }
 
     async fn get_server(&self, account_id: &str, id: &str) -> Result<McpServer> {
+        let _t = timed(BACKEND, "get_server");
         self.0.get_server(account_id, id)
     }
 
     async fn update_server(&self, account_id: &str, id: &str, patch: &ServerPatch, now: Timestamp) -> Result<McpServer> {
+        let _t = timed(BACKEND, "update_server");
         let (account_id, id, patch) = (account_id.to_owned(), id.to_owned(), patch.clone());
         self.write(move |s| s.update_server(&account_id, &id, &patch, now)).await
     }
 
     async fn delete_server(&self, account_id: &str, id: &str) -> Result<()> {
+        let _t = timed(BACKEND, "delete_server");
         let (account_id, id) = (account_id.to_owned(), id.to_owned());
         self.write(move |s| s.delete_server(&account_id, &id)).await
     }
 
     async fn delete_server_by_id(&self, id: &str) -> Result<()> {
+        let _t = timed(BACKEND, "delete_server_by_id");
         let id = id.to_owned();
         self.write(move |s| s.delete_server_by_id(&id)).await
     }
 
     async fn resolve_token(&self, hash: &TokenHash) -> Result<Option<Resolved>> {
+        let _t = timed(BACKEND, "resolve_token");
         self.0.resolve_token(hash)
     }
 
     async fn sweep_expired(&self, now: Timestamp) -> Result<usize> {
+        let _t = timed(BACKEND, "sweep_expired");
         self.write(move |s| s.sweep_expired(now)).await
     }
 
     async fn record_calls(&self, records: &[CallRecord]) -> Result<()> {
+        let _t = timed(BACKEND, "record_calls");
         let records = records.to_vec();
         self.write(move |s| s.record_calls(&records)).await
     }
 
     async fn list_calls(&self, mcp_server_id: &str, cursor: Option<&str>, limit: usize) -> Result<Page<CallRecord>> {
+        let _t = timed(BACKEND, "list_calls");
         self.0.list_calls(mcp_server_id, cursor, limit)
     }
 
     async fn prune_calls(&self, before: Timestamp) -> Result<usize> {
+        let _t = timed(BACKEND, "prune_calls");
         self.write(move |s| s.prune_calls(before)).await
     }
 
     async fn ping(&self) -> Result<()> {
+        let _t = timed(BACKEND, "ping");
         let version = self.schema_version()?;
         match version as usize == schema::MIGRATIONS.len() {
             true => Ok(()),

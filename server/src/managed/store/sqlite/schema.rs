@@ -3,8 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use crate::managed::secrets::SealingKey;
 use crate::managed::store::{Result, StoreError};
 
 /// Migrations, in order; `PRAGMA user_version` records how many have run. Append only.
@@ -57,7 +58,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     );
     CREATE INDEX mcp_sessions_created ON mcp_sessions(created_at);",
+    // 3: the key check (`meta.key_check`).
+    "CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );",
 ];
+
+/// The `meta` row holding the key check.
+const KEY_CHECK: &str = "key_check";
 
 /// Creates the database file readable and writable by its owner only (0600, like the key
 /// file), and takes any wider permissions off an existing one and its WAL files. SQLite
@@ -88,19 +97,45 @@ pub(super) fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Applies the migrations the file lacks, in one transaction. `BEGIN IMMEDIATE` takes
+/// the write lock before the version is read, so two processes opening the file at once
+/// (a server and a CLI command) apply each migration once: the second waits, then finds
+/// nothing to do.
 pub(super) fn migrate(conn: &mut Connection) -> Result<u32> {
-    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version as usize > MIGRATIONS.len() {
         return Err(StoreError::Schema(format!(
             "the database is at schema version {version}, newer than this gumloop-mcp knows ({}); run a newer gumloop-mcp",
             MIGRATIONS.len()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
+    for sql in MIGRATIONS.iter().skip(version as usize) {
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as u32)?;
-        tx.commit()?;
     }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len() as u32)?;
+    tx.commit()?;
     Ok(MIGRATIONS.len() as u32)
+}
+
+/// Records this key's check if the file has none, then compares it. A file from before
+/// the key check that already holds accounts gets a check only if `key` opens one of
+/// them, so a changed `secret.key` is refused here too instead of being recorded.
+pub(super) fn check_key(conn: &mut Connection, key: &SealingKey) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let stored: Option<Vec<u8>> = tx.query_row("SELECT value FROM meta WHERE key = ?1", [KEY_CHECK], |r| r.get(0)).optional()?;
+    let stored = match stored {
+        Some(stored) => stored,
+        None => {
+            let account: Option<(String, Vec<u8>)> =
+                tx.query_row("SELECT id, api_key_sealed FROM accounts ORDER BY created_at, id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+            if account.is_some_and(|(id, sealed)| key.open(&sealed, &id).is_err()) {
+                return Err(StoreError::KeyMismatch);
+            }
+            tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![KEY_CHECK, key.check_value().as_slice()])?;
+            key.check_value().to_vec()
+        }
+    };
+    tx.commit()?;
+    if key.matches_check(&stored) { Ok(()) } else { Err(StoreError::KeyMismatch) }
 }

@@ -1,0 +1,118 @@
+//! The PostgreSQL schema: versioned, append-only migrations recorded in
+//! `schema_migrations`, applied at start-up under a transaction-scoped advisory lock (so
+//! replicas starting together apply each migration once, and the others wait and then
+//! find nothing to do), and the key check every replica compares its secret against.
+
+use deadpool_postgres::Client;
+
+use super::{Result, StoreError, pg};
+use crate::managed::secrets::SealingKey;
+
+/// Migrations, in order; `schema_migrations` records which have run. Append only.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: the key check, tokens, accounts, servers, audit trail (the SQLite schema's).
+    "CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value BYTEA NOT NULL
+    );
+    CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        token_hash BYTEA NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        revoked_at BIGINT
+    );
+    CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        api_key_sealed BYTEA NOT NULL,
+        user_id TEXT,
+        team_id TEXT,
+        project_id TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE TABLE mcp_servers (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        config TEXT NOT NULL,
+        token_hash BYTEA NOT NULL UNIQUE,
+        expires_at BIGINT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE INDEX mcp_servers_account ON mcp_servers(account_id);
+    CREATE INDEX mcp_servers_expiry ON mcp_servers(expires_at) WHERE expires_at IS NOT NULL;
+    CREATE TABLE tool_calls (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        mcp_server_id TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        tool TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        latency_us BIGINT NOT NULL
+    );
+    CREATE INDEX tool_calls_server ON tool_calls(mcp_server_id, id);
+    CREATE INDEX tool_calls_at ON tool_calls(at);",
+];
+
+/// The schema version this build expects.
+pub(super) const LATEST: i32 = MIGRATIONS.len() as i32;
+
+/// The advisory lock migrations hold ("gmcpmigr"); any 64-bit constant of our own.
+const MIGRATION_LOCK: i64 = 0x676d_6370_6d69_6772;
+
+/// The `meta` row holding the key check.
+const KEY_CHECK: &str = "key_check";
+
+fn newer(version: i32) -> StoreError {
+    StoreError::Schema(format!("the database is at schema version {version}, newer than this gumloop-mcp knows ({LATEST}); run a newer gumloop-mcp"))
+}
+
+/// Applies the migrations the database lacks; returns the version it is at.
+pub(super) async fn migrate(client: &mut Client) -> Result<i32> {
+    let tx = client.transaction().await.map_err(pg)?;
+    // Held until commit or rollback: concurrent starts queue here, one at a time.
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(pg)?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        .await
+        .map_err(pg)?;
+    let current: i32 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await.map_err(pg)?.get(0);
+    if current > LATEST {
+        return Err(newer(current));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.batch_execute(sql).await.map_err(pg)?;
+        tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&(i as i32 + 1)]).await.map_err(pg)?;
+    }
+    tx.commit().await.map_err(pg)?;
+    Ok(LATEST)
+}
+
+/// The schema version the database is at (0 before any migration).
+pub(super) async fn version(client: &Client) -> Result<i32> {
+    let exists: bool = client.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).await.map_err(pg)?.get(0);
+    if !exists {
+        return Ok(0);
+    }
+    Ok(client.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await.map_err(pg)?.get(0))
+}
+
+/// Readiness: the schema is the one this build expects.
+pub(super) async fn is_current(client: &Client) -> Result<()> {
+    match version(client).await? {
+        LATEST => Ok(()),
+        v if v > LATEST => Err(newer(v)),
+        v => Err(StoreError::Schema(format!("the database is at schema version {v}, this gumloop-mcp expects {LATEST}; restart it to migrate"))),
+    }
+}
+
+/// Records this key's check if the database has none (the first replica), then
+/// compares: a replica started with another secret is refused before it writes anything
+/// sealed.
+pub(super) async fn check_key(client: &Client, key: &SealingKey) -> Result<()> {
+    let check = key.check_value();
+    client.execute("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", &[&KEY_CHECK, &check.as_slice()]).await.map_err(pg)?;
+    let stored: Vec<u8> = client.query_one("SELECT value FROM meta WHERE key = $1", &[&KEY_CHECK]).await.map_err(pg)?.get(0);
+    if key.matches_check(&stored) { Ok(()) } else { Err(StoreError::KeyMismatch) }
+}

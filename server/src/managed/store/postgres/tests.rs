@@ -1,0 +1,52 @@
+//! PostgreSQL-only behaviour: the schema version, and an outage (the database stopped
+//! and started again under a live store). The shared behaviour is in `store::tests`.
+
+use std::time::{Duration, Instant};
+
+use gumloop_testkit::postgres::TempPostgres;
+
+use super::*;
+use crate::managed::secrets::random_bytes;
+
+fn key() -> SealingKey {
+    SealingKey::from_bytes([9; 32])
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused_and_ping_reports_it() {
+    let db = TempPostgres::shared().create_database();
+    let url: DatabaseUrl = db.url.parse().unwrap();
+    let store = PostgresStore::connect(&url, key()).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), schema::LATEST as u32);
+    store.ping().await.unwrap();
+    TempPostgres::shared().psql(&db.name, "INSERT INTO schema_migrations (version) VALUES (99)");
+    let err = store.ping().await.unwrap_err().to_string();
+    assert!(err.contains("schema version 99"), "{err}");
+    let err = PostgresStore::connect(&url, key()).await.err().unwrap().to_string();
+    assert!(err.contains("schema version 99") && err.contains("newer"), "{err}");
+}
+
+#[tokio::test]
+async fn an_outage_is_unavailable_and_service_resumes_by_itself() {
+    let pg = TempPostgres::start();
+    let url: DatabaseUrl = pg.create_database().url.parse().unwrap();
+    let s = PostgresStore::connect(&url, key()).await.unwrap();
+    let (_, token) = s.create_api_token("admin", Timestamp::now()).await.unwrap();
+    assert!(s.verify_api_token(&token.hash()).await.unwrap());
+
+    pg.stop();
+    let started = Instant::now();
+    let down = s.verify_api_token(&token.hash()).await;
+    assert!(matches!(down, Err(StoreError::Unavailable(_))), "{down:?}");
+    assert!(started.elapsed() < Duration::from_secs(6), "fails within the connect timeout: {:?}", started.elapsed());
+    let write = s.create_account(NewAccount { name: "lost".into(), credential: Credential::default() }, Timestamp::now()).await;
+    assert!(matches!(write, Err(StoreError::Unavailable(_))), "{write:?}");
+    assert!(matches!(s.ping().await, Err(StoreError::Unavailable(_))));
+    assert!(matches!(s.resolve_token(&TokenHash(random_bytes())).await, Err(StoreError::Unavailable(_))));
+
+    pg.start_again();
+    // The pooled connections died with the server; the pool replaces them on its own.
+    assert!(s.verify_api_token(&token.hash()).await.unwrap(), "served again without a restart of the store");
+    s.ping().await.unwrap();
+    assert!(s.list_accounts().await.unwrap().is_empty(), "the write refused during the outage left nothing");
+}
