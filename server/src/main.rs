@@ -12,6 +12,7 @@ use gumloop_mcp::managed::cli;
 use gumloop_mcp::managed::secrets::{self, KeySource};
 use gumloop_mcp::managed::store::Store;
 use gumloop_mcp::managed::{self, AuditLog, Clock, Managed};
+use gumloop_mcp::mcp::tasks::{self, Leases, Tasks};
 use gumloop_mcp::{Credential, GumloopServer, http, stdio};
 use gumloop_mcp_generated::resources::ALL_TOOLS;
 use tokio_util::sync::CancellationToken;
@@ -80,9 +81,9 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
             args.data_dir.join(secrets::KEY_FILE).display()
         ),
     }
-    let store: Arc<dyn Store> = Arc::new(store);
+    let sqlite = Arc::new(store);
+    let store: Arc<dyn Store> = sqlite.clone();
     cli::first_start_token(store.as_ref()).await?;
-    let server = build_server(&args.upstream)?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_owned();
@@ -92,11 +93,11 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     managed::sweep_once(store.as_ref(), &clock, retention).await;
     tokio::spawn(managed::sweep(store.clone(), clock.clone(), retention, Duration::from_secs(args.sweep_interval_secs), token.child_token()));
     let audit = AuditLog::start(store.clone());
-    let admin = Admin {
-        managed: Managed { store, clock, public_url: public_url.clone(), audit, flow_tools_ttl: Duration::from_secs(args.flow_tools_ttl_secs) },
-        tools: ALL_TOOLS,
-        body_limit: args.admin_body_limit,
-    };
+    let managed = Managed { store, clock, public_url: public_url.clone(), audit, flow_tools_ttl: Duration::from_secs(args.flow_tools_ttl_secs) };
+    // Tasks live in the store too, so they survive a restart and every replica serves them.
+    let tasks = Tasks::new(sqlite, tasks::DEFAULT_TTL, Leases::default()).with_owners(Arc::new(managed.clone()));
+    let server = build_server(&args.upstream)?.with_tasks(tasks);
+    let admin = Admin { managed, tools: ALL_TOOLS, body_limit: args.admin_body_limit };
     tracing::info!(
         "serving {} tools over MCP at http://{addr}/mcp; managed servers at {public_url}/mcp/<token>; admin API at {public_url}/integrated-account",
         ALL_TOOLS.len()

@@ -175,10 +175,11 @@ impl Tasks {
         }
     }
 
-    /// Drops every wait running here without settling it, as a crash would: their leases
-    /// run out and another replica (or this one, restarted) adopts them. For tests and
-    /// for handing work over at shutdown.
-    pub fn abandon_local(&self) {
+    /// Stops this process's part in tasks without settling any, as a crash would: the
+    /// waits running here are dropped and adoption ends. Their leases run out and another
+    /// replica (or this one, restarted) adopts them. For tests of exactly that.
+    pub fn abandon(&self) {
+        self.stop.cancel();
         for (_, l) in self.local.lock().unwrap_or_else(|e| e.into_inner()).drain() {
             l.abort.abort();
         }

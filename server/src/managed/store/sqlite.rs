@@ -9,6 +9,7 @@
 
 mod ops;
 mod schema;
+mod tasks;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -172,6 +173,10 @@ impl Store for SqliteStore {
 
     async fn resolve_token(&self, hash: &TokenHash) -> Result<Option<Resolved>> {
         self.0.resolve_token(hash)
+    }
+
+    async fn resolve_server(&self, id: &str) -> Result<Option<(Resolved, TokenHash)>> {
+        self.0.resolve_server(id)
     }
 
     async fn sweep_expired(&self, now: Timestamp) -> Result<usize> {

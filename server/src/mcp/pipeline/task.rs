@@ -122,16 +122,15 @@ impl GumloopServer {
         };
         let store = &self.state.tasks.store;
         if let Some(result) = &result {
+            // The call is on record before the task reads as settled.
+            self.audit(scope.as_ref(), &record.called_as, result, started).await;
             // A tool error settles as `completed` with `isError`; `failed` is for protocol errors.
             let settle = match result {
                 Ok((r, _)) => Settle { status: TaskStatus::Completed, message: None, outcome: serde_json::to_value(r).ok() },
                 Err(e) => Settle { status: TaskStatus::Failed, message: None, outcome: serde_json::to_value(e).ok() },
             };
             match store.finish(&record.id, &hook.holder, &settle, now_ms()).await {
-                Ok(true) => {
-                    self.audit(scope.as_ref(), &record.called_as, result, started).await;
-                    return;
-                }
+                Ok(true) => return,
                 Ok(false) => {}
                 Err(e) => return tracing::warn!(task = %record.id, "cannot settle the task: {e}"),
             }

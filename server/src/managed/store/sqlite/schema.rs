@@ -49,6 +49,26 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX tool_calls_server ON tool_calls(mcp_server_id, id);
     CREATE INDEX tool_calls_at ON tool_calls(at);",
+    // 2: MCP tasks (never their arguments or credentials).
+    "CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        tool TEXT NOT NULL,
+        called_as TEXT NOT NULL,
+        status TEXT NOT NULL,
+        status_message TEXT,
+        outcome TEXT,
+        upstream_id TEXT,
+        cancel_tool TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until INTEGER,
+        created_at INTEGER NOT NULL,
+        ttl_ms INTEGER NOT NULL,
+        last_updated INTEGER NOT NULL
+    );
+    CREATE INDEX tasks_leases ON tasks(lease_until) WHERE status = 'working';
+    CREATE INDEX tasks_updated ON tasks(last_updated);",
 ];
 
 /// Creates the database file readable and writable by its owner only (0600, like the key
