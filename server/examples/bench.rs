@@ -71,6 +71,7 @@ async fn admission_costs() -> Vec<(&'static str, f64)> {
         public_url: String::new(),
         audit: AuditLog::start(store),
         flow_tools_ttl: gumloop_mcp::managed::flow_tools::DEFAULT_TTL,
+        changes: std::sync::Arc::new(gumloop_mcp::managed::changes::LocalBus::default()),
     };
     let tool = gumloop_mcp_generated::resources::find("list_all_gumloop_flows").unwrap();
     let unknown = format!("gmcp_{}", "A".repeat(43));

@@ -93,7 +93,14 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     managed::sweep_once(store.as_ref(), &clock, retention).await;
     tokio::spawn(managed::sweep(store.clone(), clock.clone(), retention, Duration::from_secs(args.sweep_interval_secs), token.child_token()));
     let audit = AuditLog::start(store.clone());
-    let managed = Managed { store, clock, public_url: public_url.clone(), audit, flow_tools_ttl: Duration::from_secs(args.flow_tools_ttl_secs) };
+    let managed = Managed {
+        store,
+        clock,
+        public_url: public_url.clone(),
+        audit,
+        flow_tools_ttl: Duration::from_secs(args.flow_tools_ttl_secs),
+        changes: Arc::new(managed::changes::LocalBus::default()),
+    };
     // Tasks live in the store too, so they survive a restart and every replica serves them.
     let tasks = Tasks::new(sqlite, tasks::DEFAULT_TTL, Leases::default()).with_owners(Arc::new(managed.clone()));
     let server = build_server(&args.upstream)?.with_tasks(tasks);

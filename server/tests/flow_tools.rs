@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use gumloop_mcp::http::{self, HttpConfig, Running};
 use gumloop_mcp::managed::admin::Admin;
+use gumloop_mcp::managed::changes::{ChangeBus, LocalBus};
 use gumloop_mcp::managed::secrets::SealingKey;
 use gumloop_mcp::managed::store::{SqliteStore, Store};
 use gumloop_mcp::managed::{AuditLog, Clock, Managed};
@@ -21,7 +22,7 @@ use serde_json::{Value, json};
 const PRICING: &str = "run_gumloop_flow_competitor_pricing_scraper";
 
 struct H {
-    fake: FakeGumloop,
+    fake: Arc<FakeGumloop>,
     base: String,
     client: reqwest::Client,
     admin_token: String,
@@ -34,16 +35,22 @@ async fn start(ttl: Duration) -> H {
     let fake = FakeGumloop::start(FakeConfig { session_polls: 1, ..FakeConfig::default() }).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path(), SealingKey::from_bytes([7; 32])).unwrap());
+    let (_, token) = store.create_api_token("admin", Clock::system().now()).await.unwrap();
+    replica(ttl, Arc::new(fake), dir, store, Arc::new(LocalBus::default()), token.reveal().to_owned()).await
+}
+
+/// A server process over `store` and `bus`: two of them on one store and one bus are two
+/// replicas (the bus standing in for PostgreSQL's LISTEN/NOTIFY).
+async fn replica(ttl: Duration, fake: Arc<FakeGumloop>, dir: tempfile::TempDir, store: Arc<dyn Store>, bus: Arc<dyn ChangeBus>, admin_token: String) -> H {
     let clock = Clock::system();
-    let (_, token) = store.create_api_token("admin", clock.now()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let upstream = UpstreamConfig { call_timeout: Duration::from_secs(5), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
     let server = gumloop_mcp::gumloop_server(upstream, Credential::default()).unwrap();
-    let managed = Managed { store: store.clone(), clock, public_url: base.clone(), audit: AuditLog::start(store.clone()), flow_tools_ttl: ttl };
+    let managed = Managed { store: store.clone(), clock, public_url: base.clone(), audit: AuditLog::start(store.clone()), flow_tools_ttl: ttl, changes: bus };
     let admin = Admin { managed, tools: ALL_TOOLS, body_limit: 64 * 1024 };
     let running = http::spawn_managed(server, listener, HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() }, Some(admin)).unwrap();
-    H { fake, base, client: reqwest::Client::new(), admin_token: token.reveal().to_owned(), store, dir, _running: running }
+    H { fake, base, client: reqwest::Client::new(), admin_token, store, dir, _running: running }
 }
 
 use common::{Reply as R, reply};
@@ -394,4 +401,60 @@ async fn a_tasks_client_gets_a_task_for_a_flow_tool() {
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["result"]["structuredContent"]["state"], "DONE", "{done}");
     assert_eq!(h.starts()[0]["pipeline_inputs"], json!([{"input_name": "target_company", "value": "Acme"}]));
+}
+
+/// Opens a `subscriptions/listen` stream for tool changes at `url`, acknowledged.
+async fn subscribe(h: &H, url: &str) -> reqwest::Response {
+    let listen = json!({"jsonrpc": "2.0", "id": 9, "method": "subscriptions/listen", "params": {
+        "notifications": {"toolsListChanged": true},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let mut stream = h
+        .client
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "subscriptions/listen")
+        .json(&listen)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    until_message(&mut stream, "notifications/subscriptions/acknowledged", Duration::from_secs(5)).await.expect("acknowledged");
+    // The subscription is registered just after its acknowledgement.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stream
+}
+
+#[tokio::test]
+async fn changes_reach_listeners_on_another_replica_once() {
+    let one = start(Duration::from_millis(400)).await;
+    // Both replicas on one store, one bus and one Gumloop (a fresh bus: `start` made its own).
+    let bus = Arc::new(LocalBus::default());
+    let (store, fake) = (one.store.clone(), one.fake.clone());
+    let a = replica(Duration::from_millis(400), fake.clone(), tempfile::tempdir().unwrap(), store.clone(), bus.clone(), one.admin_token.clone()).await;
+    let b = replica(Duration::from_secs(3600), fake, tempfile::tempdir().unwrap(), store, bus, one.admin_token.clone()).await;
+    let acct = a.account().await;
+    let (plain_id, plain_a) = a.server(&acct, json!({})).await;
+    let plain_b = plain_a.replace(&a.base, &b.base);
+
+    // A config change through replica a's admin API reaches a subscriber on replica b,
+    // though the server has no flow tools.
+    let mut heard = subscribe(&b, &plain_b).await;
+    let r = a.admin("PATCH", &format!("/integrated-account/{acct}/mcp/{plain_id}"), Some(json!({"config": {"methods": ["read"]}}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(until_message(&mut heard, "notifications/tools/list_changed", Duration::from_secs(5)).await.is_some(), "b's subscriber was told");
+    assert!(until_message(&mut heard, "notifications/tools/list_changed", Duration::from_millis(800)).await.is_none(), "told once");
+    assert!(b.tools(&plain_b).await.iter().all(|t| t["annotations"]["readOnlyHint"] == true), "b applies the new filter at once");
+
+    // A flow change found by replica a's refresher reaches a subscriber on replica b, whose
+    // own refresher would not look for an hour; b then lists the new flow.
+    let (_, flows_a) = a.server(&acct, json!({"flow_tools": true})).await;
+    let flows_b = flows_a.replace(&a.base, &b.base);
+    let _watching_a = subscribe(&a, &flows_a).await;
+    let mut heard = subscribe(&b, &flows_b).await;
+    assert_eq!(flow_tools(&b.tools(&flows_b).await).len(), 4);
+    a.fake.add_flow("flow_new", "Lead Enricher", Some("Enriches a lead"), json!([{"name": "email", "data_type": "string", "description": null}]));
+    assert!(until_message(&mut heard, "notifications/tools/list_changed", Duration::from_secs(10)).await.is_some(), "b's subscriber was told of a's find");
+    assert!(until_message(&mut heard, "notifications/tools/list_changed", Duration::from_millis(800)).await.is_none(), "told once");
+    drop(one);
 }

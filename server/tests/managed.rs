@@ -57,6 +57,7 @@ async fn start_with(body_limit: usize) -> H {
         public_url: base.clone(),
         audit: AuditLog::start(store.clone()),
         flow_tools_ttl: gumloop_mcp::managed::flow_tools::DEFAULT_TTL,
+        changes: std::sync::Arc::new(gumloop_mcp::managed::changes::LocalBus::default()),
     };
     let admin = Admin { managed, tools: ALL_TOOLS, body_limit };
     let running = http::spawn_managed(server, listener, HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() }, Some(admin)).unwrap();

@@ -156,7 +156,8 @@ pub fn router(
     let mut app = axum::Router::new().route_service("/mcp", mcp_service(server.clone(), config, addr, sessions, registry)).route_layer(screened());
     if let Some(admin) = managed {
         let m = &admin.managed;
-        let flow_tools = crate::managed::flow_tools::FlowTools::new(m.flow_tools_ttl, m.store.clone(), m.clock.clone());
+        let flow_tools = crate::managed::flow_tools::FlowTools::new(m.flow_tools_ttl, m.store.clone(), m.clock.clone(), m.changes.clone());
+        flow_tools.follow(server.clone());
         let scoped = axum::Router::new()
             .route_service("/mcp/{token}", mcp_service(server.scoped(Arc::new(flow_tools)), config, addr, sessions, registry))
             .route_layer(screened())

@@ -350,12 +350,22 @@ async fn update_server(
     }
     let patch = ServerPatch { name: body.name, config: body.config, expires_at };
     let server = a.managed.store.update_server(&account_id, &id, &patch, now).await?;
+    announce(&a, &server.id).await;
     Ok(Json(server_json(&server)))
 }
 
 async fn delete_server(State(a): State<Admin>, Path((account_id, id)): Path<(String, String)>) -> ApiResult<StatusCode> {
     a.managed.store.delete_server(&account_id, &id).await?;
+    announce(&a, &id).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Tells every replica's listeners of `server` that its tools changed. The change itself
+/// is stored; a bus failure only delays their notification until their next refresh.
+async fn announce(a: &Admin, server: &str) {
+    if let Err(e) = a.managed.changes.publish(server).await {
+        tracing::warn!(server, "announcing a server change failed: {e}");
+    }
 }
 
 #[derive(Deserialize)]

@@ -123,6 +123,8 @@ pub struct Managed {
     pub audit: AuditLog,
     /// How long a server's flow tools are trusted before its flows are listed again.
     pub flow_tools_ttl: Duration,
+    /// Where changes to servers are announced to every replica.
+    pub changes: Arc<dyn crate::managed::changes::ChangeBus>,
 }
 
 /// The one answer for a token that opens nothing: unknown, revoked or expired.

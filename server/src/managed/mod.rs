@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod admission;
+pub mod changes;
 pub mod cli;
 pub mod filter;
 pub mod flow_tools;

@@ -271,6 +271,7 @@ pub async fn start_managed(http: HttpConfig) -> ManagedHarness {
         public_url: base.clone(),
         audit: AuditLog::start(store),
         flow_tools_ttl: gumloop_mcp::managed::flow_tools::DEFAULT_TTL,
+        changes: std::sync::Arc::new(gumloop_mcp::managed::changes::LocalBus::default()),
     };
     let admin = Admin { managed, tools: gumloop_mcp_generated::resources::ALL_TOOLS, body_limit: 64 * 1024 };
     let running = http::spawn_managed(server, listener, http, Some(admin)).unwrap();

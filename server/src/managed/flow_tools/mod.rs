@@ -8,6 +8,11 @@
 //! background task refreshes the list every TTL (re-reading the server from the store, so
 //! a revoked server stops), and a refresh that changes it sends
 //! `notifications/tools/list_changed`. An upstream failure keeps the last good list.
+//!
+//! Changes travel on the [`ChangeBus`], so listeners on every replica hear them: a refresh
+//! that finds a change, and the admin API changing a server, publish the server's id, and
+//! each process (this one included) tells its own listeners and forgets its cached list.
+//! Listeners of servers without flow tools hear config changes too.
 
 mod tools;
 
@@ -24,6 +29,7 @@ use rmcp::service::{Peer, RoleServer, SubscriptionContext, SubscriptionSink};
 use serde_json::{Value, json};
 
 use crate::behaviours::flow_inputs::{self, Flows};
+use crate::managed::changes::{self, Change, ChangeBus};
 use crate::managed::store::Store;
 use crate::managed::{Admission, Clock};
 use crate::mcp::{GumloopServer, Resolved, Scope, ScopedTools};
@@ -57,11 +63,23 @@ struct ServerFlows {
     subscribers: HashMap<u64, SubscriptionSink>,
     /// A background refresher runs.
     refresher: bool,
+    /// This process heard of a change it has not fetched yet: the fetch that finds it
+    /// must not announce it again.
+    heard: bool,
 }
 
 impl ServerFlows {
     fn new(scope: Scope) -> Self {
-        Self { scope, set: None, checked: None, refreshing: Arc::default(), sessions: HashMap::new(), subscribers: HashMap::new(), refresher: false }
+        Self {
+            scope,
+            set: None,
+            checked: None,
+            refreshing: Arc::default(),
+            sessions: HashMap::new(),
+            subscribers: HashMap::new(),
+            refresher: false,
+            heard: false,
+        }
     }
 
     fn listened(&self) -> bool {
@@ -80,6 +98,10 @@ struct Shared {
     store: Arc<dyn Store>,
     clock: Clock,
     next_subscriber: AtomicU64,
+    bus: Arc<dyn ChangeBus>,
+    /// Changes this process published and has not heard back yet, by server: hearing
+    /// its own news, a process tells its listeners but keeps the list it just fetched.
+    published: Mutex<HashMap<String, usize>>,
 }
 
 /// The spec's flows when the scope's server shows flow tools: the option is on, the spec
@@ -90,9 +112,91 @@ fn on<'c>(core: &'c GumloopServer, scope: &Scope) -> Option<&'c Flows> {
 }
 
 impl FlowTools {
-    /// Lists are trusted for `ttl`; the refresher re-reads servers from `store`.
-    pub fn new(ttl: Duration, store: Arc<dyn Store>, clock: Clock) -> Self {
-        Self(Arc::new(Shared { ttl, servers: Mutex::default(), store, clock, next_subscriber: AtomicU64::new(0) }))
+    /// Lists are trusted for `ttl`; the refresher re-reads servers from `store`; changes
+    /// travel on `bus` (call [`FlowTools::follow`] to hear them).
+    pub fn new(ttl: Duration, store: Arc<dyn Store>, clock: Clock, bus: Arc<dyn ChangeBus>) -> Self {
+        Self(Arc::new(Shared { ttl, servers: Mutex::default(), store, clock, next_subscriber: AtomicU64::new(0), bus, published: Mutex::default() }))
+    }
+
+    /// Hears the bus until it closes: each change is told to this process's listeners.
+    pub fn follow(&self, core: GumloopServer) {
+        let mut rx = self.0.bus.subscribe();
+        let this = self.clone();
+        tokio::spawn(async move {
+            while let Some(change) = changes::next(&mut rx).await {
+                let servers = match change {
+                    Change::Server(id) => vec![id],
+                    Change::Resync => this.lock().iter().filter(|(_, s)| s.listened()).map(|(id, _)| id.clone()).collect(),
+                };
+                for server in servers {
+                    tokio::spawn(this.clone().heard(core.clone(), server));
+                }
+            }
+        });
+    }
+
+    /// A change to `server` was heard: re-read it, forget its list unless this process
+    /// just fetched it, and tell its listeners.
+    async fn heard(self, core: GumloopServer, server: String) {
+        let own = {
+            let mut published = self.0.published.lock().unwrap_or_else(|e| e.into_inner());
+            match published.get_mut(&server) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    if *n == 0 {
+                        published.remove(&server);
+                    }
+                    true
+                }
+                _ => false,
+            }
+        };
+        let Some(scope) = self.lock().get(&server).filter(|s| s.listened()).map(|s| s.scope.clone()) else { return };
+        let fresh = self.reread(scope).await;
+        let listeners = {
+            let mut servers = self.lock();
+            let Some(s) = servers.get_mut(&server) else { return };
+            match &fresh {
+                Some(scope) => s.scope = scope.clone(),
+                None => s.refresher = false,
+            }
+            if !own {
+                s.checked = None;
+                s.heard = true;
+            }
+            (s.sessions.clone(), s.subscribers.clone())
+        };
+        self.notify_changed(&server, listeners.0, listeners.1).await;
+        if fresh.is_none() {
+            tracing::info!(server, "the managed server is gone or expired; its listeners were told");
+            self.lock().remove(&server);
+        } else if let Some(scope) = fresh.filter(|scope| on(&core, scope).is_some()) {
+            self.ensure_refresher(&core, &scope.server_id);
+        }
+    }
+
+    /// Forgets one change this process published (it will not be heard back).
+    fn unpublish(&self, server: &str) {
+        let mut published = self.0.published.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = published.get_mut(server) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Tells every process that `server`'s tools changed; when the bus fails, at least
+    /// this process's listeners hear it.
+    pub async fn announce(&self, server: &str) {
+        {
+            *self.0.published.lock().unwrap_or_else(|e| e.into_inner()).entry(server.to_owned()).or_default() += 1;
+        }
+        if let Err(e) = self.0.bus.publish(server).await {
+            tracing::warn!(server, "announcing a tools change to the other replicas failed: {e}");
+            let listeners = self.lock().get(server).map(|s| (s.sessions.clone(), s.subscribers.clone()));
+            self.unpublish(server);
+            if let Some((sessions, subscribers)) = listeners {
+                self.notify_changed(server, sessions, subscribers).await;
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ServerFlows>> {
@@ -122,16 +226,18 @@ impl FlowTools {
 
     /// A list to tell changes from and the listener registered; the refresher started.
     async fn list(&self, core: &GumloopServer, scope: &Scope, session: Option<(String, Peer<RoleServer>)>) -> Vec<Tool> {
-        if on(core, scope).is_none() {
+        let flows = on(core, scope).is_some();
+        if let Some((id, peer)) = session {
+            let mut servers = self.lock();
+            let s = servers.entry(scope.server_id.clone()).or_insert_with(|| ServerFlows::new(scope.clone()));
+            s.sessions.retain(|_, p| !p.is_transport_closed());
+            s.sessions.insert(id, peer);
+        }
+        if !flows {
             return Vec::new();
         }
         let set = self.flow_set(core, scope).await;
-        if let Some((id, peer)) = session {
-            if let Some(s) = self.lock().get_mut(&scope.server_id) {
-                s.sessions.insert(id, peer);
-            }
-            self.ensure_refresher(core, &scope.server_id);
-        }
+        self.ensure_refresher(core, &scope.server_id);
         set.tools.iter().map(|t| t.tool.clone()).collect()
     }
 
@@ -154,15 +260,13 @@ impl FlowTools {
     /// `subscriptions/listen` on a managed URL: the subscriber hears of flow-tool changes
     /// until it goes away.
     async fn listen(&self, core: &GumloopServer, scope: Scope, ctx: SubscriptionContext) -> Result<(), McpError> {
-        if on(core, &scope).is_none() {
-            ctx.cancelled().await;
-            return Ok(());
-        }
         let id = self.0.next_subscriber.fetch_add(1, Ordering::Relaxed);
         self.lock().entry(scope.server_id.clone()).or_insert_with(|| ServerFlows::new(scope.clone())).subscribers.insert(id, ctx.sink().clone());
-        // A list to tell changes from (registered first, so a change it finds is told).
-        self.flow_set(core, &scope).await;
-        self.ensure_refresher(core, &scope.server_id);
+        if on(core, &scope).is_some() {
+            // A list to tell changes from (registered first, so a change it finds is told).
+            self.flow_set(core, &scope).await;
+            self.ensure_refresher(core, &scope.server_id);
+        }
         ctx.cancelled().await;
         if let Some(s) = self.lock().get_mut(&scope.server_id) {
             s.subscribers.remove(&id);
@@ -187,26 +291,26 @@ impl FlowTools {
             Some(flows) => fetch_flow_set(core, flows, &scope.credential, previous.as_deref()).await,
             None => Ok(FlowSet::default()),
         };
-        let (set, listeners) = {
+        let (set, changed) = {
             let mut servers = self.lock();
             let s = servers.entry(scope.server_id.clone()).or_insert_with(|| ServerFlows::new(scope.clone()));
             s.checked = Some(Instant::now());
             let mut changed = false;
             match fetched {
                 Ok(new) => {
-                    changed = previous.as_ref().is_some_and(|p| !p.same_as(&new));
+                    // A change this process already heard of was told with the news.
+                    changed = previous.as_ref().is_some_and(|p| !p.same_as(&new)) && !s.heard;
+                    s.heard = false;
                     s.set = Some(Arc::new(new));
                 }
                 Err(e) => tracing::warn!(server = scope.server_id, "listing the account's flows failed; keeping the last good flow tools: {e}"),
             }
-            let set = s.set.get_or_insert_with(Arc::default).clone();
-            let listeners = changed.then(|| (s.sessions.clone(), s.subscribers.clone()));
-            (set, listeners)
+            (s.set.get_or_insert_with(Arc::default).clone(), changed)
         };
         // Slow listeners never hold up the next refresh or list.
         drop(_one);
-        if let Some((sessions, subscribers)) = listeners {
-            self.notify_changed(&scope.server_id, sessions, subscribers).await;
+        if changed {
+            self.announce(&scope.server_id).await;
         }
         set
     }
@@ -231,7 +335,7 @@ impl FlowTools {
             server,
             sessions = sessions.len() - dead.len(),
             subscribers = subscribers.len() - gone.len(),
-            "flow tools changed; sent notifications/tools/list_changed"
+            "tools changed; sent notifications/tools/list_changed"
         );
         if let Some(s) = self.lock().get_mut(server) {
             dead.iter().for_each(|id| drop(s.sessions.remove(id)));
