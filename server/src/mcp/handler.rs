@@ -65,7 +65,7 @@ impl GumloopServer {
     pub fn with_tasks(mut self, tasks: Tasks) -> Self {
         let state = Arc::get_mut(&mut self.state).expect("the task store is set before the server is shared");
         state.tasks = tasks;
-        tokio::spawn(tasks::adopt::run(Arc::downgrade(&self.state), self.state.tasks.stopped()));
+        tokio::spawn(crate::mcp::pipeline::adopt::run(Arc::downgrade(&self.state), self.state.tasks.stopped()));
         self
     }
 
@@ -271,11 +271,7 @@ impl ServerHandler for GumloopServer {
             }
         }
         // The wait's holder sees the mark at its next poll; a wait running here stops now.
-        tasks
-            .store
-            .request_cancel(&request.task_id, owner, crate::mcp::pipeline::task::now_ms())
-            .await
-            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        tasks.store.request_cancel(&request.task_id, owner, tasks::now_ms()).await.map_err(|e| McpError::internal_error(e.to_string(), None))?;
         tasks.stop_local(&request.task_id);
         Ok(())
     }

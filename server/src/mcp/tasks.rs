@@ -3,9 +3,8 @@
 //! `TaskManager`: that one cannot be shared between replicas or survive a restart, so
 //! `tasks/get` and `tasks/cancel` are served from the store here, and this process only
 //! runs the waits it holds a lease on (`pipeline/task.rs`), adopting others whose lease
-//! ran out (`adopt`).
+//! ran out (`pipeline/adopt.rs`).
 
-pub mod adopt;
 #[cfg(test)]
 pub(crate) mod contract;
 pub mod store;
@@ -203,6 +202,17 @@ pub fn new_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Now, at the millisecond precision records keep.
+pub fn now_ms() -> Timestamp {
+    Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// A protocol error as a record's `failed` payload.
+pub fn failure(message: String) -> Settle {
+    let error = serde_json::to_value(McpError::internal_error(message.clone(), None)).ok();
+    Settle { status: TaskStatus::Failed, message: Some(message), outcome: error }
+}
+
 /// The record as `tasks/get` answers it.
 pub fn detailed(t: &TaskRecord) -> DetailedTask {
     let mut task =
@@ -253,7 +263,7 @@ mod tests {
         tasks.store.create(&t).await.unwrap();
         assert!(tasks.record(&t.id, Some("srv_a")).await.is_ok());
         for other in [Some("srv_b"), None] {
-            let e = tasks.record(&t.id, other).await.err().expect("hidden");
+            let e = tasks.record(&t.id, other).await.expect_err("hidden");
             assert!(e.message.contains("unknown task"), "{e:?}");
         }
     }

@@ -17,10 +17,11 @@
 // once, so boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+pub(crate) mod adopt;
 mod finish;
 mod prepare;
 pub mod result;
-pub(crate) mod task;
+mod task;
 mod wait;
 mod walk;
 

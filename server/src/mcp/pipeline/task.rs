@@ -1,11 +1,10 @@
 //! A long-running call run as an MCP task: invalid arguments are answered at once; the
 //! task's record is committed, then its wait runs here under a lease, reporting each
 //! upstream state to the record, and settles it with the final result. A replica that
-//! adopts the task (`tasks::adopt`) resumes the same wait from the stored upstream id.
+//! adopts the task (`adopt`) resumes the same wait from the stored upstream id.
 
 use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
 use rmcp::ErrorData as McpError;
 use rmcp::model::{CallToolResponse, CallToolResult, CreateTaskResult, TaskStatus};
 use serde_json::{Value, json};
@@ -15,7 +14,7 @@ use super::Follow;
 use super::result::invalid_arguments;
 use crate::mcp::GumloopServer;
 use crate::mcp::scope::{CallOutcome, Scope};
-use crate::mcp::tasks::{self, Hook, Settle, TaskRecord};
+use crate::mcp::tasks::{self, Hook, Settle, TaskRecord, now_ms};
 
 /// What a task's wait does first.
 pub(crate) enum Work {
@@ -23,17 +22,6 @@ pub(crate) enum Work {
     Start { name: String, args: Value },
     /// Resume polling work another replica started.
     Resume { upstream_id: String },
-}
-
-/// Now, at the millisecond precision records keep.
-pub(crate) fn now_ms() -> Timestamp {
-    Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-/// A protocol error as a record's `failed` payload.
-pub(crate) fn failure(message: String) -> Settle {
-    let error = serde_json::to_value(McpError::internal_error(message.clone(), None)).ok();
-    Settle { status: TaskStatus::Failed, message: Some(message), outcome: error }
 }
 
 impl GumloopServer {

@@ -30,14 +30,14 @@ impl Follow {
     /// replica that adopts the wait.
     async fn started(&self, id: &str) {
         if let Some(hook) = &self.task {
-            hook.heed(hook.store.set_upstream_id(&hook.id, &hook.holder, id, super::task::now_ms()).await);
+            hook.heed(hook.store.set_upstream_id(&hook.id, &hook.holder, id, tasks::now_ms()).await);
         }
     }
 
     /// A poll saw `message` after `elapsed` of at most `total` seconds.
     async fn report(&self, message: String, elapsed: f64, total: f64) {
         if let Some(hook) = &self.task {
-            hook.heed(hook.store.progress(&hook.id, &hook.holder, &message, super::task::now_ms()).await);
+            hook.heed(hook.store.progress(&hook.id, &hook.holder, &message, tasks::now_ms()).await);
         }
         if let Some((peer, token)) = &self.progress {
             let note = ProgressNotificationParam::new(token.clone(), elapsed).with_total(total).with_message(message);

@@ -167,7 +167,10 @@ impl MemoryTaskStore {
 #[async_trait::async_trait]
 impl TaskStore for MemoryTaskStore {
     async fn create(&self, task: &TaskRecord) -> Result<()> {
+        // No adoption loop prunes a memory store: each creation sweeps instead.
+        let now = task.created_at;
         self.with(|m| {
+            m.retain(|_, t| !prunable(t, now));
             m.insert(task.id.clone(), task.clone());
         })
     }

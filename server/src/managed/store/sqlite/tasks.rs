@@ -191,7 +191,7 @@ mod tests {
     #[tokio::test]
     async fn a_task_outlives_the_store_that_wrote_it() {
         let dir = tempfile::tempdir().unwrap();
-        let now = crate::mcp::pipeline::task::now_ms();
+        let now = crate::mcp::tasks::now_ms();
         let t = crate::mcp::tasks::contract::sample(Some("srv_a"), "r1", now, 60_000);
         SqliteStore::open(dir.path(), SealingKey::from_bytes([3; 32])).unwrap().create(&t).await.unwrap();
         let reopened = SqliteStore::open(dir.path(), SealingKey::from_bytes([3; 32])).unwrap();

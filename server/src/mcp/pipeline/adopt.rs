@@ -9,11 +9,11 @@ use std::time::Instant;
 use rmcp::model::TaskStatus;
 use tokio_util::sync::CancellationToken;
 
-use super::{Settle, TaskRecord};
+use super::task::Work;
 use crate::mcp::GumloopServer;
 use crate::mcp::handler::State;
-use crate::mcp::pipeline::task::{Work, failure, now_ms};
 use crate::mcp::scope::Scope;
+use crate::mcp::tasks::{Settle, TaskRecord, failure, now_ms};
 
 /// How many tasks one claim takes: the rest wait for the next tick (or another replica).
 const CLAIM_BATCH: usize = 16;
@@ -29,7 +29,7 @@ pub(crate) async fn run(state: Weak<State>, stop: CancellationToken) {
     loop {
         let Some(state) = state.upgrade() else { return };
         let server = GumloopServer { state, scoped: None };
-        if ticks % PRUNE_EVERY == 0 {
+        if ticks.is_multiple_of(PRUNE_EVERY) {
             match server.state.tasks.store.prune(now_ms()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(pruned = n, "tasks past their TTL removed"),
