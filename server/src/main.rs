@@ -13,6 +13,7 @@ use gumloop_mcp::managed::cli;
 use gumloop_mcp::managed::secrets::{self, KeySource};
 use gumloop_mcp::managed::store::Store;
 use gumloop_mcp::managed::{self, AuditLog, Clock, Managed};
+use gumloop_mcp::mcp::tasks::{self, Leases, Tasks};
 use gumloop_mcp::{Credential, GumloopServer, http, stdio};
 use gumloop_mcp_generated::resources::ALL_TOOLS;
 use tokio_util::sync::CancellationToken;
@@ -96,7 +97,6 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     }
     let store: Arc<dyn Store> = opened.store;
     cli::first_start_token(store.as_ref()).await?;
-    let server = build_server(&args.upstream, opened.key.link_key())?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     let metrics_listener = match args.metrics_addr {
         Some(a) => Some(tokio::net::TcpListener::bind(a).await.with_context(|| format!("binding --metrics-addr {a}"))?),
@@ -113,19 +113,19 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     managed::sweep_once(store.as_ref(), &clock, retention).await;
     tokio::spawn(managed::sweep(store.clone(), clock.clone(), retention, Duration::from_secs(args.sweep_interval_secs), token.child_token()));
     let audit = AuditLog::start(store.clone());
-    let admin = Admin {
-        managed: Managed {
-            store,
-            clock,
-            public_url: public_url.clone(),
-            audit,
-            flow_tools_ttl: Duration::from_secs(args.flow_tools_ttl_secs),
-            changes: Arc::new(managed::changes::LocalBus::default()),
-            sessions: opened.session_rows,
-        },
-        tools: ALL_TOOLS,
-        body_limit: args.admin_body_limit,
+    let managed = Managed {
+        store,
+        clock,
+        public_url: public_url.clone(),
+        audit,
+        flow_tools_ttl: Duration::from_secs(args.flow_tools_ttl_secs),
+        changes: Arc::new(managed::changes::LocalBus::default()),
+        sessions: opened.session_rows,
     };
+    // Tasks live in the store too, so they survive a restart and every replica serves them.
+    let tasks = Tasks::new(opened.tasks, tasks::DEFAULT_TTL, Leases::default()).with_owners(Arc::new(managed.clone()));
+    let server = build_server(&args.upstream, opened.key.link_key())?.with_tasks(tasks);
+    let admin = Admin { managed, tools: ALL_TOOLS, body_limit: args.admin_body_limit };
     tracing::info!(
         "serving {} tools over MCP at http://{addr}/mcp; managed servers at {public_url}/mcp/<token>; admin API at {public_url}/integrated-account",
         ALL_TOOLS.len()

@@ -17,6 +17,7 @@ use crate::managed::admin::{MIN_LIFETIME, parse_expiry};
 use crate::managed::filter::McpServerConfig;
 use crate::managed::secrets::{KeySource, SealingKey};
 use crate::managed::store::{DatabaseUrl, NewAccount, PostgresStore, SqliteStore, Store};
+use crate::mcp::tasks::store::TaskStore;
 use crate::upstream::credential::{Credential, Secret};
 
 /// Opens (creating if needed) the data directory, its key and its SQLite store.
@@ -40,9 +41,10 @@ pub struct Opened {
     pub key: SealingKey,
     /// Where the secret came from.
     pub source: KeySource,
-    /// Where legacy sessions are kept for other processes to restore (SQLite only, so
-    /// far: on PostgreSQL each replica keeps its own sessions).
+    /// Where legacy sessions are kept for other processes to restore.
     pub session_rows: Option<Arc<dyn SessionRows>>,
+    /// Where MCP tasks are kept (every replica on the database answers them).
+    pub tasks: Arc<dyn TaskStore>,
 }
 
 /// Opens the store `serve` and the commands use: PostgreSQL at `database_url` (with the
@@ -51,11 +53,12 @@ pub struct Opened {
 pub async fn open(data_dir: &Path, database_url: Option<&DatabaseUrl>) -> Result<Opened> {
     let Some(url) = database_url else {
         let (store, key, source) = open_sqlite(data_dir)?;
-        return Ok(Opened { store: Arc::new(store.clone()), key, source, session_rows: Some(Arc::new(store)) });
+        return Ok(Opened { store: Arc::new(store.clone()), key, source, session_rows: Some(Arc::new(store.clone())), tasks: Arc::new(store) });
     };
     let key = SealingKey::require_env(std::env::var("GUMLOOP_MCP_SECRET_KEY").ok().as_deref())?;
     let store = PostgresStore::connect(url, key.clone()).await.with_context(|| format!("opening the store at {url}"))?;
-    Ok(Opened { store: Arc::new(store), key, source: KeySource::Environment, session_rows: None })
+    let store = Arc::new(store);
+    Ok(Opened { store: store.clone(), key, source: KeySource::Environment, session_rows: Some(store.clone()), tasks: store })
 }
 
 async fn open_args(args: &StoreArgs) -> Result<Arc<dyn Store>> {

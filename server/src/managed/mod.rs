@@ -10,5 +10,6 @@ pub mod filter;
 pub mod flow_tools;
 pub mod secrets;
 pub mod store;
+mod tasks;
 
 pub use admission::*;

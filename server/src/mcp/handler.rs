@@ -61,6 +61,21 @@ impl GumloopServer {
         Self { state: self.state.clone(), scoped: Some(tools) }
     }
 
+    /// The same handler with its tasks kept in `tasks` (a durable store shared with other
+    /// replicas), adopting their expired waits from now on. Call it before the handler is
+    /// cloned (it is set once, at start-up).
+    pub fn with_tasks(mut self, tasks: Tasks) -> Self {
+        let state = Arc::get_mut(&mut self.state).expect("the task store is set before the server is shared");
+        state.tasks = tasks;
+        tokio::spawn(crate::mcp::pipeline::adopt::run(Arc::downgrade(&self.state), self.state.tasks.stopped()));
+        self
+    }
+
+    /// The tasks.
+    pub fn tasks(&self) -> &Tasks {
+        &self.state.tasks
+    }
+
     /// The catalogue.
     pub fn catalog(&self) -> &Catalog {
         &self.state.catalog
@@ -218,45 +233,47 @@ impl ServerHandler for GumloopServer {
         trace_context::scope(trace_of(&ctx), self.call_tool_traced(request, ctx)).await
     }
 
+    // tasks/get, tasks/update and tasks/cancel are served from the task store (not rmcp's
+    // in-memory TaskManager), so any replica answers them, and after a restart.
     async fn get_task(&self, request: GetTaskParams, ctx: RequestContext<RoleServer>) -> Result<GetTaskResult, McpError> {
         let scope = self.scope_of(&ctx)?;
-        self.state.tasks.record(&request.task_id, scope.as_ref().map(|s| s.server_id.as_str()))?;
-        Ok(GetTaskResult::new(self.state.tasks.manager.get_task(&request.task_id)?))
+        let record = self.state.tasks.record(&request.task_id, scope.as_ref().map(|s| s.server_id.as_str())).await?;
+        Ok(GetTaskResult::new(tasks::detailed(&record)))
     }
 
     async fn update_task(&self, request: UpdateTaskParams, ctx: RequestContext<RoleServer>) -> Result<(), McpError> {
         let scope = self.scope_of(&ctx)?;
-        self.state.tasks.record(&request.task_id, scope.as_ref().map(|s| s.server_id.as_str()))?;
-        // These tasks never ask for input; rmcp ignores responses to no request.
-        self.state.tasks.manager.update_task(&request.task_id, request.input_responses)
+        // These tasks never ask for input: responses answer no request and are ignored.
+        self.state.tasks.record(&request.task_id, scope.as_ref().map(|s| s.server_id.as_str())).await.map(|_| ())
     }
 
     async fn cancel_task(&self, request: CancelTaskParams, ctx: RequestContext<RoleServer>) -> Result<(), McpError> {
         let scope = self.scope_of(&ctx)?;
+        let owner = scope.as_ref().map(|s| s.server_id.as_str());
         let tasks = &self.state.tasks;
-        let record = tasks.record(&request.task_id, scope.as_ref().map(|s| s.server_id.as_str()))?;
-        if tasks.is_terminal(&request.task_id) {
+        let record = tasks.record(&request.task_id, owner).await?;
+        // Settled, or already being cancelled: nothing more to stop.
+        if record.status.is_terminal() || record.cancel_requested {
             return Ok(());
         }
         // Stop the work in Gumloop first; if Gumloop refuses, the task goes on and says why.
-        if let (Some(tool), Some(id)) = (record.cancel_tool, record.upstream_id.get()) {
+        let cancel_tool = record.cancel_tool.as_deref().and_then(|t| self.state.catalog.get(t));
+        if let (Some(tool), Some(id)) = (cancel_tool, record.upstream_id.as_deref()) {
             let credential = scope.as_ref().map_or(&self.state.credential, |s| s.credential.as_ref());
-            let descriptor = self
-                .state
-                .catalog
-                .get(tool)
-                .map(|e| e.descriptor)
-                .ok_or_else(|| McpError::internal_error(format!("the cancel tool `{tool}` is missing"), None))?;
-            let outcome = trace_context::scope(trace_of(&ctx), self.send_as(descriptor, json!({ "id": id }), credential))
+            let name = tool.descriptor.name;
+            let outcome = trace_context::scope(trace_of(&ctx), self.send_as(tool.descriptor, json!({ "id": id }), credential))
                 .await
-                .map_err(|e| McpError::internal_error(format!("cannot call `{tool}`: {e}"), None))?;
+                .map_err(|e| McpError::internal_error(format!("cannot call `{name}`: {e}"), None))?;
             match json_of(outcome) {
                 // Any success stops the work, whatever its body.
-                Ok(_) | Err(NotJson::Bytes { .. }) => tracing::info!(tool, id, "task cancelled upstream"),
-                Err(e) => return Err(McpError::internal_error(format!("Gumloop did not stop `{id}` with `{tool}` ({e}); the task goes on"), e.data())),
+                Ok(_) | Err(NotJson::Bytes { .. }) => tracing::info!(tool = name, id, "task cancelled upstream"),
+                Err(e) => return Err(McpError::internal_error(format!("Gumloop did not stop `{id}` with `{name}` ({e}); the task goes on"), e.data())),
             }
         }
-        tasks.manager.cancel_task(&request.task_id)
+        // The wait's holder sees the mark at its next poll; a wait running here stops now.
+        tasks.store.request_cancel(&request.task_id, owner, tasks::now_ms()).await.map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        tasks.stop_local(&request.task_id);
+        Ok(())
     }
 
     async fn read_resource(&self, request: ReadResourceRequestParams, ctx: RequestContext<RoleServer>) -> Result<ReadResourceResponse, McpError> {

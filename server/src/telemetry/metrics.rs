@@ -134,12 +134,17 @@ impl TaskState {
     }
 }
 
-/// A task reached `state`; the running gauge follows.
+/// A task reached `state` (created here, or settled by this replica's wait).
 pub fn task(state: TaskState) {
     counter!(TASKS, "state" => state.as_str()).increment(1);
-    match state {
-        TaskState::Created => gauge!(TASKS_RUNNING).increment(1.0),
-        _ => gauge!(TASKS_RUNNING).decrement(1.0),
+}
+
+/// A task's wait started (`true`) or ended (`false`) on this replica: adopted tasks count
+/// where they run, so the gauge is per replica.
+pub fn task_wait(running: bool) {
+    match running {
+        true => gauge!(TASKS_RUNNING).increment(1.0),
+        false => gauge!(TASKS_RUNNING).decrement(1.0),
     }
 }
 

@@ -106,13 +106,8 @@ impl Harness {
 
     /// One stateless (2026-07-28) JSON-RPC request from a client declaring `capabilities`;
     /// `Mcp-Name` carries the tool name, resource URI or task id.
-    pub async fn rpc_with(&self, method: &str, mut params: Value, capabilities: Value) -> Reply {
-        params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": capabilities});
-        let mut req = self.post().header("mcp-protocol-version", "2026-07-28").header("mcp-method", method);
-        if let Some(name) = ["name", "uri", "taskId"].iter().find_map(|k| params.get(*k)).and_then(Value::as_str) {
-            req = req.header("mcp-name", name);
-        }
-        reply(req.json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).send().await.unwrap()).await
+    pub async fn rpc_with(&self, method: &str, params: Value, capabilities: Value) -> Reply {
+        rpc_at(&self.client, &self.url, method, params, capabilities).await
     }
 
     /// `tools/call`, returning the result object.
@@ -131,6 +126,22 @@ impl Harness {
     pub async fn shutdown(&mut self) {
         self.running.take().expect("running").shutdown().await.unwrap();
     }
+}
+
+/// One stateless (2026-07-28) JSON-RPC request to the MCP URL `url` from a client
+/// declaring `capabilities`; `Mcp-Name` carries the tool name, resource URI or task id.
+pub async fn rpc_at(client: &reqwest::Client, url: &str, method: &str, mut params: Value, capabilities: Value) -> Reply {
+    params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": capabilities});
+    let mut req = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", method);
+    if let Some(name) = ["name", "uri", "taskId"].iter().find_map(|k| params.get(*k)).and_then(Value::as_str) {
+        req = req.header("mcp-name", name);
+    }
+    reply(req.json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).send().await.unwrap()).await
 }
 
 /// A 2025-11-25 `initialize` at an MCP URL, the request that opens a legacy session.

@@ -233,6 +233,10 @@ pub trait Store: Send + Sync + 'static {
     /// The server a URL token opens, whether expired or not (the caller decides), with
     /// its account's credential. `None` for an unknown token.
     async fn resolve_token(&self, hash: &TokenHash) -> Result<Option<Resolved>>;
+    /// A server by id, whether expired or not, with its account's credential and its
+    /// token's hash (work resumed on its behalf, such as an adopted task). `None` for an
+    /// unknown id.
+    async fn resolve_server(&self, id: &str) -> Result<Option<(Resolved, TokenHash)>>;
     /// Deletes servers expired at `now`; returns how many.
     async fn sweep_expired(&self, now: Timestamp) -> Result<usize>;
 

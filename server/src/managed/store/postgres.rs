@@ -173,6 +173,8 @@ impl PostgresStore {
 }
 
 mod ops;
+mod sessions;
+mod tasks;
 
 #[cfg(test)]
 mod tests;

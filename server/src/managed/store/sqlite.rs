@@ -10,6 +10,7 @@
 mod ops;
 mod schema;
 mod sessions;
+mod tasks;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -183,6 +184,10 @@ impl Store for SqliteStore {
     async fn resolve_token(&self, hash: &TokenHash) -> Result<Option<Resolved>> {
         let _t = timed(BACKEND, "resolve_token");
         self.0.resolve_token(hash)
+    }
+
+    async fn resolve_server(&self, id: &str) -> Result<Option<(Resolved, TokenHash)>> {
+        self.0.resolve_server(id)
     }
 
     async fn sweep_expired(&self, now: Timestamp) -> Result<usize> {

@@ -17,6 +17,7 @@
 // once, so boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+pub(crate) mod adopt;
 mod finish;
 pub(crate) mod measure;
 mod prepare;
@@ -140,21 +141,33 @@ impl GumloopServer {
                         Ok(Finished { extra, ..Finished::of(body) })
                     }
                 };
-                match finished {
-                    Err(result) => result,
-                    Ok(mut f) => {
-                        if let Some(spec) = d.behaviours.images {
-                            finish::take_images(&mut f, &spec);
-                        }
-                        if let Some(spec) = d.behaviours.inputs_schema {
-                            self.add_inputs_schema(&mut f, &spec, credential);
-                        }
-                        f.into_result()
-                    }
-                }
+                self.finish_stages(d, finished, credential)
             }
         };
         let audited = if result.is_error == Some(true) { CallOutcome::ToolError } else { CallOutcome::Ok };
         Ok((result, audited))
+    }
+}
+
+impl GumloopServer {
+    /// The stages after the wait or the walk: images taken out, a flow's inputs schema.
+    fn finish_stages(
+        &self,
+        d: &gumloop_mcp_runtime::ToolDescriptor,
+        finished: Result<Finished, CallToolResult>,
+        credential: &crate::upstream::credential::Credential,
+    ) -> CallToolResult {
+        match finished {
+            Err(result) => result,
+            Ok(mut f) => {
+                if let Some(spec) = d.behaviours.images {
+                    finish::take_images(&mut f, &spec);
+                }
+                if let Some(spec) = d.behaviours.inputs_schema {
+                    self.add_inputs_schema(&mut f, &spec, credential);
+                }
+                f.into_result()
+            }
+        }
     }
 }

@@ -25,17 +25,18 @@ pub struct Follow {
 }
 
 impl Follow {
-    /// The upstream work has an id (a task's `tasks/cancel` needs it).
-    fn started(&self, id: &str) {
+    /// The upstream work has an id: a task records it for `tasks/cancel` and for a
+    /// replica that adopts the wait.
+    async fn started(&self, id: &str) {
         if let Some(hook) = &self.task {
-            let _ = hook.upstream_id.set(id.to_owned());
+            hook.heed(hook.store.set_upstream_id(&hook.id, &hook.holder, id, tasks::now_ms()).await);
         }
     }
 
     /// A poll saw `message` after `elapsed` of at most `total` seconds.
     async fn report(&self, message: String, elapsed: f64, total: f64) {
         if let Some(hook) = &self.task {
-            hook.ctx.set_status_message(message.clone());
+            hook.heed(hook.store.progress(&hook.id, &hook.holder, &message, tasks::now_ms()).await);
         }
         if let Some((peer, token)) = &self.progress {
             let note = ProgressNotificationParam::new(token.clone(), elapsed).with_total(total).with_message(message);
@@ -59,7 +60,7 @@ impl GumloopServer {
         let state = waiting::state_of(&first, &spec);
         let id = waiting::id_of(&first, &spec);
         if let (Some(f), Some(id)) = (progress, &id) {
-            f.started(id);
+            f.started(id).await;
         }
         if waiting::is_terminal(state.as_deref(), &spec) {
             return Ok(Finished::of(first));
@@ -74,7 +75,7 @@ impl GumloopServer {
     /// Polls the status tool with backoff until a terminal state, the timeout, or an
     /// upstream error; the caller's cancellation drops this future and stops it.
     #[allow(clippy::too_many_arguments)]
-    async fn wait_for(
+    pub(super) async fn wait_for(
         &self,
         tool: &str,
         spec: AsyncSpec,

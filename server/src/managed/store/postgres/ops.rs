@@ -198,6 +198,25 @@ impl Store for PostgresStore {
         Ok(Some(Resolved { server, credential }))
     }
 
+    async fn resolve_server(&self, id: &str) -> Result<Option<(Resolved, TokenHash)>> {
+        let _t = timed(BACKEND, "resolve_server");
+        let row = self
+            .row(
+                "SELECT s.id, s.name, s.config, s.account_id, s.expires_at, s.created_at, s.updated_at,
+                        s.token_hash, a.api_key_sealed, a.user_id, a.team_id, a.project_id
+                 FROM mcp_servers s JOIN accounts a ON a.id = s.account_id WHERE s.id = $1",
+                &[&id],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let server = server_row(&row)?;
+        let hash: Vec<u8> = col(&row, 7)?;
+        let hash = <[u8; 32]>::try_from(hash).map_err(|_| StoreError::Invalid("a stored token hash is malformed".into()))?;
+        let sealed: Vec<u8> = col(&row, 8)?;
+        let credential = self.credential(&server.integrated_account_id, &sealed, col(&row, 9)?, col(&row, 10)?, col(&row, 11)?)?;
+        Ok(Some((Resolved { server, credential }, TokenHash(hash))))
+    }
+
     async fn sweep_expired(&self, now: Timestamp) -> Result<usize> {
         let _t = timed(BACKEND, "sweep_expired");
         Ok(self.execute("DELETE FROM mcp_servers WHERE expires_at IS NOT NULL AND expires_at <= $1", &[&ms(now)]).await? as usize)

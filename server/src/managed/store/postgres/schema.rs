@@ -54,6 +54,34 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX tool_calls_server ON tool_calls(mcp_server_id, id);
     CREATE INDEX tool_calls_at ON tool_calls(at);",
+    // 2: MCP tasks (never their arguments or credentials) and legacy sessions any replica
+    // can restore.
+    "CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        tool TEXT NOT NULL,
+        called_as TEXT NOT NULL,
+        status TEXT NOT NULL,
+        status_message TEXT,
+        outcome TEXT,
+        upstream_id TEXT,
+        cancel_tool TEXT,
+        cancel_requested BOOLEAN NOT NULL DEFAULT FALSE,
+        lease_owner TEXT,
+        lease_until BIGINT,
+        created_at BIGINT NOT NULL,
+        ttl_ms BIGINT NOT NULL,
+        last_updated BIGINT NOT NULL
+    );
+    CREATE INDEX tasks_leases ON tasks(lease_until) WHERE status = 'working';
+    CREATE INDEX tasks_updated ON tasks(last_updated);
+    CREATE TABLE mcp_sessions (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        state TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+    );
+    CREATE INDEX mcp_sessions_created ON mcp_sessions(created_at);",
 ];
 
 /// The schema version this build expects.

@@ -50,3 +50,45 @@ async fn an_outage_is_unavailable_and_service_resumes_by_itself() {
     s.ping().await.unwrap();
     assert!(s.list_accounts().await.unwrap().is_empty(), "the write refused during the outage left nothing");
 }
+
+#[tokio::test]
+async fn the_postgres_store_keeps_the_task_contract() {
+    let db = TempPostgres::shared().create_database();
+    let store = PostgresStore::connect(&db.url.parse().unwrap(), key()).await.unwrap();
+    crate::mcp::tasks::contract::check(&store).await;
+}
+
+#[tokio::test]
+async fn two_replicas_never_adopt_the_same_task() {
+    use crate::mcp::tasks::store::TaskStore;
+    let db = TempPostgres::shared().create_database();
+    let url: DatabaseUrl = db.url.parse().unwrap();
+    let (a, b) = (PostgresStore::connect(&url, key()).await.unwrap(), PostgresStore::connect(&url, key()).await.unwrap());
+    let now = crate::mcp::tasks::now_ms();
+    let past = now - jiff::SignedDuration::from_secs(60);
+    for i in 0..20 {
+        let mut t = crate::mcp::tasks::contract::sample(None, &format!("t{i}"), past, 600_000);
+        t.lease_until = Some(past);
+        a.create(&t).await.unwrap();
+    }
+    let until = now + jiff::SignedDuration::from_secs(30);
+    let (got_a, got_b) = tokio::join!(a.claim_expired("a", until, now, 20), b.claim_expired("b", until, now, 20));
+    let (got_a, got_b) = (got_a.unwrap(), got_b.unwrap());
+    assert_eq!(got_a.len() + got_b.len(), 20, "every expired task is claimed once");
+    let ids_a: std::collections::HashSet<_> = got_a.iter().map(|t| &t.id).collect();
+    assert!(got_b.iter().all(|t| !ids_a.contains(&t.id)), "no task is claimed by both");
+}
+
+#[tokio::test]
+async fn a_session_row_is_seen_by_another_store_and_only_while_young() {
+    use crate::http::sessions::SessionRows;
+    let db = TempPostgres::shared().create_database();
+    let url: DatabaseUrl = db.url.parse().unwrap();
+    let (a, b) = (PostgresStore::connect(&url, key()).await.unwrap(), PostgresStore::connect(&url, key()).await.unwrap());
+    let state = serde_json::json!({"initialize_params": {"protocolVersion": "2025-11-25"}});
+    a.save_session("s1", Some("mcp_1"), &state).await.unwrap();
+    assert_eq!(b.load_session("s1", Duration::from_secs(60)).await.unwrap(), Some((Some("mcp_1".to_owned()), state)));
+    assert_eq!(b.load_session("s1", Duration::ZERO).await.unwrap(), None, "older than max_age");
+    b.delete_session("s1").await.unwrap();
+    assert_eq!(a.load_session("s1", Duration::from_secs(60)).await.unwrap(), None);
+}

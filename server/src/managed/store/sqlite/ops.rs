@@ -232,6 +232,25 @@ impl Inner {
         Ok(Some(Resolved { server, credential }))
     }
 
+    /// A server by id with its account's credential and its token's hash (for work
+    /// resumed on its behalf, such as an adopted task).
+    pub(super) fn resolve_server(&self, id: &str) -> Result<Option<(Resolved, TokenHash)>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT s.id, s.name, s.config, s.account_id, s.expires_at, s.created_at, s.updated_at,
+                    s.token_hash, a.api_key_sealed, a.user_id, a.team_id, a.project_id
+             FROM mcp_servers s JOIN accounts a ON a.id = s.account_id WHERE s.id = ?1",
+        )?;
+        let row =
+            stmt.query_row([id], |r| Ok((server_row(r)?, r.get::<_, Vec<u8>>(7)?, r.get::<_, Vec<u8>>(8)?, r.get(9)?, r.get(10)?, r.get(11)?))).optional()?;
+        drop(stmt);
+        drop(conn);
+        let Some((server, hash, sealed, user_id, team_id, project_id)) = row else { return Ok(None) };
+        let hash = <[u8; 32]>::try_from(hash).map_err(|_| StoreError::Invalid("a stored token hash is malformed".into()))?;
+        let credential = self.credential(&server.integrated_account_id, &sealed, user_id, team_id, project_id)?;
+        Ok(Some((Resolved { server, credential }, TokenHash(hash))))
+    }
+
     pub(super) fn sweep_expired(&self, now: Timestamp) -> Result<usize> {
         Ok(self.writer().execute("DELETE FROM mcp_servers WHERE expires_at IS NOT NULL AND expires_at <= ?1", [ms(now)])?)
     }

@@ -63,6 +63,26 @@ pub(super) const MIGRATIONS: &[&str] = &[
         key TEXT PRIMARY KEY,
         value BLOB NOT NULL
     );",
+    // 4: MCP tasks (never their arguments or credentials).
+    "CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        tool TEXT NOT NULL,
+        called_as TEXT NOT NULL,
+        status TEXT NOT NULL,
+        status_message TEXT,
+        outcome TEXT,
+        upstream_id TEXT,
+        cancel_tool TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until INTEGER,
+        created_at INTEGER NOT NULL,
+        ttl_ms INTEGER NOT NULL,
+        last_updated INTEGER NOT NULL
+    );
+    CREATE INDEX tasks_leases ON tasks(lease_until) WHERE status = 'working';
+    CREATE INDEX tasks_updated ON tasks(last_updated);",
 ];
 
 /// The `meta` row holding the key check.
