@@ -82,7 +82,7 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
-    let opened = cli::open(&args.data_dir, args.database_url.as_ref()).await?;
+    let opened = cli::open_until(&args.data_dir, args.database_url.as_ref(), token.child_token()).await?;
     match &args.database_url {
         Some(url) => tracing::info!("store: PostgreSQL at {url}, shared with every replica that has the same GUMLOOP_MCP_SECRET_KEY"),
         None => tracing::info!("store: SQLite in {}", args.data_dir.display()),
@@ -119,7 +119,7 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
         public_url: public_url.clone(),
         audit,
         flow_tools_ttl: Duration::from_secs(args.flow_tools_ttl_secs),
-        changes: Arc::new(managed::changes::LocalBus::default()),
+        changes: opened.changes,
         sessions: opened.session_rows,
     };
     // Tasks live in the store too, so they survive a restart and every replica serves them.

@@ -41,7 +41,15 @@ async fn replica(fake: &FakeGumloop, dir: &Path, leases: Leases, credential: Cre
     let base = format!("http://{}", listener.local_addr().unwrap());
     let audit = AuditLog::start(store.clone());
     let changes = Arc::new(gumloop_mcp::managed::changes::LocalBus::default());
-    let managed = Managed { store: store.clone(), clock: Clock::system(), public_url: base.clone(), audit, flow_tools_ttl: Duration::from_secs(60), changes, sessions: None };
+    let managed = Managed {
+        store: store.clone(),
+        clock: Clock::system(),
+        public_url: base.clone(),
+        audit,
+        flow_tools_ttl: Duration::from_secs(60),
+        changes,
+        sessions: None,
+    };
     let tasks = Tasks::new(store.clone(), Duration::from_secs(120), leases).with_owners(Arc::new(managed.clone()));
     let upstream = UpstreamConfig { call_timeout: Duration::from_secs(5), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
     let server = gumloop_mcp::gumloop_server(upstream, credential).unwrap().with_tasks(tasks);

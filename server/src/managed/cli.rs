@@ -14,9 +14,10 @@ use serde_json::{Value, json};
 use crate::config::{AccountCommand, ApiTokenCommand, ServerCommand, StoreArgs};
 use crate::http::sessions::SessionRows;
 use crate::managed::admin::{MIN_LIFETIME, parse_expiry};
+use crate::managed::changes::{ChangeBus, LocalBus};
 use crate::managed::filter::McpServerConfig;
 use crate::managed::secrets::{KeySource, SealingKey};
-use crate::managed::store::{DatabaseUrl, NewAccount, PostgresStore, SqliteStore, Store};
+use crate::managed::store::{DatabaseUrl, NewAccount, PgBus, PostgresStore, SqliteStore, Store};
 use crate::mcp::tasks::store::TaskStore;
 use crate::upstream::credential::{Credential, Secret};
 
@@ -45,20 +46,29 @@ pub struct Opened {
     pub session_rows: Option<Arc<dyn SessionRows>>,
     /// Where MCP tasks are kept (every replica on the database answers them).
     pub tasks: Arc<dyn TaskStore>,
+    /// How tool changes reach the listeners of every process serving a server.
+    pub changes: Arc<dyn ChangeBus>,
 }
 
 /// Opens the store `serve` and the commands use: PostgreSQL at `database_url` (with the
 /// secret from `GUMLOOP_MCP_SECRET_KEY` only, since every replica must share it), else
 /// SQLite in `data_dir`. Errors name the database with its password removed.
 pub async fn open(data_dir: &Path, database_url: Option<&DatabaseUrl>) -> Result<Opened> {
+    open_until(data_dir, database_url, tokio_util::sync::CancellationToken::new()).await
+}
+
+/// [`open`], with the PostgreSQL change listener running until `stop` fires.
+pub async fn open_until(data_dir: &Path, database_url: Option<&DatabaseUrl>, stop: tokio_util::sync::CancellationToken) -> Result<Opened> {
     let Some(url) = database_url else {
         let (store, key, source) = open_sqlite(data_dir)?;
-        return Ok(Opened { store: Arc::new(store.clone()), key, source, session_rows: Some(Arc::new(store.clone())), tasks: Arc::new(store) });
+        let changes = Arc::new(LocalBus::default());
+        return Ok(Opened { store: Arc::new(store.clone()), key, source, session_rows: Some(Arc::new(store.clone())), tasks: Arc::new(store), changes });
     };
     let key = SealingKey::require_env(std::env::var("GUMLOOP_MCP_SECRET_KEY").ok().as_deref())?;
     let store = PostgresStore::connect(url, key.clone()).await.with_context(|| format!("opening the store at {url}"))?;
     let store = Arc::new(store);
-    Ok(Opened { store: store.clone(), key, source: KeySource::Environment, session_rows: Some(store.clone()), tasks: store })
+    let changes = Arc::new(PgBus::start(store.clone(), url, stop));
+    Ok(Opened { store: store.clone(), key, source: KeySource::Environment, session_rows: Some(store.clone()), tasks: store, changes })
 }
 
 async fn open_args(args: &StoreArgs) -> Result<Arc<dyn Store>> {

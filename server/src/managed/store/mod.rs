@@ -18,7 +18,7 @@ mod timing;
 use jiff::Timestamp;
 use serde::Serialize;
 
-pub use postgres::{DatabaseUrl, PostgresStore};
+pub use postgres::{DatabaseUrl, PgBus, PostgresStore};
 pub use sqlite::SqliteStore;
 pub use timing::STORE_SECONDS;
 

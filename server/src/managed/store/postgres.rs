@@ -172,9 +172,12 @@ impl PostgresStore {
     }
 }
 
+mod bus;
 mod ops;
 mod sessions;
 mod tasks;
+
+pub use bus::PgBus;
 
 #[cfg(test)]
 mod tests;

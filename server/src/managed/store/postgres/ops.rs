@@ -2,6 +2,25 @@
 
 use super::*;
 
+/// The sweeper's advisory lock ("gmcpswep"): one replica sweeps at a time.
+const SWEEP_LOCK: i64 = 0x676d_6370_7377_6570;
+
+impl PostgresStore {
+    /// One sweep statement, run only by the replica that wins the sweep lock for its
+    /// transaction (the others find nothing to do: 0).
+    async fn swept(&self, sql: &str, at: i64) -> Result<usize> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        let won: bool = tx.query_one("SELECT pg_try_advisory_xact_lock($1)", &[&SWEEP_LOCK]).await.map_err(pg)?.get(0);
+        if !won {
+            return Ok(0);
+        }
+        let n = tx.execute(sql, &[&at]).await.map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
+        Ok(n as usize)
+    }
+}
+
 fn not_found_if_zero(n: u64, what: &'static str) -> Result<()> {
     if n == 0 { Err(StoreError::NotFound(what)) } else { Ok(()) }
 }
@@ -219,7 +238,7 @@ impl Store for PostgresStore {
 
     async fn sweep_expired(&self, now: Timestamp) -> Result<usize> {
         let _t = timed(BACKEND, "sweep_expired");
-        Ok(self.execute("DELETE FROM mcp_servers WHERE expires_at IS NOT NULL AND expires_at <= $1", &[&ms(now)]).await? as usize)
+        self.swept("DELETE FROM mcp_servers WHERE expires_at IS NOT NULL AND expires_at <= $1", ms(now)).await
     }
 
     async fn record_calls(&self, records: &[CallRecord]) -> Result<()> {
@@ -272,7 +291,7 @@ impl Store for PostgresStore {
 
     async fn prune_calls(&self, before: Timestamp) -> Result<usize> {
         let _t = timed(BACKEND, "prune_calls");
-        Ok(self.execute("DELETE FROM tool_calls WHERE at < $1", &[&ms(before)]).await? as usize)
+        self.swept("DELETE FROM tool_calls WHERE at < $1", ms(before)).await
     }
 
     async fn ping(&self) -> Result<()> {

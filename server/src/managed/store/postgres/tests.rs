@@ -92,3 +92,24 @@ async fn a_session_row_is_seen_by_another_store_and_only_while_young() {
     b.delete_session("s1").await.unwrap();
     assert_eq!(a.load_session("s1", Duration::from_secs(60)).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn only_the_replica_holding_the_sweep_lock_sweeps() {
+    let db = TempPostgres::shared().create_database();
+    let store = PostgresStore::connect(&db.url.parse().unwrap(), key()).await.unwrap();
+    let acct = store
+        .create_account(NewAccount { name: "a".into(), credential: Credential { api_key: Some(Secret::new("k")), ..Credential::default() } }, Timestamp::now())
+        .await
+        .unwrap();
+    let now = Timestamp::now();
+    store.create_server(&acct.id, "s", &Default::default(), Some(now + jiff::SignedDuration::from_secs(61)), now).await.unwrap();
+    let later = now + jiff::SignedDuration::from_secs(120);
+    // Another replica is sweeping: it holds the lock for its transaction.
+    let mut other = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(other.1);
+    let tx = other.0.transaction().await.unwrap();
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&0x676d_6370_7377_6570_i64]).await.unwrap();
+    assert_eq!(store.sweep_expired(later).await.unwrap(), 0, "the lock is taken: this replica leaves the sweep to the other");
+    tx.rollback().await.unwrap();
+    assert_eq!(store.sweep_expired(later).await.unwrap(), 1, "with the lock free, it sweeps");
+}
