@@ -100,7 +100,7 @@ class Replica:
         self.log_path = f"{tmp}/{name}.log"
         self.proc = subprocess.Popen(
             [binary, "serve", "--bind", "127.0.0.1:0", "--data-dir", f"{tmp}/{name}-data", "--database-url", db_url, "--public-url", public_url,
-             "--gumloop-base-url", f"{fake.origin}/api/v1", "--gumloop-ws-base-url", f"{fake.origin}/ws/api/v1", "--task-lease-secs", "3"],
+             "--gumloop-base-url", f"{fake.origin}/api/v1", "--gumloop-ws-base-url", f"{fake.origin}/ws/api/v1"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
         )
         self.stdout = ""
@@ -326,7 +326,10 @@ async def main(a):
             check(status == 404, f"3. replica {r.name} answered {status} to the revoked URL's next request")
         log("3. a new server was served by every replica at once, and refused by every replica on the next request after its revocation")
 
-        # 4. SIGKILL the replica polling a task; another finishes it.
+        # 4. SIGKILL the replica polling a task; another finishes it (on a server of its own:
+        # the first one is read-only since step 6).
+        worker = admin(B.base, root, "POST", f"/integrated-account/{acct['id']}/mcp", {"name": "worker", "config": {}})
+        url = public_fix(worker["url"])
         created = task_rpc(replica_url(url, A), "tools/call", {"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "survive"}})
         tid = created["taskId"]
         time.sleep(0.5)

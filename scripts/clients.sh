@@ -11,6 +11,8 @@
 #   e. the six seed workflows of orchestration (clients/seed_workflows.py) with the Python
 #      client: flows with named inputs and artifacts read back, a stuck session, bad
 #      inputs, MCP tasks, skill rejections, audit-log pages; with its own fake and server
+#   f. three `serve` replicas on one throwaway PostgreSQL behind nginx (clients/replicas.py):
+#      create-and-use, tasks across replicas, revocation, SIGKILL adoption, links, list_changed
 # Runs scripts/setup.sh and builds the two binaries first. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -124,6 +126,11 @@ echo "   ($((SECONDS - t))s)"
 echo "== e. seed workflows (Python mcp client, own fake and server)"
 t=$SECONDS
 "$py" clients/seed_workflows.py --server-bin "$mcp_bin" --fake-bin "$fake_bin" --data-dir "$tmp/seed-workflows"
+echo "   ($((SECONDS - t))s)"
+
+echo "== f. three replicas on one PostgreSQL behind nginx (Python mcp client)"
+t=$SECONDS
+"$py" clients/replicas.py --server-bin "$mcp_bin" --fake-bin "$fake_bin"
 echo "   ($((SECONDS - t))s)"
 
 echo "== b. MCP Inspector CLI"
