@@ -135,6 +135,21 @@ pub fn bench_server() -> Result<()> {
     Ok(())
 }
 
+/// Builds the release server and runs `server/examples/bench_replicas.rs` (replicas on
+/// one throwaway PostgreSQL: admission cost, throughput with 1 and 3 replicas, revocation,
+/// RSS).
+pub fn bench_replicas() -> Result<()> {
+    let root = project_root();
+    let status = std::process::Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .args(["build", "--release", "--quiet", "-p", "gumloop-mcp", "--bins", "--example", "bench_replicas"])
+        .status()?;
+    anyhow::ensure!(status.success(), "building the release server failed");
+    let status = std::process::Command::new(root.join("target/release/examples/bench_replicas")).status()?;
+    anyhow::ensure!(status.success(), "the benchmark failed");
+    Ok(())
+}
+
 /// Builds the release server and runs `server/examples/bench_sessions.rs` (the legacy
 /// session flood); `--server PATH` floods another build instead, for a before/after.
 pub fn bench_sessions(args: &[&str]) -> Result<()> {

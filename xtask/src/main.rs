@@ -6,6 +6,7 @@
 //! - `bench-codegen`: time the generator on the full spec and on a synthetic one
 //! - `bench`: the server benchmarks (latency, throughput, memory, start-up) against the fake
 //! - `bench-sessions [--server PATH]`: RSS under a flood of legacy-session `initialize`s
+//! - `bench-replicas`: replicas on one PostgreSQL (admission, throughput 1 vs 3, revocation, RSS)
 
 mod bench;
 mod codegen;
@@ -27,8 +28,9 @@ fn main() -> Result<()> {
         ["bench-codegen", rest @ ..] => bench::bench_codegen(rest),
         ["bench"] => bench::bench_server(),
         ["bench-sessions", rest @ ..] => bench::bench_sessions(rest),
+        ["bench-replicas"] => bench::bench_replicas(),
         _ => bail!(
-            "usage:\n  cargo xtask codegen [--check]\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR]\n  cargo xtask synth-spec N --out DIR\n  cargo xtask bench-codegen [--ops N] [--compile]\n  cargo xtask bench\n  cargo xtask bench-sessions [--server PATH]"
+            "usage:\n  cargo xtask codegen [--check]\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR]\n  cargo xtask synth-spec N --out DIR\n  cargo xtask bench-codegen [--ops N] [--compile]\n  cargo xtask bench\n  cargo xtask bench-sessions [--server PATH]\n  cargo xtask bench-replicas"
         ),
     }
 }

@@ -61,16 +61,6 @@ impl GumloopServer {
         Self { state: self.state.clone(), scoped: Some(tools) }
     }
 
-    /// The same handler with its tasks kept in `tasks` (a durable store shared with other
-    /// replicas), adopting their expired waits from now on. Call it before the handler is
-    /// cloned (it is set once, at start-up).
-    pub fn with_tasks(mut self, tasks: Tasks) -> Self {
-        let state = Arc::get_mut(&mut self.state).expect("the task store is set before the server is shared");
-        state.tasks = tasks;
-        tokio::spawn(crate::mcp::pipeline::adopt::run(Arc::downgrade(&self.state), self.state.tasks.stopped()));
-        self
-    }
-
     /// The tasks.
     pub fn tasks(&self) -> &Tasks {
         &self.state.tasks

@@ -13,13 +13,25 @@ use super::task::Work;
 use crate::mcp::GumloopServer;
 use crate::mcp::handler::State;
 use crate::mcp::scope::Scope;
-use crate::mcp::tasks::{Settle, TaskRecord, failure, now_ms};
+use crate::mcp::tasks::{Settle, TaskRecord, Tasks, failure, now_ms};
 
 /// How many tasks one claim takes: the rest wait for the next tick (or another replica).
 const CLAIM_BATCH: usize = 16;
 
 /// How many ticks between prunes of long-settled tasks.
 const PRUNE_EVERY: u32 = 60;
+
+impl GumloopServer {
+    /// The same handler with its tasks kept in `tasks` (a durable store shared with other
+    /// replicas), adopting their expired waits from now on. Call it before the handler is
+    /// cloned (it is set once, at start-up).
+    pub fn with_tasks(mut self, tasks: Tasks) -> Self {
+        let state = std::sync::Arc::get_mut(&mut self.state).expect("the task store is set before the server is shared");
+        state.tasks = tasks;
+        tokio::spawn(run(std::sync::Arc::downgrade(&self.state), self.state.tasks.stopped()));
+        self
+    }
+}
 
 /// Claims and resumes expired tasks every `claim_every` until `stop` fires or the server
 /// is gone. It holds the server weakly, so it never keeps a dropped server alive.
