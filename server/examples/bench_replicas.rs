@@ -50,16 +50,13 @@ fn spawn_replica(fake: &FakeGumloop, db: &str, port: u16, dir: &std::path::Path)
 async fn call(client: &reqwest::Client, url: &str, method: &str, params: Value) -> Result<u16, String> {
     let mut params = params;
     params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    let mut req =
+        client.post(url).header("accept", "application/json, text/event-stream").header("mcp-protocol-version", "2026-07-28").header("mcp-method", method);
+    if let Some(name) = params.get("name").and_then(Value::as_str) {
+        req = req.header("mcp-name", name);
+    }
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let resp = client
-        .post(url)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", method)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    let resp = req.json(&body).send().await.map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
     let v: Value = resp.json().await.unwrap_or(Value::Null);
     if status == 200 && (v.get("error").is_some() || v["result"]["isError"] == true) {

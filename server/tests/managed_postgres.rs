@@ -105,12 +105,9 @@ async fn a_lost_database_is_503_on_the_admin_api_and_service_resumes_when_it_ret
     assert_eq!(down.status, 503, "{}", down.body);
     assert_eq!(down.body["error"]["code"], "unavailable", "{}", down.body);
     let refused = h.mcp(&url, "tools/list", json!({})).await;
-    assert!(
-        refused.status >= 500 && refused.body["error"]["message"].is_string(),
-        "a managed URL is refused with a JSON error: {} {}",
-        refused.status,
-        refused.body
-    );
+    assert_eq!(refused.status, 503, "a managed URL is refused as unavailable: {}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "unavailable", "{}", refused.body);
+    assert_eq!(refused.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("5"), "{:?}", refused.headers);
     assert!(!refused.body.to_string().contains("gmcp_"), "{}", refused.body);
 
     pg.start_again();

@@ -229,6 +229,8 @@ pub enum Refusal {
     Unauthorized,
     /// The store failed.
     Store,
+    /// The database cannot be reached; the request may succeed shortly.
+    Unavailable,
 }
 
 impl Refusal {
@@ -238,6 +240,7 @@ impl Refusal {
             Refusal::NotFound => "not_found",
             Refusal::Unauthorized => "unauthorized",
             Refusal::Store => "store",
+            Refusal::Unavailable => "unavailable",
         }
     }
 
@@ -248,6 +251,12 @@ impl Refusal {
             Refusal::Store => {
                 let body = json!({"error": {"code": "internal", "message": "the server's store failed; see its log"}});
                 (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+            }
+            Refusal::Unavailable => {
+                let body = json!({"error": {"code": "unavailable", "message": "the server's database cannot be reached; retry shortly"}});
+                let mut resp = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                resp
             }
         }
     }
@@ -260,7 +269,10 @@ pub async fn admit(m: &Managed, token: &str, api_token: Option<&str>) -> Result<
     let now = m.clock.now();
     let resolved = m.store.resolve_token(&hash).await.map_err(|e| {
         tracing::error!("resolving an MCP token failed: {e}");
-        Refusal::Store
+        match e {
+            crate::managed::store::StoreError::Unavailable(_) => Refusal::Unavailable,
+            _ => Refusal::Store,
+        }
     })?;
     // Expired servers are refused at once, before any sweep deletes them.
     let resolved = resolved.filter(|r| !r.server.expired(now)).ok_or(Refusal::NotFound)?;
