@@ -49,10 +49,25 @@ impl SqliteStore {
     pub fn open(data_dir: &Path, key: SealingKey) -> Result<Self> {
         let path = data_dir.join(DB_FILE);
         schema::make_private(&path)?;
-        let mut write = schema::open(&path)?;
-        schema::migrate(&mut write)?;
-        schema::check_key(&mut write, &key)?;
-        let read = schema::open(&path)?;
+        // Processes opening a new file together can get SQLITE_BUSY without the busy
+        // handler (switching it to WAL, or a lock upgrade SQLite refuses to wait for, to
+        // avoid deadlock); each step is idempotent, so the open is simply tried again.
+        let mut attempt = 0;
+        let (write, read) = loop {
+            let opened = (|| {
+                let mut write = schema::open(&path)?;
+                schema::migrate(&mut write)?;
+                schema::check_key(&mut write, &key)?;
+                Ok::<_, StoreError>((write, schema::open(&path)?))
+            })();
+            match opened {
+                Err(StoreError::Db(rusqlite::Error::SqliteFailure(e, _))) if e.code == rusqlite::ErrorCode::DatabaseBusy && attempt < 50 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => break other?,
+            }
+        };
         let decoy = key.seal(&crate::managed::secrets::random_bytes::<40>(), "decoy");
         Ok(Self(Arc::new(Inner { read: Mutex::new(read), write: Mutex::new(write), key, decoy })))
     }
