@@ -42,3 +42,9 @@ pub(super) fn audit_tool(tool: &str) -> String {
 pub(super) fn latency_us(ms: f64) -> i64 {
     (ms * 1000.0).round() as i64
 }
+
+/// The instant `max_age` ago, in stored milliseconds (legacy-session rows older than it
+/// are neither restored nor kept).
+pub(super) fn cutoff(max_age: std::time::Duration) -> i64 {
+    ms(Timestamp::now()) - i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX)
+}

@@ -7,10 +7,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::http::sessions::SessionRows;
-
-fn cutoff(max_age: Duration) -> i64 {
-    ms(Timestamp::now()) - i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX)
-}
+use crate::managed::store::common::cutoff;
 
 #[async_trait::async_trait]
 impl SessionRows for PostgresStore {

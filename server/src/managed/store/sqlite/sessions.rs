@@ -8,10 +8,7 @@ use serde_json::Value;
 
 use super::{SqliteStore, ms};
 use crate::http::sessions::SessionRows;
-
-fn cutoff(max_age: Duration) -> i64 {
-    ms(Timestamp::now()) - i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX)
-}
+use crate::managed::store::common::cutoff;
 
 #[async_trait::async_trait]
 impl SessionRows for SqliteStore {
