@@ -21,6 +21,7 @@ pub mod http;
 pub mod logging;
 pub mod managed;
 pub mod mcp;
+pub mod oauth;
 pub mod stdio;
 pub mod telemetry;
 pub mod text;

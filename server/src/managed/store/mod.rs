@@ -11,6 +11,8 @@
 //! database, so a revocation by another process (the CLI) takes effect at once.
 
 mod common;
+pub mod oauth;
+mod oauth_placeholder;
 mod postgres;
 mod sqlite;
 mod timing;
@@ -18,6 +20,7 @@ mod timing;
 use jiff::Timestamp;
 use serde::Serialize;
 
+pub use oauth::OAuthStore;
 pub use postgres::{DatabaseUrl, PgBus, PostgresStore};
 pub use sqlite::SqliteStore;
 pub use timing::STORE_SECONDS;
@@ -188,7 +191,7 @@ pub struct Resolved {
 
 /// The storage operations.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: OAuthStore + Send + Sync + 'static {
     /// Issues an API token; the token is returned only here.
     async fn create_api_token(&self, name: &str, now: Timestamp) -> Result<(ApiToken, Token)>;
     /// Every API token, oldest first.
