@@ -378,7 +378,11 @@ pub async fn signed_in(o: &OAuth, old: &Session, user: &User, handle: Option<&st
                 location = format!("/oauth/authorize?request={}", handle.reveal());
             }
             Ok(_) => {
-                return message(StatusCode::BAD_REQUEST, "Sign-in expired", "this sign-in has expired or was already decided; start again from the application");
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    "Sign-in expired",
+                    "this sign-in has expired or was already decided; start again from the application",
+                );
             }
             Err(e) => return store_failed(OAuthError::server(e)),
         }

@@ -308,6 +308,8 @@ pub struct ResolvedGrant {
 
 /// What presenting a refresh token came to.
 #[derive(Debug, Clone)]
+// Returned once per refresh and never kept, so the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Rotation {
     /// The old refresh token is spent and the new pair stored; here is the grant.
     Rotated(Grant),
