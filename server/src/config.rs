@@ -312,6 +312,9 @@ pub struct ServeArgs {
     /// How long an OAuth access token lives, in seconds (refresh tokens rotate on each use and live 30 days)
     #[arg(long, env = "GUMLOOP_MCP_OAUTH_ACCESS_TOKEN_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..=86_400))]
     pub oauth_access_token_secs: u64,
+    /// Tests only, never in production: fetch OAuth Client ID Metadata Documents over http and from loopback and private addresses (the SSRF guards are off)
+    #[arg(long, env = "GUMLOOP_MCP_OAUTH_ALLOW_PRIVATE_METADATA", hide = true)]
+    pub oauth_allow_private_metadata: bool,
     #[command(flatten)]
     pub upstream: UpstreamArgs,
 }
@@ -319,7 +322,12 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The authorization server's settings.
     pub fn oauth_config(&self) -> crate::oauth::OAuthConfig {
-        crate::oauth::OAuthConfig { mode: self.auth, access_ttl: Duration::from_secs(self.oauth_access_token_secs), ..crate::oauth::OAuthConfig::default() }
+        crate::oauth::OAuthConfig {
+            mode: self.auth,
+            access_ttl: Duration::from_secs(self.oauth_access_token_secs),
+            cimd_allow_private: self.oauth_allow_private_metadata,
+            ..crate::oauth::OAuthConfig::default()
+        }
     }
 
     /// The HTTP settings these flags give (OAuth is wired by `serve`, which has the store).
@@ -393,6 +401,19 @@ mod tests {
             let err = Cli::try_parse_from(["gumloop-mcp", "serve", "--database-url", bad]).unwrap_err().to_string();
             assert!(err.contains("--database-url") && !err.contains("hunter2"), "{err}");
         }
+    }
+
+    #[test]
+    fn private_metadata_fetching_is_a_hidden_test_only_flag() {
+        let serve = |args: &[&str]| match Cli::try_parse_from(["gumloop-mcp", "serve"].iter().chain(args)).unwrap().command {
+            Command::Serve(args) => args.oauth_config(),
+            _ => panic!("not serve"),
+        };
+        assert!(!serve(&[]).cimd_allow_private);
+        assert!(serve(&["--oauth-allow-private-metadata"]).cimd_allow_private);
+        let mut cmd = Cli::command();
+        let help = cmd.find_subcommand_mut("serve").unwrap().render_long_help().to_string();
+        assert!(!help.contains("allow-private-metadata"), "hidden from --help");
     }
 
     #[test]
