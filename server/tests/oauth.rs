@@ -639,3 +639,26 @@ async fn approve_raw(b: &mut Browser, base: &str, consent: &Page, account: &str)
         .await
         .status
 }
+
+#[tokio::test]
+async fn a_challenge_sent_before_the_body_is_read_says_the_connection_closes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = start(AuthMode::OAuth).await;
+    let addr = h.base.strip_prefix("http://").unwrap();
+    // Headers first, the body later, as HTTP clients send them: the 401 comes before the
+    // body is read, so the server cannot keep the connection; it must say so, or a client
+    // that reuses the connection for its discovery request fails ("server disconnected").
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0; 8192];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut buf)).await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+    assert!(text.starts_with("http/1.1 401"), "{text}");
+    assert!(text.contains("\r\nwww-authenticate: bearer "), "{text}");
+    assert!(text.contains("\r\nconnection: close\r\n"), "the 401 must say the connection ends: {text}");
+}

@@ -150,6 +150,11 @@ fn challenge(o: &OAuth, path: &str, refused: Refused) -> Response {
     if let Ok(v) = HeaderValue::from_str(&value) {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
+    // The challenge is sent without reading the request's body (an unknown caller's body is
+    // not read), and hyper then closes the connection without saying so. A client that
+    // reuses it for its discovery request right after the 401 (the Python SDK does) races
+    // that close and fails with "server disconnected"; saying so makes it reconnect.
+    resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     resp
 }
 
