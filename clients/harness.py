@@ -28,25 +28,30 @@ def fake_requests(origin):
         return json.load(r)
 
 
-def serve(binary, fake, data_dir, env=None):
+def serve(binary, fake, data_dir, env=None, args=(), log=None):
     """Starts `gumloop-mcp serve` on 127.0.0.1:0 against the fake at ORIGIN `fake`, with no
-    GUMLOOP_* variable of the caller's; returns (process, "host:port") once it listens."""
+    GUMLOOP_* variable of the caller's and ARGS as more flags; returns (process, "host:port")
+    once it listens. LOG, if given, is a file path its log is copied to."""
     full = {k: v for k, v in os.environ.items() if not k.startswith("GUMLOOP_")}
     full["GUMLOOP_MCP_LOG"] = "info"
     full.update(env or {})
     proc = subprocess.Popen(
         [binary, "serve", "--bind", "127.0.0.1:0", "--data-dir", data_dir,
-         "--gumloop-base-url", f"{fake}/api/v1", "--gumloop-ws-base-url", f"{fake}/ws/api/v1"],
+         "--gumloop-base-url", f"{fake}/api/v1", "--gumloop-ws-base-url", f"{fake}/ws/api/v1", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full,
     )
+    sink = open(log, "ab", buffering=0) if log else None
     deadline = time.time() + 20
     while True:
         check(time.time() < deadline, "gumloop-mcp did not start listening within 20 s")
-        line = proc.stderr.readline().decode()
+        raw = proc.stderr.readline()
+        if sink:
+            sink.write(raw)
+        line = raw.decode()
         check(line, f"gumloop-mcp exited at start-up (code {proc.poll()})")
         if "at http://" in line:
             # Keep draining the log so a chatty server never blocks on a full pipe.
-            threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
+            threading.Thread(target=lambda: [sink and sink.write(l) for l in proc.stderr], daemon=True).start()
             return proc, line.split("at http://", 1)[1].split("/", 1)[0]
 
 
