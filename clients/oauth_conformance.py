@@ -103,6 +103,8 @@ def run_suite(args, server, client, port, out, resource=None):
         log(f"WARNING {w['id']}: {w.get('errorMessage') or w.get('description')}")
     n = sum(len(cs) for cs in checks.values())
     summary = [l.strip() for l in output if l.startswith(("\u2713", "\u2717", "Total:"))]
+    for scenario in SCENARIOS:
+        check(f"\u2713 {scenario}:" in "\n".join(summary), f"scenario {scenario} did not pass: {summary}")
     return f"{' | '.join(summary)} ({n} checks, {len(failed)} failed, {len(warnings)} warnings)"
 
 

@@ -13,6 +13,12 @@
 #      inputs, MCP tasks, skill rejections, audit-log pages; with its own fake and server
 #   f. three `serve` replicas on one throwaway PostgreSQL behind nginx (clients/replicas.py):
 #      create-and-use, tasks across replicas, revocation, SIGKILL adoption, links, list_changed
+#   g. OAuth sign-in with real clients, each against its own `serve --auth oauth` (sign-in and
+#      consent done over HTTP by clients/oauth_consent.py): the conformance suite's
+#      authorization-server scenarios (0.2.0-alpha.12, clients/oauth_conformance.py); the
+#      Python client's OAuthClientProvider with DCR and a metadata document, both eras,
+#      refresh and revocation (clients/oauth_python.py); mcp-remote through a fake browser
+#      (clients/oauth_mcp_remote.py)
 # Runs scripts/setup.sh and builds the two binaries first. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -185,6 +191,20 @@ if ! conformance server --url "$url" --expected-failures conformance-baseline.ym
   tail -n 60 "$tmp/suite.log" >&2; exit 1
 fi
 echo "ok: conformance active suite matches clients/conformance-baseline.yml"
+echo "   ($((SECONDS - t))s)"
+
+echo "== g. OAuth sign-in: conformance authorization-server scenarios, Python OAuthClientProvider, mcp-remote"
+t=$SECONDS
+# Each script starts its own server and stops it; they share the fake (each reads only the
+# requests it caused).
+"$py" clients/oauth_conformance.py --server-bin "$mcp_bin" --fake "$fake" --data-dir "$tmp/oauth-conformance" \
+  --suite "$root/clients/node_modules/conformance-authz/dist/index.js" --out "$tmp/oauth-conformance-results"
+echo "ok: conformance $(node -p 'require("./clients/node_modules/conformance-authz/package.json").version') authorization-server-metadata-endpoint and authorization-code-grant"
+"$py" clients/oauth_python.py --server-bin "$mcp_bin" --fake "$fake" --data-dir "$tmp/oauth-python"
+echo "ok: Python mcp client OAuthClientProvider (DCR and metadata document, legacy and 2026-07-28)"
+"$py" clients/oauth_mcp_remote.py --server-bin "$mcp_bin" --fake "$fake" --data-dir "$tmp/oauth-mcp-remote" \
+  --proxy "$root/clients/node_modules/mcp-remote/dist/proxy.js"
+echo "ok: mcp-remote $(node -p 'require("./clients/node_modules/mcp-remote/package.json").version') signs in through a browser and keeps its tokens"
 echo "   ($((SECONDS - t))s)"
 
 echo "== d. managed servers flow (Python mcp client, started in the background)"

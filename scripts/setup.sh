@@ -5,7 +5,9 @@
 #                         /usr/lib/postgresql/*/bin); this step needs root, as CI has
 #   .ci/.cache/venv/      Python venv with clients/requirements.txt (the `mcp` client)
 #   .ci/.cache/node22/    Node 22 from the npm registry package node-linux-<arch>
-#   clients/node_modules/ the conformance suite and the Inspector CLIs, from clients/package-lock.json
+#   clients/node_modules/ the conformance suite (0.1.16, and 0.2.0-alpha.12 as conformance-authz
+#                         for its authorization-server scenarios), the Inspector CLIs and
+#                         mcp-remote, from clients/package-lock.json
 # Needs python3 (>= 3.10, with venv), npm and network access to PyPI and the npm registry.
 # Idempotent: each step is skipped while its stamp matches its pinned inputs.
 set -euo pipefail
@@ -81,3 +83,7 @@ fi
 "$venv/bin/python" -c 'import mcp' || die "the venv cannot import mcp"
 (cd clients && node node_modules/@modelcontextprotocol/conformance/dist/index.js list --server >/dev/null) ||
   die "the conformance CLI does not start under node $(node --version)"
+(cd clients && node node_modules/conformance-authz/dist/index.js authorization --help >/dev/null) ||
+  die "the conformance 0.2.0-alpha.12 CLI (authorization) does not start under node $(node --version)"
+(cd clients && node node_modules/mcp-remote/dist/proxy.js --help </dev/null >/dev/null 2>&1) ||
+  die "mcp-remote does not start under node $(node --version)"
