@@ -206,6 +206,12 @@ async def flow(server, fake, docs, registration, mode):
         provider.context.client_metadata_url = docs.publish(f"python-{mode}", redirect)
 
     http = create_mcp_http_client(auth=provider)
+    exchanges = []
+
+    async def seen(response):
+        exchanges.append((response.request.method, response.request.url.path, response.status_code))
+
+    http.event_hooks = {"request": [], "response": [seen]}
     started = time.monotonic()
     async with http, Client(streamable_http_client(server.mcp, http_client=http), mode=mode, cache=None) as c:
         # 1. Discovery, registration, authorization, token: on the first request (legacy:
@@ -215,6 +221,15 @@ async def flow(server, fake, docs, registration, mode):
         full_ms = (storage.history[0][0] - started) * 1000
         browser_ms = browser.took[0] * 1000
         check(len(browser.opened) == 1, f"{label}: the browser was opened {len(browser.opened)} times")
+        # What the provider did, in order: the MCP request's 401, protected resource metadata
+        # at the URL the challenge named, authorization server metadata, DCR (none with a
+        # metadata document: the server fetched it at the authorization request), the token,
+        # and the MCP request again.
+        want = [("POST", "/mcp", 401), ("GET", "/.well-known/oauth-protected-resource/mcp", 200),
+                ("GET", "/.well-known/oauth-authorization-server", 200)]
+        want += [("POST", "/oauth/register", 201)] if registration == "dcr" else []
+        want += [("POST", "/oauth/token", 200), ("POST", "/mcp", 200)]
+        check(exchanges[: len(want)] == want, f"{label}: the provider's requests were {exchanges[:len(want) + 2]}, expected {want}")
         auth = query(browser.opened[0])
         check(auth.get("code_challenge_method") == "S256", f"{label}: no S256 challenge in {browser.opened[0]}")
         check(auth.get("resource") == server.mcp, f"{label}: resource {auth.get('resource')!r}, expected {server.mcp}")
