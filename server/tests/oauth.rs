@@ -25,7 +25,7 @@ async fn start(mode: AuthMode) -> ManagedHarness {
     let now = jiff::Timestamp::now();
     let rule = AccessRule { account_id: h.account.clone(), methods: None, tags: None };
     let user =
-        NewUser { username: "alice".into(), source: UserSource::Local, password_hash: Some(gumloop_mcp::oauth::password::hash(PASSWORD)), access: vec![rule] };
+        NewUser { username: "alice".into(), source: UserSource::Local, password_hash: Some(gumloop_mcp::managed::password::hash(PASSWORD)), access: vec![rule] };
     h.store.create_user(user, now).await.unwrap();
     let client = NewClient {
         client_id: "gmcl_test".into(),
@@ -474,7 +474,7 @@ async fn an_expired_code_is_refused() {
                 NewUser {
                     username: "alice".into(),
                     source: UserSource::Local,
-                    password_hash: Some(gumloop_mcp::oauth::password::hash(PASSWORD)),
+                    password_hash: Some(gumloop_mcp::managed::password::hash(PASSWORD)),
                     access: vec![rule],
                 },
                 now,
@@ -543,7 +543,7 @@ async fn an_expired_token_is_refused() {
             NewUser {
                 username: "alice".into(),
                 source: UserSource::Local,
-                password_hash: Some(gumloop_mcp::oauth::password::hash(PASSWORD)),
+                password_hash: Some(gumloop_mcp::managed::password::hash(PASSWORD)),
                 access: vec![rule],
             },
             now,
