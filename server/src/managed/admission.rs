@@ -87,6 +87,18 @@ pub struct GrantScope {
     pub filters: Vec<McpServerConfig>,
 }
 
+impl GrantScope {
+    /// What `grant` allows `user` now: its scope and tags, and the user's current rule
+    /// for its account (`None` when the user may no longer use the account, so an
+    /// administrator's narrowing takes effect on the next request).
+    pub fn of(grant: &crate::managed::store::oauth::Grant, user: &crate::managed::store::oauth::User) -> Option<Self> {
+        let rule = user.access.iter().find(|r| r.account_id == grant.account_id)?;
+        let granted = McpServerConfig { methods: grant.methods.clone(), tags: grant.tags.clone(), ..McpServerConfig::default() };
+        let ruled = McpServerConfig { methods: rule.methods.clone(), tags: rule.tags.clone(), ..McpServerConfig::default() };
+        Some(Self { id: grant.id.clone(), filters: vec![granted, ruled] })
+    }
+}
+
 impl Admission {
     /// The scope the core serves the request with.
     pub fn into_scope(self) -> Scope {
