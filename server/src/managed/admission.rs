@@ -72,6 +72,19 @@ pub struct Admission {
     /// The hash of the URL's token, so background work for this server (the flow-tools
     /// refresher) can check that the server still exists, unexpired, before acting for it.
     pub token: ScopeToken,
+    /// With an OAuth access token: the grant it carries, whose filters narrow the
+    /// server's and under whose id calls are audited.
+    pub grant: Option<Arc<GrantScope>>,
+}
+
+/// What an OAuth grant adds to an admission.
+#[derive(Clone, Debug)]
+pub struct GrantScope {
+    /// `grt_…`: the audit trail's owner for calls under it.
+    pub id: String,
+    /// Filters that must all allow a tool besides the server's: the grant's scope and
+    /// tags, and the user's current rule for the account.
+    pub filters: Vec<McpServerConfig>,
 }
 
 impl Admission {
@@ -88,11 +101,12 @@ impl Admission {
 
 impl Access for Admission {
     fn allows(&self, tool: &ToolDescriptor) -> bool {
-        self.config.allows(tool)
+        self.config.allows(tool) && self.grant.as_ref().is_none_or(|g| g.filters.iter().all(|f| f.allows(tool)))
     }
 
     fn record<'a>(&'a self, server_id: &'a str, tool: &'a str, outcome: CallOutcome, started: Instant) -> BoxFuture<'a, ()> {
-        Box::pin(self.audit.record(server_id, tool, outcome, started, self.clock.now()))
+        let owner = self.grant.as_ref().map_or(server_id, |g| g.id.as_str());
+        Box::pin(self.audit.record(owner, tool, outcome, started, self.clock.now()))
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -287,6 +301,7 @@ pub async fn admit(m: &Managed, token: &str, api_token: Option<&str>) -> Result<
         audit: m.audit.clone(),
         clock: m.clock.clone(),
         token: ScopeToken(hash),
+        grant: None,
     })
 }
 
@@ -303,6 +318,23 @@ pub async fn authorize(State(m): State<Managed>, mut req: Request, next: Next) -
             crate::telemetry::metrics::admission_refused(refusal.reason());
             refusal.into_response()
         }
+    }
+}
+
+/// Middleware inside [`authorize`] on `/mcp/{token}`: a server that signs in with OAuth
+/// only (its config's `auth`, else the server-wide `global`) is not opened by its secret
+/// URL. The holder of the URL is told where to sign in instead.
+pub async fn url_token_allowed(State(global): State<crate::managed::filter::AuthMode>, req: Request, next: Next) -> Response {
+    let admission = req.extensions().get::<Scope>().and_then(Admission::of);
+    match admission {
+        Some(a) if !a.config.auth.unwrap_or(global).url_token() => {
+            crate::telemetry::metrics::admission_refused("oauth_only");
+            let body = json!({"error": {"code": "oauth_required", "message": format!(
+                "this MCP server signs in with OAuth; connect to /mcp/servers/{} instead of its secret URL", a.server_id
+            )}});
+            (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
+        }
+        _ => next.run(req).await,
     }
 }
 
@@ -368,6 +400,13 @@ pub async fn sweep_once(store: &dyn Store, clock: &Clock, retention: Duration) -
         tracing::error!("sweeping expired MCP servers failed: {e}");
         0
     });
+    let oauth = store.sweep_oauth(now).await.unwrap_or_else(|e| {
+        tracing::error!("sweeping expired sign-in records failed: {e}");
+        0
+    });
+    if oauth > 0 {
+        tracing::debug!(oauth_records = oauth, "sweep");
+    }
     let cutoff = now - jiff::SignedDuration::try_from(retention).unwrap_or(jiff::SignedDuration::MAX);
     let calls = store.prune_calls(cutoff).await.unwrap_or_else(|e| {
         tracing::error!("pruning audit records failed: {e}");

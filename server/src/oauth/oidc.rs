@@ -1,1 +1,5 @@
-//! (being written)
+//! Sign-in delegated to the company's OpenID provider (interface; being written).
+
+/// The upstream OpenID provider.
+#[derive(Debug, Clone)]
+pub struct Upstream;
