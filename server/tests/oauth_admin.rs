@@ -186,14 +186,15 @@ async fn bad_user_requests_are_4xx_json_naming_the_problem_and_create_or_change_
         (json!({"username": "u", "password": PASSWORD, "access": [], "role": "admin"}), "unknown field `role`"),
         (json!({"username": " ", "password": PASSWORD, "access": []}), "`username` must not be empty"),
         (json!({"username": " u", "password": PASSWORD, "access": []}), "must not start or end with whitespace"),
-        (json!({"username": "u", "password": 123456789012_u64, "access": []}), "`password`: invalid type"),
+        (json!({"username": "u", "password": 123456789012_u64, "access": []}), "`password`: must be a string"),
+        (json!({"username": "u", "password": ["correct", "horse"], "access": []}), "`password`: must be a string"),
     ];
     for (body, expect) in &cases {
         let r = h.admin("POST", "/user", Some(body.clone())).await;
         assert_eq!(r.status, 400, "{body}: {}", r.body);
         assert_eq!(r.body["error"]["code"], "bad_request", "{}", r.body);
         assert!(all_text(&r).contains(expect), "{body}: expected {expect}, got {}", r.body);
-        for secret in [PASSWORD, short] {
+        for secret in [PASSWORD, short, "123456789012", "horse"] {
             assert!(!r.body.to_string().contains(secret), "the password is never echoed: {}", r.body);
         }
     }

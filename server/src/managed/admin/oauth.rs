@@ -147,12 +147,25 @@ fn labels(prefix: &str, n: usize) -> Vec<String> {
 
 // --- users
 
+/// A password field: a string, and an error for anything else that does not quote it
+/// (serde's own would print a number or a boolean given there).
+pub(super) struct Password(String);
+
+impl<'de> Deserialize<'de> for Password {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(Password(s)),
+            _ => Err(serde::de::Error::custom("must be a string")),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewUserBody {
     username: String,
     #[serde(default)]
-    password: Option<String>,
+    password: Option<Password>,
     #[serde(default)]
     source: Option<UserSource>,
     access: Vec<AccessRule>,
@@ -161,8 +174,9 @@ pub(super) struct NewUserBody {
 pub(super) async fn create_user(State(a): State<Admin>, JsonBody(body): JsonBody<NewUserBody>) -> ApiResult<(StatusCode, Json<Value>)> {
     let source = body.source.unwrap_or(UserSource::Local);
     let access = normalized(body.access);
+    let password = body.password.map(|p| p.0);
     let mut problems: Vec<String> = username_problem(&body.username).into_iter().collect();
-    match (source, &body.password) {
+    match (source, &password) {
         (UserSource::Local, None) => problems.push(format!("`password` is required for a local user (at least {MIN_PASSWORD_CHARS} characters)")),
         (UserSource::Local, Some(p)) => problems.extend(password_problem(p)),
         (UserSource::Oidc, Some(_)) => problems.push("`password` is not accepted for an OIDC user: they sign in with the OpenID Connect provider".into()),
@@ -172,7 +186,7 @@ pub(super) async fn create_user(State(a): State<Admin>, JsonBody(body): JsonBody
     if !problems.is_empty() {
         return Err(problems_error("the user", problems));
     }
-    let password_hash = match body.password {
+    let password_hash = match password {
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
@@ -192,7 +206,7 @@ pub(super) async fn get_user(State(a): State<Admin>, Path(id): Path<String>) -> 
 #[serde(deny_unknown_fields)]
 pub(super) struct UserPatchBody {
     #[serde(default)]
-    password: Option<String>,
+    password: Option<Password>,
     #[serde(default)]
     access: Option<Vec<AccessRule>>,
     #[serde(default)]
@@ -206,8 +220,9 @@ pub(super) async fn update_user(State(a): State<Admin>, Path(id): Path<String>, 
     let store = a.managed.store.as_ref();
     let user = store.get_user(&id).await?;
     let access = body.access.map(normalized);
+    let password = body.password.map(|p| p.0);
     let mut problems = Vec::new();
-    if let Some(p) = &body.password {
+    if let Some(p) = &password {
         match user.source {
             UserSource::Oidc => {
                 problems.push(format!("`password` is not accepted: `{}` is an OIDC user, who signs in with the OpenID Connect provider", user.username))
@@ -221,7 +236,7 @@ pub(super) async fn update_user(State(a): State<Admin>, Path(id): Path<String>, 
     if !problems.is_empty() {
         return Err(problems_error("the patch", problems));
     }
-    let password_hash = match body.password {
+    let password_hash = match password {
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
