@@ -128,7 +128,7 @@ async fn users_are_created_listed_patched_and_deleted_and_passwords_are_only_has
     let (_, hash) = h.store.find_user("alice").await.unwrap().unwrap();
     let hash = hash.unwrap();
     assert!(hash.starts_with("$argon2id$") && !hash.contains(PASSWORD), "{hash}");
-    assert!(gumloop_mcp::oauth::password::verify(PASSWORD, &hash));
+    assert!(gumloop_mcp::managed::password::verify(PASSWORD, &hash));
 
     // PATCH: password, access, disabled; each alone leaves the rest.
     let new_password = "a different long password";
@@ -137,8 +137,8 @@ async fn users_are_created_listed_patched_and_deleted_and_passwords_are_only_has
     assert!(!patched.body.to_string().contains(new_password));
     assert_eq!(patched.body["access"], created.body["access"]);
     let (_, hash) = h.store.find_user("alice").await.unwrap().unwrap();
-    assert!(gumloop_mcp::oauth::password::verify(new_password, hash.as_deref().unwrap()));
-    assert!(!gumloop_mcp::oauth::password::verify(PASSWORD, hash.as_deref().unwrap()));
+    assert!(gumloop_mcp::managed::password::verify(new_password, hash.as_deref().unwrap()));
+    assert!(!gumloop_mcp::managed::password::verify(PASSWORD, hash.as_deref().unwrap()));
     let patched = h.admin("PATCH", &format!("/user/{id}"), Some(json!({"access": [{"account_id": acct, "methods": []}], "disabled": true}))).await;
     assert_eq!(patched.status, 200, "{}", patched.body);
     assert_eq!(patched.body["access"], json!([{"account_id": acct}]), "an empty list means all, stored as absent");
@@ -507,7 +507,7 @@ async fn the_cli_manages_users_clients_and_grants() {
         let (_, hash) = store.find_user("alice").await.unwrap().unwrap();
         let hash = hash.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(gumloop_mcp::oauth::password::verify(new_password, &hash), "the line ending is not part of the password");
+        assert!(gumloop_mcp::managed::password::verify(new_password, &hash), "the line ending is not part of the password");
     }
     let allowed = json_of(&cli(d, &["user", "allow", "alice", "--allow", &format!("{acct}:tags=agents"), "--json"], None));
     assert_eq!(allowed["access"], json!([{"account_id": acct, "tags": ["agents"]}]), "the account's rule is replaced");

@@ -27,8 +27,12 @@ async fn start(allow_private: bool) -> ManagedHarness {
     let config = OAuthConfig { mode: AuthMode::Both, cimd_allow_private: allow_private, ..OAuthConfig::default() };
     let h = start_managed_with(HttpConfig::default(), Some(config)).await;
     let rule = AccessRule { account_id: h.account.clone(), methods: None, tags: None };
-    let user =
-        NewUser { username: "alice".into(), source: UserSource::Local, password_hash: Some(gumloop_mcp::oauth::password::hash(PASSWORD)), access: vec![rule] };
+    let user = NewUser {
+        username: "alice".into(),
+        source: UserSource::Local,
+        password_hash: Some(gumloop_mcp::managed::password::hash(PASSWORD)),
+        access: vec![rule],
+    };
     h.store.create_user(user, jiff::Timestamp::now()).await.unwrap();
     h
 }

@@ -135,7 +135,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
 
 /// argon2id, off the async threads (it takes tens of milliseconds on purpose).
 async fn hash_password(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || crate::oauth::password::hash(&password)).await.map_err(|e| {
+    tokio::task::spawn_blocking(move || crate::managed::password::hash(&password)).await.map_err(|e| {
         tracing::error!("hashing a password failed: {e}");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "hashing the password failed; see the server's log")
     })

@@ -88,7 +88,7 @@ async fn find(db: &dyn Store, name: &str) -> Result<User> {
 }
 
 fn hashed(password: &str) -> String {
-    crate::oauth::password::hash(password)
+    crate::managed::password::hash(password)
 }
 
 fn describe(user: &User) -> String {
