@@ -48,7 +48,12 @@ def serve(binary, fake, data_dir, env=None, args=(), log=None):
         if sink:
             sink.write(raw)
         line = raw.decode()
-        check(line, f"gumloop-mcp exited at start-up (code {proc.poll()})")
+        if not line:
+            try:
+                code = proc.wait(5)
+            except subprocess.TimeoutExpired:
+                code = "none yet: it closed its log"
+            check(False, f"gumloop-mcp exited at start-up (code {code})")
         if "at http://" in line:
             # Keep draining the log so a chatty server never blocks on a full pipe.
             threading.Thread(target=lambda: [sink and sink.write(l) for l in proc.stderr], daemon=True).start()
