@@ -8,7 +8,7 @@ start=$SECONDS
 step() { echo; echo "== test: $* ($((SECONDS - start))s)"; }
 trap 'rc=$?; [ $rc -eq 0 ] || echo "test: FAILED in step: ${current:-?} (exit $rc)" >&2' EXIT
 
-current="scripts/setup.sh (Python mcp venv, Node 22, conformance + Inspector)"; step "$current"
+current="scripts/setup.sh (Python mcp venv, Node 22, conformance + Inspector + mcp-remote)"; step "$current"
 scripts/setup.sh
 
 current="cargo fmt --all --check"; step "$current"
