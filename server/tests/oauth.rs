@@ -25,7 +25,7 @@ async fn start(mode: AuthMode) -> ManagedHarness {
     let now = jiff::Timestamp::now();
     let rule = AccessRule { account_id: h.account.clone(), methods: None, tags: None };
     let user =
-        NewUser { username: "alice".into(), source: UserSource::Local, password_hash: Some(gumloop_mcp::oauth::password::hash(PASSWORD)), access: vec![rule] };
+        NewUser { username: "alice".into(), source: UserSource::Local, password_hash: Some(gumloop_mcp::managed::password::hash(PASSWORD)), access: vec![rule] };
     h.store.create_user(user, now).await.unwrap();
     let client = NewClient {
         client_id: "gmcl_test".into(),
@@ -285,6 +285,30 @@ async fn a_signed_in_client_calls_tools_as_the_grant_and_refresh_rotates() {
 }
 
 #[tokio::test]
+async fn a_call_beyond_the_granted_scope_is_a_step_up_challenge() {
+    let h = start(AuthMode::OAuth).await;
+    let t = tokens(&h, &["tools:read"]).await;
+    let access = t["access_token"].as_str().unwrap();
+    let client = reqwest::Client::builder()
+        .default_headers([(reqwest::header::AUTHORIZATION, format!("Bearer {access}").parse().unwrap())].into_iter().collect())
+        .build()
+        .unwrap();
+    let before = h.fake.requests().len();
+    let r =
+        rpc_at(&client, &format!("{}/mcp", h.base), "tools/call", json!({"name": "delete_a_gumloop_skill_by_id", "arguments": {"skill_id": "s1"}}), json!({}))
+            .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let challenge = r.headers["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("error=\"insufficient_scope\""), "{challenge}");
+    assert!(challenge.contains("scope=\"tools:read tools:write\""), "the challenge lists what is held and what is needed: {challenge}");
+    assert!(challenge.contains("resource_metadata="), "{challenge}");
+    assert_eq!(h.fake.requests().len(), before, "nothing reached Gumloop");
+    // A tool no scope could show stays unknown, as for URL tokens.
+    let r = rpc_at(&client, &format!("{}/mcp", h.base), "tools/call", json!({"name": "no_such_tool", "arguments": {}}), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
 async fn revocation_ends_an_access_token_or_a_whole_grant() {
     let h = start(AuthMode::OAuth).await;
     let t = tokens(&h, &["tools:read", "tools:write"]).await;
@@ -450,7 +474,7 @@ async fn an_expired_code_is_refused() {
                 NewUser {
                     username: "alice".into(),
                     source: UserSource::Local,
-                    password_hash: Some(gumloop_mcp::oauth::password::hash(PASSWORD)),
+                    password_hash: Some(gumloop_mcp::managed::password::hash(PASSWORD)),
                     access: vec![rule],
                 },
                 now,
@@ -519,7 +543,7 @@ async fn an_expired_token_is_refused() {
             NewUser {
                 username: "alice".into(),
                 source: UserSource::Local,
-                password_hash: Some(gumloop_mcp::oauth::password::hash(PASSWORD)),
+                password_hash: Some(gumloop_mcp::managed::password::hash(PASSWORD)),
                 access: vec![rule],
             },
             now,
