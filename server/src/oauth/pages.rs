@@ -265,7 +265,7 @@ pub fn grants(p: &GrantsPage<'_>) -> String {
         );
         for g in &p.grants {
             let action = match &g.revoked_at {
-                Some(at) => format!("revoked <span class=\"when\">{}</span>", esc(at)),
+                Some(at) => format!("<span class=\"when\">revoked {}</span>", esc(at)),
                 None => format!(
                     "<form method=\"post\" action=\"/oauth/grants/revoke\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"grant\" value=\"{}\"><button type=\"submit\" id=\"revoke-{}\">Revoke</button></form>",
                     esc(p.csrf),
@@ -328,5 +328,16 @@ mod tests {
         let c = ClientView { name: "<script>alert(1)</script>".into(), client_id: "x".into(), self_declared: true, redirect_host: "h".into() };
         let html = login(&LoginPage { request: "r", csrf: "c", client: &c, error: None, username: "", oidc: None });
         assert!(!html.contains("<script>"));
+    }
+
+    #[test]
+    fn a_failed_sign_in_keeps_the_name_and_focuses_the_password() {
+        let c = ClientView { name: "App".into(), client_id: "x".into(), self_declared: false, redirect_host: "h".into() };
+        let first = login(&LoginPage { request: "r", csrf: "c", client: &c, error: None, username: "", oidc: None });
+        assert!(first.contains("value=\"\" required autofocus>"), "{first}");
+        let again = login(&LoginPage { request: "r", csrf: "c", client: &c, error: Some("wrong"), username: "a\"lice", oidc: None });
+        assert!(again.contains("value=\"a&quot;lice\" required>"), "{again}");
+        assert!(again.contains("autocomplete=\"current-password\" required autofocus>"), "{again}");
+        assert!(again.contains("role=\"alert\">wrong</p>"), "{again}");
     }
 }
