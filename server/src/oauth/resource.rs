@@ -178,14 +178,9 @@ async fn grant_for(o: &OAuth, token: Option<String>, resource: &Resource) -> Res
     Ok(g)
 }
 
-/// The filters a grant applies besides a server's: its scope and tags, and the user's
-/// current rule for its account (`None` when the user may no longer use the account,
-/// so an administrator's narrowing takes effect on the next request).
+/// The filters a grant applies besides a server's ([`GrantScope::of`]).
 pub fn grant_filters(g: &ResolvedGrant) -> Option<Vec<McpServerConfig>> {
-    let rule = g.user.access.iter().find(|r| r.account_id == g.grant.account_id)?;
-    let grant = McpServerConfig { methods: g.grant.methods.clone(), tags: g.grant.tags.clone(), ..McpServerConfig::default() };
-    let user = McpServerConfig { methods: rule.methods.clone(), tags: rule.tags.clone(), ..McpServerConfig::default() };
-    Some(vec![grant, user])
+    GrantScope::of(&g.grant, &g.user).map(|s| s.filters)
 }
 
 /// The scope a tool needs, when the grant's scope is all that hides it from this

@@ -78,7 +78,10 @@ async fn exchange(o: &OAuth, req: Request) -> Result<Response, OAuthError> {
             let grant = o.managed.store.get_grant(&record.grant_id).await.map_err(OAuthError::server)?;
             check_resource(o, resource, &grant)?;
             let (access, refresh, stored) = pair();
-            o.managed.store.issue_tokens(&grant.id, &stored, now).await.map_err(OAuthError::server)?;
+            o.managed.store.issue_tokens(&grant.id, &stored, now).await.map_err(|e| match e {
+                crate::managed::store::StoreError::Invalid(_) => OAuthError::bad("invalid_grant", "the grant was revoked"),
+                e => OAuthError::server(e),
+            })?;
             tracing::info!(client = client.client_id, grant = grant.id, "oauth: tokens issued for a code");
             Ok(tokens(o, &grant, &access, &refresh))
         }
@@ -182,8 +185,8 @@ mod tests {
     fn pkce_s256_matches_the_rfc_example() {
         // RFC 7636 Appendix B.
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        assert!(super::verifier_ok(verifier, "E9Melhoa2OwvFrEMTJguCHaoeUt8ivBsqsP0f3sT7Yc"));
-        assert!(!super::verifier_ok(verifier, "E9Melhoa2OwvFrEMTJguCHaoeUt8ivBsqsP0f3sT7Yd"));
-        assert!(!super::verifier_ok("short", "E9Melhoa2OwvFrEMTJguCHaoeUt8ivBsqsP0f3sT7Yc"));
+        assert!(super::verifier_ok(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert!(!super::verifier_ok(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"));
+        assert!(!super::verifier_ok("short", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
     }
 }
