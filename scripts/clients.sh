@@ -13,6 +13,10 @@
 #      inputs, MCP tasks, skill rejections, audit-log pages; with its own fake and server
 #   f. three `serve` replicas on one throwaway PostgreSQL behind nginx (clients/replicas.py):
 #      create-and-use, tasks across replicas, revocation, SIGKILL adoption, links, list_changed
+#   g. the sign-in and consent pages in headless Chromium (clients/consent_browser.mjs, with
+#      playwright-core): sign in, a wrong password, consent, approve and the code exchanged,
+#      deny, no framing, the grants page and revoke; a screenshot of each page state goes to
+#      $TEST_OUTPUT_DIR/consent-browser (default: <target dir>/test-output/consent-browser)
 # Runs scripts/setup.sh and builds the two binaries first. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -131,6 +135,12 @@ echo "   ($((SECONDS - t))s)"
 echo "== f. three replicas on one PostgreSQL behind nginx (Python mcp client)"
 t=$SECONDS
 "$py" clients/replicas.py --server-bin "$mcp_bin" --fake-bin "$fake_bin"
+echo "   ($((SECONDS - t))s)"
+
+echo "== g. sign-in and consent pages in headless Chromium ($(/usr/bin/chromium --version 2>/dev/null), playwright-core $(node -p 'require("./clients/node_modules/playwright-core/package.json").version'))"
+t=$SECONDS
+(cd clients && node consent_browser.mjs --server-bin "$mcp_bin" --fake-bin "$fake_bin" --data-dir "$tmp/consent-browser" \
+  --out "${TEST_OUTPUT_DIR:-$target_dir/test-output}/consent-browser")
 echo "   ($((SECONDS - t))s)"
 
 echo "== b. MCP Inspector CLI"

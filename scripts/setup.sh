@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for the tests:
-#   postgresql, nginx-light  Debian packages, with apt-get, only when their binaries are absent
+#   postgresql, nginx-light, chromium, fonts-dejavu-core
+#                         Debian packages, with apt-get, only when their files are absent
 #                         (the PostgreSQL store tests run a throwaway cluster from
-#                         /usr/lib/postgresql/*/bin); this step needs root, as CI has
+#                         /usr/lib/postgresql/*/bin; clients/consent_browser.mjs drives
+#                         /usr/bin/chromium headless, and its screenshots need a font); this
+#                         step needs root, as CI has
 #   .ci/.cache/venv/      Python venv with clients/requirements.txt (the `mcp` client)
 #   .ci/.cache/node22/    Node 22 from the npm registry package node-linux-<arch>
-#   clients/node_modules/ the conformance suite and the Inspector CLIs, from clients/package-lock.json
+#   clients/node_modules/ the conformance suite, the Inspector CLIs and playwright-core (which drives
+#                         Debian's Chromium: it downloads no browser), from clients/package-lock.json
 # Needs python3 (>= 3.10, with venv), npm and network access to PyPI and the npm registry.
 # Idempotent: each step is skipped while its stamp matches its pinned inputs.
 set -euo pipefail
@@ -24,6 +28,8 @@ hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "${missing[*]} missing; install them as root: apt-get install ${missing[*]}"
   echo "setup: apt-get install ${missing[*]}"
@@ -32,6 +38,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # No service is started: tests run their own cluster on a private socket.
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]}"
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || die "postgresql installed but no /usr/lib/postgresql/*/bin/initdb"
+  [ -x /usr/bin/chromium ] || die "chromium installed but no /usr/bin/chromium"
 fi
 
 need python3 "install Python 3.10 or later"
@@ -81,3 +88,4 @@ fi
 "$venv/bin/python" -c 'import mcp' || die "the venv cannot import mcp"
 (cd clients && node node_modules/@modelcontextprotocol/conformance/dist/index.js list --server >/dev/null) ||
   die "the conformance CLI does not start under node $(node --version)"
+/usr/bin/chromium --version >/dev/null 2>&1 || die "/usr/bin/chromium --version fails"
