@@ -195,6 +195,9 @@ pub enum ServerCommand {
         /// Add one tool per saved flow of the account, run_gumloop_flow_<name>, taking the flow's inputs as its arguments (needs create_a_gumloop_flow_run in the filters)
         #[arg(long)]
         flow_tools: bool,
+        /// Who may reach it, overriding serve's --auth: url-token (its secret URL), oauth (signing in at <public URL>/mcp/servers/<id>), or both
+        #[arg(long, value_enum)]
+        auth: Option<crate::managed::filter::AuthMode>,
         /// The server's public base URL, for the printed URL
         #[arg(long, env = "GUMLOOP_MCP_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
         public_url: String,
@@ -303,12 +306,23 @@ pub struct ServeArgs {
     /// Serve /metrics (Prometheus text) on this address instead of the main listener, which then answers 404 there (e.g. 127.0.0.1:9464); /livez and /readyz stay on the main listener
     #[arg(long, env = "GUMLOOP_MCP_METRICS_ADDR", value_name = "ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    /// Who may reach MCP endpoints: url-token (a managed server's secret URL; /mcp open to whoever reaches it), oauth (sign in: /mcp and /mcp/servers/<id> need an access token), or both. A managed server's config may override it
+    #[arg(long, env = "GUMLOOP_MCP_AUTH", value_enum, default_value_t = crate::managed::filter::AuthMode::UrlToken)]
+    pub auth: crate::managed::filter::AuthMode,
+    /// How long an OAuth access token lives, in seconds (refresh tokens rotate on each use and live 30 days)
+    #[arg(long, env = "GUMLOOP_MCP_OAUTH_ACCESS_TOKEN_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..=86_400))]
+    pub oauth_access_token_secs: u64,
     #[command(flatten)]
     pub upstream: UpstreamArgs,
 }
 
 impl ServeArgs {
-    /// The HTTP layer's settings.
+    /// The authorization server's settings.
+    pub fn oauth_config(&self) -> crate::oauth::OAuthConfig {
+        crate::oauth::OAuthConfig { mode: self.auth, access_ttl: Duration::from_secs(self.oauth_access_token_secs), ..crate::oauth::OAuthConfig::default() }
+    }
+
+    /// The HTTP settings these flags give (OAuth is wired by `serve`, which has the store).
     pub fn http_config(&self) -> HttpConfig {
         HttpConfig {
             allowed_hosts: self.allowed_hosts.clone(),
@@ -320,6 +334,7 @@ impl ServeArgs {
                 idle_timeout: Duration::from_secs(self.session_idle_secs),
             },
             probes: Probes { metrics: if self.metrics_addr.is_some() { MetricsAt::Separate } else { MetricsAt::Main }, ..Probes::default() },
+            oauth: None,
         }
     }
 }

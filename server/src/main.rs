@@ -125,6 +125,9 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     // Tasks live in the store too, so they survive a restart and every replica serves them.
     let tasks = Tasks::new(opened.tasks, tasks::DEFAULT_TTL, Leases::default()).with_owners(Arc::new(managed.clone()));
     let server = build_server(&args.upstream, opened.key.link_key())?.with_tasks(tasks);
+    // Sign-in is always offered (a managed server may opt in to OAuth whatever --auth says).
+    http_config.oauth =
+        Some(gumloop_mcp::oauth::OAuth::new(args.oauth_config(), managed.clone(), opened.key.derive(gumloop_mcp::oauth::KEY_LABEL), ALL_TOOLS, None));
     let admin = Admin { managed, tools: ALL_TOOLS, body_limit: args.admin_body_limit };
     tracing::info!(
         "serving {} tools over MCP at http://{addr}/mcp; managed servers at {public_url}/mcp/<token>; admin API at {public_url}/integrated-account",

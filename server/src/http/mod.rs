@@ -47,6 +47,9 @@ pub struct HttpConfig {
     pub sessions: SessionLimits,
     /// `/readyz`'s check and where `/metrics` is served.
     pub probes: Probes,
+    /// Sign-in with OAuth: the authorization server's routes and the bearer check on
+    /// `/mcp` (when its mode says so) and `/mcp/servers/{id}` (managed servers only).
+    pub oauth: Option<Arc<crate::oauth::OAuth>>,
 }
 
 impl Default for HttpConfig {
@@ -57,6 +60,7 @@ impl Default for HttpConfig {
             shutdown_grace: Duration::from_secs(10),
             sessions: SessionLimits::default(),
             probes: Probes::default(),
+            oauth: None,
         }
     }
 }
@@ -166,15 +170,30 @@ pub fn router(
 ) -> axum::Router {
     let screened = || axum::middleware::from_fn_with_state(registry.clone(), screen);
     let mut app = axum::Router::new().route_service("/mcp", mcp_service(server.clone(), config, addr, sessions, registry)).route_layer(screened());
+    let oauth = config.oauth.clone().filter(|_| managed.is_some());
+    if let Some(o) = oauth.as_ref().filter(|o| o.config.mode.oauth()) {
+        // Signed in, `/mcp` acts as the grant's account, not the configured one.
+        app = app.route_layer(axum::middleware::from_fn_with_state(o.clone(), crate::oauth::resource::require_mcp));
+    }
     if let Some(admin) = managed {
         let m = &admin.managed;
         let flow_tools = crate::managed::flow_tools::FlowTools::new(m.flow_tools_ttl, m.store.clone(), m.clock.clone(), m.changes.clone());
         flow_tools.follow(server.clone());
+        let flow_tools = Arc::new(flow_tools);
         let scoped = axum::Router::new()
-            .route_service("/mcp/{token}", mcp_service(server.scoped(Arc::new(flow_tools)), config, addr, sessions, registry))
+            .route_service("/mcp/{token}", mcp_service(server.scoped(flow_tools.clone()), config, addr, sessions, registry))
             .route_layer(screened())
             .route_layer(axum::middleware::from_fn_with_state(admin.managed.clone(), crate::managed::authorize));
         app = app.merge(scoped).merge(crate::managed::admin::router(admin));
+        if let Some(o) = oauth {
+            // Every server that signs in with OAuth, by its public id; the URL token never
+            // appears in an OAuth exchange.
+            let signed_in = axum::Router::new()
+                .route_service("/mcp/servers/{id}", mcp_service(server.scoped(flow_tools), config, addr, sessions, registry))
+                .route_layer(screened())
+                .route_layer(axum::middleware::from_fn_with_state(o.clone(), crate::oauth::resource::require_server));
+            app = app.merge(signed_in).merge(crate::oauth::routes(o));
+        }
     }
     // Credentials never belong in a query string, on any route: one check in front of all.
     app.fallback(crate::managed::admin::not_found)
@@ -285,6 +304,8 @@ pub async fn serve(
     // Connections are still accepted while calls drain, so `/readyz` can answer 503 and a
     // load balancer move away; accepting stops once they have.
     let stop_accepting = CancellationToken::new();
+    // The peer address bounds sign-in attempts per address.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let serving = std::future::IntoFuture::into_future(axum::serve(listener, app).with_graceful_shutdown(stop_accepting.clone().cancelled_owned()));
     tokio::pin!(serving);
     tokio::select! {

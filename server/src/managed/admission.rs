@@ -72,6 +72,19 @@ pub struct Admission {
     /// The hash of the URL's token, so background work for this server (the flow-tools
     /// refresher) can check that the server still exists, unexpired, before acting for it.
     pub token: ScopeToken,
+    /// With an OAuth access token: the grant it carries, whose filters narrow the
+    /// server's and under whose id calls are audited.
+    pub grant: Option<Arc<GrantScope>>,
+}
+
+/// What an OAuth grant adds to an admission.
+#[derive(Clone, Debug)]
+pub struct GrantScope {
+    /// `grt_…`: the audit trail's owner for calls under it.
+    pub id: String,
+    /// Filters that must all allow a tool besides the server's: the grant's scope and
+    /// tags, and the user's current rule for the account.
+    pub filters: Vec<McpServerConfig>,
 }
 
 impl Admission {
@@ -88,11 +101,12 @@ impl Admission {
 
 impl Access for Admission {
     fn allows(&self, tool: &ToolDescriptor) -> bool {
-        self.config.allows(tool)
+        self.config.allows(tool) && self.grant.as_ref().is_none_or(|g| g.filters.iter().all(|f| f.allows(tool)))
     }
 
     fn record<'a>(&'a self, server_id: &'a str, tool: &'a str, outcome: CallOutcome, started: Instant) -> BoxFuture<'a, ()> {
-        Box::pin(self.audit.record(server_id, tool, outcome, started, self.clock.now()))
+        let owner = self.grant.as_ref().map_or(server_id, |g| g.id.as_str());
+        Box::pin(self.audit.record(owner, tool, outcome, started, self.clock.now()))
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -286,6 +300,7 @@ pub async fn admit(m: &Managed, token: &str, api_token: Option<&str>) -> Result<
         audit: m.audit.clone(),
         clock: m.clock.clone(),
         token: ScopeToken(hash),
+        grant: None,
     })
 }
 
@@ -367,6 +382,13 @@ pub async fn sweep_once(store: &dyn Store, clock: &Clock, retention: Duration) -
         tracing::error!("sweeping expired MCP servers failed: {e}");
         0
     });
+    let oauth = store.sweep_oauth(now).await.unwrap_or_else(|e| {
+        tracing::error!("sweeping expired sign-in records failed: {e}");
+        0
+    });
+    if oauth > 0 {
+        tracing::debug!(oauth_records = oauth, "sweep");
+    }
     let cutoff = now - jiff::SignedDuration::try_from(retention).unwrap_or(jiff::SignedDuration::MAX);
     let calls = store.prune_calls(cutoff).await.unwrap_or_else(|e| {
         tracing::error!("pruning audit records failed: {e}");

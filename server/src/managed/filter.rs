@@ -28,6 +28,38 @@ pub struct McpServerConfig {
     /// before the option existed, hence the default.
     #[serde(default)]
     pub flow_tools: bool,
+    /// Who may reach it, overriding the server-wide `--auth` (absent: that mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthMode>,
+}
+
+/// Who may reach an MCP endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// A managed server's secret URL is its credential; `/mcp` serves the configured
+    /// account to whoever reaches it.
+    #[default]
+    UrlToken,
+    /// Only OAuth access tokens: `/mcp` needs a grant naming an account; managed servers
+    /// answer on `/mcp/servers/<id>` and their secret URLs are refused.
+    #[serde(rename = "oauth")]
+    #[value(name = "oauth")]
+    OAuth,
+    /// Both: secret URLs keep working, and OAuth tokens are accepted too.
+    Both,
+}
+
+impl AuthMode {
+    /// Whether OAuth access tokens are accepted.
+    pub const fn oauth(self) -> bool {
+        matches!(self, AuthMode::OAuth | AuthMode::Both)
+    }
+
+    /// Whether a managed server's secret URL opens it.
+    pub const fn url_token(self) -> bool {
+        matches!(self, AuthMode::UrlToken | AuthMode::Both)
+    }
 }
 
 /// The method groups.

@@ -25,6 +25,7 @@ impl Owners for Managed {
                 audit: self.audit.clone(),
                 clock: self.clock.clone(),
                 token: ScopeToken(hash),
+                grant: None,
             };
             Ok(Some(admission.into_scope()))
         })

@@ -13,36 +13,7 @@ pub mod password;
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-/// Who may reach an MCP endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum AuthMode {
-    /// A managed server's secret URL is its credential; `/mcp` serves the configured
-    /// account to whoever reaches it (today's behaviour).
-    #[default]
-    UrlToken,
-    /// Only OAuth access tokens: `/mcp` needs a grant naming an account, managed servers
-    /// answer on `/mcp/servers/<id>` and their secret URLs are refused.
-    #[serde(rename = "oauth")]
-    #[value(name = "oauth")]
-    OAuth,
-    /// Both: secret URLs keep working, and OAuth tokens are accepted too.
-    Both,
-}
-
-impl AuthMode {
-    /// Whether OAuth tokens are accepted.
-    pub const fn oauth(self) -> bool {
-        matches!(self, AuthMode::OAuth | AuthMode::Both)
-    }
-
-    /// Whether a managed server's secret URL opens it.
-    pub const fn url_token(self) -> bool {
-        matches!(self, AuthMode::UrlToken | AuthMode::Both)
-    }
-}
+pub use crate::managed::filter::AuthMode;
 
 /// Lifetimes and policies of the authorization server.
 #[derive(Debug, Clone)]
@@ -73,4 +44,84 @@ impl Default for OAuthConfig {
             cimd_allow_private: false,
         }
     }
+}
+
+pub mod authorize;
+pub mod browser;
+pub mod clients;
+pub mod errors;
+pub mod limiter;
+pub mod metadata;
+pub mod register;
+pub mod resource;
+pub mod scopes;
+pub mod token;
+
+use std::sync::Arc;
+
+use gumloop_mcp_runtime::ToolDescriptor;
+
+use crate::managed::Managed;
+
+/// The authorization server's and resource server's shared state.
+pub struct OAuth {
+    /// Lifetimes, mode and policies.
+    pub config: OAuthConfig,
+    /// Store, clock, audit, public URL.
+    pub managed: Managed,
+    /// The issuer: the public base URL, no trailing slash.
+    pub issuer: String,
+    /// Keys CSRF tokens and sealed cookies (derived from the secret every replica shares).
+    pub key: [u8; 32],
+    /// The catalogue grants are filtered from.
+    pub tools: &'static [&'static ToolDescriptor],
+    /// Fetches Client ID Metadata Documents.
+    pub cimd: cimd::Fetcher,
+    /// Bounds sign-in attempts per user and per address.
+    pub limiter: limiter::SignInLimiter,
+    /// The company's OpenID provider, when sign-in is delegated.
+    pub upstream: Option<oidc::Upstream>,
+}
+
+impl std::fmt::Debug for OAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth").field("issuer", &self.issuer).field("mode", &self.config.mode).finish_non_exhaustive()
+    }
+}
+
+impl OAuth {
+    /// The state for `managed`, keyed by `key` (see [`crate::managed::secrets::SealingKey::derive`]).
+    pub fn new(config: OAuthConfig, managed: Managed, key: [u8; 32], tools: &'static [&'static ToolDescriptor], upstream: Option<oidc::Upstream>) -> Arc<Self> {
+        let issuer = managed.public_url.trim_end_matches('/').to_owned();
+        let cimd = cimd::Fetcher::new(config.cimd_allow_private);
+        Arc::new(Self { config, managed, issuer, key, tools, cimd, limiter: limiter::SignInLimiter::default(), upstream })
+    }
+
+    /// An absolute URL on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+/// The label the OAuth key is derived under.
+pub const KEY_LABEL: &str = "gumloop-mcp/oauth/v1";
+
+/// The authorization server's routes (the resource side is wired by `crate::http`).
+pub fn routes(o: Arc<OAuth>) -> axum::Router {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/.well-known/oauth-authorization-server", get(metadata::authorization_server))
+        .route("/.well-known/oauth-protected-resource", get(resource::root_metadata))
+        .route("/.well-known/oauth-protected-resource/mcp", get(resource::mcp_metadata))
+        .route("/.well-known/oauth-protected-resource/mcp/servers/{id}", get(resource::server_metadata))
+        .route("/oauth/authorize", get(authorize::authorize))
+        .route("/oauth/login", post(authorize::login))
+        .route("/oauth/consent", post(authorize::consent))
+        .route("/oauth/logout", post(authorize::logout))
+        .route("/oauth/grants", get(authorize::grants))
+        .route("/oauth/grants/revoke", post(authorize::revoke_grant))
+        .route("/oauth/token", post(token::token))
+        .route("/oauth/revoke", post(token::revoke))
+        .route("/oauth/register", post(register::register))
+        .with_state(o)
 }

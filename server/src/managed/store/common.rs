@@ -48,3 +48,29 @@ pub(super) fn latency_us(ms: f64) -> i64 {
 pub(super) fn cutoff(max_age: std::time::Duration) -> i64 {
     ms(Timestamp::now()) - i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX)
 }
+
+/// The refusal of a second user with a taken name.
+pub(super) fn username_taken(username: &str) -> StoreError {
+    StoreError::Invalid(format!("a user named `{username}` already exists"))
+}
+
+/// The refusal of a second client with a taken id (only a metadata client's cached copy
+/// is replaced).
+pub(super) fn client_taken(client_id: &str) -> StoreError {
+    StoreError::Invalid(format!("a client with id `{client_id}` already exists"))
+}
+
+/// The refusal of a code whose client is not its grant's.
+pub(super) fn code_client_mismatch() -> StoreError {
+    StoreError::Invalid("an authorization code must be issued to its grant's client".into())
+}
+
+/// The refusal of tokens for a revoked grant.
+pub(super) fn grant_revoked(id: &str) -> StoreError {
+    StoreError::Invalid(format!("grant `{id}` is revoked"))
+}
+
+/// The refusal of a grant for a server of another account.
+pub(super) fn server_not_of_account(server_id: &str, account_id: &str) -> StoreError {
+    StoreError::Invalid(format!("MCP server `{server_id}` does not belong to integrated account `{account_id}`"))
+}

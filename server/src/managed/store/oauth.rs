@@ -331,10 +331,13 @@ pub trait OAuthStore: Send + Sync {
     async fn find_user(&self, username: &str) -> Result<Option<(User, Option<String>)>>;
     /// Changes a user.
     async fn update_user(&self, id: &str, patch: &UserPatch, now: Timestamp) -> Result<User>;
-    /// Removes a user and revokes (deletes) their grants and tokens.
+    /// Removes a user and revokes (deletes) their grants, tokens and browser sessions;
+    /// `NotFound` for an unknown id.
     async fn delete_user(&self, id: &str) -> Result<()>;
 
-    /// Creates a client, or replaces a metadata client's cached copy (same id).
+    /// Creates a client, or replaces a metadata client's cached copy (same id: name,
+    /// redirect URIs, auth method and `created_at`; its grants stay). Any other clash of
+    /// ids is `Invalid`.
     async fn put_client(&self, client: NewClient, now: Timestamp) -> Result<Client>;
     /// A client by id.
     async fn get_client(&self, client_id: &str) -> Result<Option<Client>>;
@@ -342,47 +345,60 @@ pub trait OAuthStore: Send + Sync {
     async fn verify_client_secret(&self, client_id: &str, secret: &TokenHash) -> Result<bool>;
     /// Every client, oldest first.
     async fn list_clients(&self) -> Result<Vec<Client>>;
-    /// Removes a client and its grants.
+    /// Removes a client, its grants (and so their tokens) and its pending requests;
+    /// `NotFound` for an unknown id.
     async fn delete_client(&self, client_id: &str) -> Result<()>;
 
-    /// Starts (or, with `user_id`, signs in) a browser session under `hash`.
+    /// Starts (or, with `user_id`, signs in) a browser session under `hash`, replacing
+    /// what was stored under it; `NotFound` for an unknown user.
     async fn put_browser_session(&self, hash: &TokenHash, user_id: Option<&str>, expires_at: Timestamp) -> Result<()>;
     /// A live browser session.
     async fn get_browser_session(&self, hash: &TokenHash, now: Timestamp) -> Result<Option<BrowserSession>>;
-    /// Ends a browser session.
+    /// Ends a browser session (idempotent).
     async fn delete_browser_session(&self, hash: &TokenHash) -> Result<()>;
 
-    /// Stores a pending authorization request under `hash`.
+    /// Stores a pending authorization request under `hash`; `NotFound` for an unknown
+    /// client.
     async fn put_pending(&self, hash: &TokenHash, request: &PendingRequest) -> Result<()>;
     /// A live pending request (not consumed).
     async fn get_pending(&self, hash: &TokenHash, now: Timestamp) -> Result<Option<PendingRequest>>;
     /// Consumes a pending request: `Some` exactly once, for a live one.
     async fn take_pending(&self, hash: &TokenHash, now: Timestamp) -> Result<Option<PendingRequest>>;
 
-    /// Records a grant and its authorization code in one transaction.
+    /// Records a grant and its authorization code in one transaction. `record.grant_id`
+    /// is ignored (the code is stored for the new grant). `NotFound` for an unknown user,
+    /// client, account or server; `Invalid` for a server of another account, or a
+    /// `record.client_id` that is not the grant's.
     async fn create_grant(&self, grant: NewGrant, code: &TokenHash, record: &CodeRecord, now: Timestamp) -> Result<Grant>;
     /// Takes a code: spent on first use; a second use revokes its grant (and so what
-    /// the first use issued).
+    /// the first use issued), expired or not. An unused code that has expired, or whose
+    /// grant was revoked, is `Unknown`.
     async fn take_code(&self, code: &TokenHash, now: Timestamp) -> Result<TakenCode>;
-    /// Grants, newest first: all, or one user's.
+    /// Grants, newest first, revoked ones included: all, or one user's.
     async fn list_grants(&self, user_id: Option<&str>) -> Result<Vec<Grant>>;
-    /// One grant.
+    /// One grant; `NotFound` for an unknown id.
     async fn get_grant(&self, id: &str) -> Result<Grant>;
-    /// Revokes a grant and every token issued under it (idempotent).
+    /// Revokes a grant and every token issued under it (idempotent: a second revocation
+    /// keeps the first instant); `NotFound` for an unknown id.
     async fn revoke_grant(&self, id: &str, now: Timestamp) -> Result<Grant>;
 
-    /// Stores a token pair for a grant.
+    /// Stores a token pair for a grant; `NotFound` for an unknown grant, `Invalid` for a
+    /// revoked one (a code replayed meanwhile revoked it: issue nothing).
     async fn issue_tokens(&self, grant_id: &str, tokens: &TokenPair, now: Timestamp) -> Result<()>;
     /// Resolves a live access token: unexpired, unrevoked, its grant live, its user
     /// enabled, its account present and (for server grants) its server present and
     /// unexpired. `None` otherwise; one indexed join.
     async fn resolve_access_token(&self, hash: &TokenHash, now: Timestamp) -> Result<Option<ResolvedGrant>>;
     /// Rotates a refresh token of `client_id`'s: spends `old` and stores `new` for the
-    /// same grant in one transaction. Reuse of a spent token revokes the grant.
+    /// same grant in one transaction. Reuse of a spent token revokes the grant (until the
+    /// spent token expires and is swept). `Invalid` also for another client's token, an
+    /// access token, or a disabled user's; `Invalid` spends nothing.
     async fn rotate_refresh(&self, old: &TokenHash, client_id: &str, new: &TokenPair, now: Timestamp) -> Result<Rotation>;
     /// Revokes a token (RFC 7009): an access token alone, a refresh token with its
     /// grant. Only tokens of `client_id`'s grants are touched; unknown ones are ignored.
     async fn revoke_token(&self, hash: &TokenHash, client_id: &str, now: Timestamp) -> Result<()>;
     /// Deletes expired sessions, pending requests, codes and tokens; returns how many.
+    /// Spent refresh tokens are kept until they expire, so their reuse is still seen.
+    /// Separate from `Store::sweep_expired`: the caller runs both.
     async fn sweep_oauth(&self, now: Timestamp) -> Result<usize>;
 }

@@ -7,6 +7,7 @@
 //! write's commit. Reads run inline (an indexed lookup takes microseconds); writes wait
 //! for a commit and so run on the blocking pool.
 
+mod oauth;
 mod ops;
 mod schema;
 mod sessions;

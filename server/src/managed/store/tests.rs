@@ -53,9 +53,63 @@ impl Fixture {
                 .psql(
                     &db.name,
                     "SELECT t::text FROM api_tokens t UNION ALL SELECT a::text FROM accounts a UNION ALL SELECT s::text FROM mcp_servers s
-                     UNION ALL SELECT c::text FROM tool_calls c UNION ALL SELECT m::text FROM meta m",
+                     UNION ALL SELECT c::text FROM tool_calls c UNION ALL SELECT m::text FROM meta m
+                     UNION ALL SELECT x::text FROM oauth_users x UNION ALL SELECT x::text FROM oauth_clients x
+                     UNION ALL SELECT x::text FROM oauth_grants x UNION ALL SELECT x::text FROM oauth_codes x
+                     UNION ALL SELECT x::text FROM oauth_tokens x UNION ALL SELECT x::text FROM oauth_browser_sessions x
+                     UNION ALL SELECT x::text FROM oauth_pending x",
                 )
                 .into_bytes(),
+        }
+    }
+}
+
+impl Fixture {
+    /// Every non-null cell of every table, each as `<table>: <value>`: SQLite's read with
+    /// rusqlite (byte strings in hex and as lossy text), PostgreSQL's as each row's XML.
+    fn cells(&self) -> Vec<String> {
+        match self {
+            Self::Sqlite(dir) => {
+                use rusqlite::types::ValueRef;
+                let conn = rusqlite::Connection::open(dir.path().join(super::sqlite::DB_FILE)).unwrap();
+                let tables: Vec<String> = conn
+                    .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                let mut cells = vec![];
+                for table in tables {
+                    let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+                    let columns = stmt.column_count();
+                    let mut rows = stmt.query([]).unwrap();
+                    while let Some(row) = rows.next().unwrap() {
+                        for i in 0..columns {
+                            let value = match row.get_ref(i).unwrap() {
+                                ValueRef::Null => continue,
+                                ValueRef::Integer(v) => v.to_string(),
+                                ValueRef::Real(v) => v.to_string(),
+                                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                                ValueRef::Blob(b) => format!("{} {}", b.iter().map(|b| format!("{b:02x}")).collect::<String>(), String::from_utf8_lossy(b)),
+                            };
+                            cells.push(format!("{table}: {value}"));
+                        }
+                    }
+                }
+                cells
+            }
+            Self::Postgres(db) => TempPostgres::shared()
+                .psql(
+                    &db.name,
+                    "SELECT t.table_name || ': ' || replace(r::text, E'\\n', ' ')
+                     FROM information_schema.tables t,
+                          LATERAL unnest(xpath('/table/row', query_to_xml(format('SELECT * FROM %I', t.table_name), false, false, ''))) AS r
+                     WHERE t.table_schema = 'public'",
+                )
+                .lines()
+                .map(str::to_owned)
+                .collect(),
         }
     }
 }
@@ -253,3 +307,5 @@ async fn the_raw_database_holds_no_key_and_no_token(f: Fixture) {
         }
     }
 }
+
+mod oauth;

@@ -13,15 +13,20 @@ use crate::upstream::credential::Secret;
 const SERVER_COLUMNS: &str = "id, name, config, account_id, expires_at, created_at, updated_at";
 
 fn server_row(r: &Row<'_>) -> rusqlite::Result<McpServer> {
-    let config: String = r.get(2)?;
+    server_row_at(r, 0)
+}
+
+/// A server from [`SERVER_COLUMNS`] starting at column `o` (a join's later columns).
+pub(super) fn server_row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<McpServer> {
+    let config: String = r.get(o + 2)?;
     Ok(McpServer {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        config: serde_json::from_str(&config).map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e)))?,
-        integrated_account_id: r.get(3)?,
-        expires_at: r.get::<_, Option<i64>>(4)?.map(ts),
-        created_at: ts(r.get(5)?),
-        updated_at: ts(r.get(6)?),
+        id: r.get(o)?,
+        name: r.get(o + 1)?,
+        config: serde_json::from_str(&config).map_err(|e| rusqlite::Error::FromSqlConversionFailure(o + 2, rusqlite::types::Type::Text, Box::new(e)))?,
+        integrated_account_id: r.get(o + 3)?,
+        expires_at: r.get::<_, Option<i64>>(o + 4)?.map(ts),
+        created_at: ts(r.get(o + 5)?),
+        updated_at: ts(r.get(o + 6)?),
     })
 }
 

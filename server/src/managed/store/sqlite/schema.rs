@@ -83,6 +83,88 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX tasks_leases ON tasks(lease_until) WHERE status = 'working';
     CREATE INDEX tasks_updated ON tasks(last_updated);",
+    // 5: the OAuth authorization server (`store::oauth`): users, clients, grants, and
+    // the short-lived records of a sign-in. Secrets are SHA-256 hashes (BLOB), keys of
+    // tables looked up by them alone (WITHOUT ROWID: one B-tree per lookup).
+    "CREATE TABLE oauth_users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        source TEXT NOT NULL,
+        password_hash TEXT,
+        access TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE oauth_clients (
+        client_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        redirect_uris TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        token_endpoint_auth_method TEXT NOT NULL,
+        secret_hash BLOB,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE oauth_grants (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES oauth_users(id) ON DELETE CASCADE,
+        client_id TEXT NOT NULL REFERENCES oauth_clients(client_id) ON DELETE CASCADE,
+        resource TEXT NOT NULL,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        server_id TEXT REFERENCES mcp_servers(id) ON DELETE CASCADE,
+        scope TEXT NOT NULL,
+        methods TEXT,
+        tags TEXT,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    );
+    CREATE INDEX oauth_grants_user ON oauth_grants(user_id);
+    CREATE INDEX oauth_grants_client ON oauth_grants(client_id);
+    CREATE INDEX oauth_grants_account ON oauth_grants(account_id);
+    CREATE INDEX oauth_grants_server ON oauth_grants(server_id) WHERE server_id IS NOT NULL;
+    CREATE INDEX oauth_grants_created ON oauth_grants(created_at);
+    CREATE TABLE oauth_codes (
+        hash BLOB PRIMARY KEY,
+        grant_id TEXT NOT NULL REFERENCES oauth_grants(id) ON DELETE CASCADE,
+        client_id TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        code_challenge TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX oauth_codes_grant ON oauth_codes(grant_id);
+    CREATE INDEX oauth_codes_expiry ON oauth_codes(expires_at);
+    CREATE TABLE oauth_tokens (
+        hash BLOB PRIMARY KEY,
+        grant_id TEXT NOT NULL REFERENCES oauth_grants(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,
+        revoked_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX oauth_tokens_grant ON oauth_tokens(grant_id);
+    CREATE INDEX oauth_tokens_expiry ON oauth_tokens(expires_at);
+    CREATE TABLE oauth_browser_sessions (
+        hash BLOB PRIMARY KEY,
+        user_id TEXT REFERENCES oauth_users(id) ON DELETE CASCADE,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX oauth_browser_sessions_user ON oauth_browser_sessions(user_id) WHERE user_id IS NOT NULL;
+    CREATE INDEX oauth_browser_sessions_expiry ON oauth_browser_sessions(expires_at);
+    CREATE TABLE oauth_pending (
+        hash BLOB PRIMARY KEY,
+        session_hash BLOB NOT NULL,
+        client_id TEXT NOT NULL REFERENCES oauth_clients(client_id) ON DELETE CASCADE,
+        redirect_uri TEXT NOT NULL,
+        state TEXT,
+        code_challenge TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX oauth_pending_client ON oauth_pending(client_id);
+    CREATE INDEX oauth_pending_expiry ON oauth_pending(expires_at);",
 ];
 
 /// The `meta` row holding the key check.
