@@ -170,12 +170,14 @@ pub enum Consent {
     Deny,
 }
 
-/// A minimal cookie jar: name → value, sent to every path of the one provider.
-#[derive(Default)]
-struct Jar(BTreeMap<String, String>);
+/// A minimal cookie jar for one host: name → value, sent to every path (attributes
+/// other than expiry are ignored).
+#[derive(Debug, Default, Clone)]
+pub struct CookieJar(pub BTreeMap<String, String>);
 
-impl Jar {
-    fn take(&mut self, headers: &reqwest::header::HeaderMap) {
+impl CookieJar {
+    /// Takes a response's `Set-Cookie` headers (an expired or empty one removes).
+    pub fn take(&mut self, headers: &reqwest::header::HeaderMap) {
         for v in headers.get_all(reqwest::header::SET_COOKIE) {
             let Ok(v) = v.to_str() else { continue };
             let mut parts = v.split(';');
@@ -192,7 +194,8 @@ impl Jar {
         }
     }
 
-    fn header(&self) -> String {
+    /// The `Cookie` header to send.
+    pub fn header(&self) -> String {
         self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 }
@@ -217,7 +220,7 @@ impl TestIdp {
     /// `iss`, or `error`), without requesting it.
     pub async fn sign_in(&self, authorization_url: &str, login: &str, consent: Consent) -> String {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a reqwest client");
-        let mut jar = Jar::default();
+        let mut jar = CookieJar::default();
         let redirect_uri = &self.options.client.redirect_uri;
         let mut url = reqwest::Url::parse(authorization_url).expect("an absolute authorization URL");
         let mut form: Option<Vec<(&str, String)>> = None;

@@ -83,8 +83,11 @@ pub struct GrantScope {
     /// `grt_…`: the audit trail's owner for calls under it.
     pub id: String,
     /// Filters that must all allow a tool besides the server's: the grant's scope and
-    /// tags, and the user's current rule for the account.
+    /// tags.
     pub filters: Vec<McpServerConfig>,
+    /// The user's current rules for the account (their own, and their groups' for an
+    /// OIDC user), of which at least one must allow a tool; none allows nothing.
+    pub rules: Vec<McpServerConfig>,
 }
 
 impl Admission {
@@ -101,7 +104,7 @@ impl Admission {
 
 impl Access for Admission {
     fn allows(&self, tool: &ToolDescriptor) -> bool {
-        self.config.allows(tool) && self.grant.as_ref().is_none_or(|g| g.filters.iter().all(|f| f.allows(tool)))
+        self.config.allows(tool) && self.grant.as_ref().is_none_or(|g| g.filters.iter().all(|f| f.allows(tool)) && g.rules.iter().any(|r| r.allows(tool)))
     }
 
     fn record<'a>(&'a self, server_id: &'a str, tool: &'a str, outcome: CallOutcome, started: Instant) -> BoxFuture<'a, ()> {

@@ -214,6 +214,13 @@ async fn render(o: &OAuth, session: &Session, handle: &str, pending: &PendingReq
         },
         None => None,
     };
+    let user = match user {
+        Some(u) => match o.with_group_rules(u).await {
+            Ok(u) => Some(u),
+            Err(e) => return store_failed(OAuthError::server(e)),
+        },
+        None => None,
+    };
     let Some(user) = user else {
         let oidc = o.upstream.as_ref().map(|_| "your company account");
         let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
@@ -378,7 +385,11 @@ pub async fn signed_in(o: &OAuth, old: &Session, user: &User, handle: Option<&st
                 location = format!("/oauth/authorize?request={}", handle.reveal());
             }
             Ok(_) => {
-                return message(StatusCode::BAD_REQUEST, "Sign-in expired", "this sign-in has expired or was already decided; start again from the application");
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    "Sign-in expired",
+                    "this sign-in has expired or was already decided; start again from the application",
+                );
             }
             Err(e) => return store_failed(OAuthError::server(e)),
         }
@@ -424,6 +435,10 @@ pub async fn consent(State(o): State<Shared>, req: Request) -> Response {
     let user = match o.managed.store.get_user(&user_id).await {
         Ok(u) if !u.disabled => u,
         Ok(_) => return message(StatusCode::FORBIDDEN, "Refused", "this user is disabled"),
+        Err(e) => return store_failed(OAuthError::server(e)),
+    };
+    let user = match o.with_group_rules(user).await {
+        Ok(u) => u,
         Err(e) => return store_failed(OAuthError::server(e)),
     };
     let decision = form.one("decision").ok().flatten().unwrap_or_default().to_owned();

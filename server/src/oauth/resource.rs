@@ -175,17 +175,28 @@ async fn grant_for(o: &OAuth, token: Option<String>, resource: &Resource) -> Res
     if g.grant.resource != o.resource_id(resource) {
         return Err(Refused::Invalid("the access token was issued for another resource"));
     }
-    Ok(g)
+    // An OIDC user's access includes their groups' rules as they are now.
+    let user = o.with_group_rules(g.user).await.map_err(Refused::Store)?;
+    Ok(ResolvedGrant { user, ..g })
 }
 
-/// The filters a grant applies besides a server's: its scope and tags, and the user's
-/// current rule for its account (`None` when the user may no longer use the account,
-/// so an administrator's narrowing takes effect on the next request).
-pub fn grant_filters(g: &ResolvedGrant) -> Option<Vec<McpServerConfig>> {
-    let rule = g.user.access.iter().find(|r| r.account_id == g.grant.account_id)?;
+/// The filters a grant applies besides a server's: its scope and tags (all must allow),
+/// and the user's current rules for its account (one must allow: their own and, for an
+/// OIDC user, their groups'); `None` when the user may no longer use the account, so an
+/// administrator's narrowing takes effect on the next request.
+pub fn grant_filters(g: &ResolvedGrant) -> Option<(Vec<McpServerConfig>, Vec<McpServerConfig>)> {
+    let rules: Vec<McpServerConfig> = g
+        .user
+        .access
+        .iter()
+        .filter(|r| r.account_id == g.grant.account_id)
+        .map(|r| McpServerConfig { methods: r.methods.clone(), tags: r.tags.clone(), ..McpServerConfig::default() })
+        .collect();
+    if rules.is_empty() {
+        return None;
+    }
     let grant = McpServerConfig { methods: g.grant.methods.clone(), tags: g.grant.tags.clone(), ..McpServerConfig::default() };
-    let user = McpServerConfig { methods: rule.methods.clone(), tags: rule.tags.clone(), ..McpServerConfig::default() };
-    Some(vec![grant, user])
+    Some((vec![grant], rules))
 }
 
 /// Middleware for `/mcp` when OAuth is on: a token whose grant names an account.
@@ -195,7 +206,7 @@ pub async fn require_mcp(State(o): State<Arc<OAuth>>, mut req: Request, next: Ne
         Ok(g) => g,
         Err(r) => return challenge(&o, "/mcp", r),
     };
-    let Some(filters) = grant_filters(&g) else { return challenge(&o, "/mcp", Refused::Invalid("the grant's user may no longer use its account")) };
+    let Some((filters, rules)) = grant_filters(&g) else { return challenge(&o, "/mcp", Refused::Invalid("the grant's user may no longer use its account")) };
     let admission = Admission {
         server_id: g.grant.id.clone(),
         config: Arc::new(McpServerConfig::default()),
@@ -203,7 +214,7 @@ pub async fn require_mcp(State(o): State<Arc<OAuth>>, mut req: Request, next: Ne
         audit: o.managed.audit.clone(),
         clock: o.managed.clock.clone(),
         token: ScopeToken(TokenHash([0; 32])),
-        grant: Some(Arc::new(GrantScope { id: g.grant.id, filters })),
+        grant: Some(Arc::new(GrantScope { id: g.grant.id, filters, rules })),
     };
     req.extensions_mut().insert(admission.into_scope());
     next.run(req).await
@@ -233,7 +244,7 @@ pub async fn require_server(State(o): State<Arc<OAuth>>, mut req: Request, next:
     if server.id != id || !o.mode_of(&server.config).oauth() {
         return challenge(&o, &path, Refused::Invalid("this MCP server no longer signs in with OAuth"));
     }
-    let Some(filters) = grant_filters(&g) else { return challenge(&o, &path, Refused::Invalid("the grant's user may no longer use its account")) };
+    let Some((filters, rules)) = grant_filters(&g) else { return challenge(&o, &path, Refused::Invalid("the grant's user may no longer use its account")) };
     let admission = Admission {
         server_id: server.id.clone(),
         config: Arc::new(server.config.clone()),
@@ -241,7 +252,7 @@ pub async fn require_server(State(o): State<Arc<OAuth>>, mut req: Request, next:
         audit: o.managed.audit.clone(),
         clock: o.managed.clock.clone(),
         token: ScopeToken(token),
-        grant: Some(Arc::new(GrantScope { id: g.grant.id, filters })),
+        grant: Some(Arc::new(GrantScope { id: g.grant.id, filters, rules })),
     };
     req.extensions_mut().insert(admission.into_scope());
     next.run(req).await

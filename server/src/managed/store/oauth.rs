@@ -72,6 +72,10 @@ pub struct User {
     pub created_at: Timestamp,
     /// When last changed.
     pub updated_at: Timestamp,
+    /// An OIDC user's groups as their provider named them at their last sign-in: their
+    /// access adds the rules of the `group:<name>` users (empty for local users).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// A new user.
@@ -96,6 +100,8 @@ pub struct UserPatch {
     pub access: Option<Vec<AccessRule>>,
     /// Disable or enable.
     pub disabled: Option<bool>,
+    /// An OIDC user's groups at this sign-in.
+    pub groups: Option<Vec<String>>,
 }
 
 /// How a client came to be known.
