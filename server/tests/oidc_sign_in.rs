@@ -339,3 +339,101 @@ async fn the_callback_needs_the_sealed_pending_sign_in() {
     let r = h.get(&mut CookieJar::default(), &format!("{}/oauth/upstream/start?request=gmpr_nothing", h.base)).await;
     assert_eq!(r.status(), 400);
 }
+
+/// `gumloop-mcp serve` with the OIDC flags: it discovers the provider at start-up, and a
+/// missing secret or a wrong issuer stops the start with a message that names the fault
+/// and never shows the secret.
+#[test]
+fn serve_takes_the_oidc_flags() {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let idp = TestIdp::start(IdpOptions {
+        client: IdpClient { client_id: "gumloop-mcp".into(), client_secret: IDP_SECRET.into(), redirect_uri: format!("{base}/oauth/upstream/callback") },
+        claims_in_id_token: false,
+    });
+    let data = tempfile::tempdir().unwrap();
+    let secret_file = data.path().join("oidc-secret");
+    std::fs::write(&secret_file, format!("{IDP_SECRET}\n")).unwrap();
+    let run = |issuer: &str, secret: Option<(&str, &str)>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"));
+        cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--auth", "oauth", "--data-dir"]).arg(data.path().join("data")).args([
+            "--oidc-issuer",
+            issuer,
+            "--oidc-client-id",
+            "gumloop-mcp",
+            "--oidc-groups-claim",
+            "groups",
+        ]);
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("GUMLOOP_")) {
+            cmd.env_remove(k);
+        }
+        match secret {
+            Some(("env", s)) => {
+                cmd.env("GUMLOOP_MCP_OIDC_CLIENT_SECRET", s);
+            }
+            Some((_, path)) => {
+                cmd.args(["--oidc-client-secret-file", path]);
+            }
+            None => {}
+        }
+        cmd.env("GUMLOOP_MCP_LOG", "info").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+    };
+    let output_of = |mut child: std::process::Child| {
+        let mut err = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        (child.wait().unwrap(), err)
+    };
+
+    // No secret: refused before anything is fetched.
+    let (status, err) = output_of(run(idp.issuer(), None));
+    assert!(!status.success() && err.contains("GUMLOOP_MCP_OIDC_CLIENT_SECRET"), "{err}");
+    // A wrong issuer: discovery fails, the start stops.
+    let (status, err) = output_of(run(&format!("{}/", idp.issuer()), Some(("env", IDP_SECRET))));
+    assert!(!status.success() && err.contains("OIDC discovery at") && !err.contains(IDP_SECRET), "{err}");
+    // The secret from a file: it starts, having discovered the provider.
+    let mut child = run(idp.issuer(), Some(("file", secret_file.to_str().unwrap())));
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = String::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.push_str(&String::from_utf8_lossy(&buf[..n]));
+            let _ = tx.send(all.clone());
+        }
+    });
+    let mut logs = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !logs.contains("serving") && std::time::Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+            logs = l;
+        }
+        if let Ok(Some(s)) = child.try_wait() {
+            panic!("serve exited ({s}):\n{logs}");
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(logs.contains(&format!("sign-in is delegated to the OpenID provider {}", idp.issuer())), "{logs}");
+    assert!(logs.contains(&format!("redirect URI {base}/oauth/upstream/callback")), "{logs}");
+    assert!(!logs.contains(IDP_SECRET), "the secret is never logged:\n{logs}");
+
+    // Both a file and the variable: ambiguous, refused.
+    let mut cmd_both = Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"));
+    cmd_both
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path().join("data"))
+        .args(["--oidc-issuer", idp.issuer(), "--oidc-client-id", "c", "--oidc-client-secret-file"])
+        .arg(&secret_file)
+        .env("GUMLOOP_MCP_OIDC_CLIENT_SECRET", IDP_SECRET)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let (status, err) = output_of(cmd_both.spawn().unwrap());
+    assert!(!status.success() && err.contains("not both") && !err.contains(IDP_SECRET), "{err}");
+}
