@@ -58,6 +58,8 @@ pub struct Cli {
 }
 
 /// The transports.
+// Parsed once at start-up: the size of `serve`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve MCP over streamable HTTP at /mcp (2025-11-25 sessions and 2026-07-28 stateless requests on one endpoint)

@@ -150,6 +150,15 @@ pub fn bench_replicas() -> Result<()> {
     Ok(())
 }
 
+/// Runs `server/examples/bench_oauth.rs` (release): access-token validation plus grant
+/// lookup per call, and the cost of one password check.
+pub fn bench_oauth() -> Result<()> {
+    let root = project_root();
+    let status = std::process::Command::new(env!("CARGO")).current_dir(&root).args(["run", "--release", "--quiet", "-p", "gumloop-mcp", "--example", "bench_oauth"]).status()?;
+    anyhow::ensure!(status.success(), "the benchmark failed");
+    Ok(())
+}
+
 /// Builds the release server and runs `server/examples/bench_sessions.rs` (the legacy
 /// session flood); `--server PATH` floods another build instead, for a before/after.
 pub fn bench_sessions(args: &[&str]) -> Result<()> {

@@ -7,6 +7,7 @@
 //! - `bench`: the server benchmarks (latency, throughput, memory, start-up) against the fake
 //! - `bench-sessions [--server PATH]`: RSS under a flood of legacy-session `initialize`s
 //! - `bench-replicas`: replicas on one PostgreSQL (admission, throughput 1 vs 3, revocation, RSS)
+//! - `bench-oauth`: access-token validation plus grant lookup per call, and one password check
 
 mod bench;
 mod codegen;
@@ -29,8 +30,9 @@ fn main() -> Result<()> {
         ["bench"] => bench::bench_server(),
         ["bench-sessions", rest @ ..] => bench::bench_sessions(rest),
         ["bench-replicas"] => bench::bench_replicas(),
+        ["bench-oauth"] => bench::bench_oauth(),
         _ => bail!(
-            "usage:\n  cargo xtask codegen [--check]\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR]\n  cargo xtask synth-spec N --out DIR\n  cargo xtask bench-codegen [--ops N] [--compile]\n  cargo xtask bench\n  cargo xtask bench-sessions [--server PATH]\n  cargo xtask bench-replicas"
+            "usage:\n  cargo xtask codegen [--check]\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR]\n  cargo xtask synth-spec N --out DIR\n  cargo xtask bench-codegen [--ops N] [--compile]\n  cargo xtask bench\n  cargo xtask bench-sessions [--server PATH]\n  cargo xtask bench-replicas\n  cargo xtask bench-oauth"
         ),
     }
 }

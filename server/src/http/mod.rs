@@ -171,6 +171,7 @@ pub fn router(
     let screened = || axum::middleware::from_fn_with_state(registry.clone(), screen);
     let mut app = axum::Router::new().route_service("/mcp", mcp_service(server.clone(), config, addr, sessions, registry)).route_layer(screened());
     let oauth = config.oauth.clone().filter(|_| managed.is_some());
+    let global_mode = oauth.as_ref().map(|o| o.config.mode).unwrap_or_default();
     if let Some(o) = oauth.as_ref().filter(|o| o.config.mode.oauth()) {
         // Signed in, `/mcp` acts as the grant's account, not the configured one.
         app = app.route_layer(axum::middleware::from_fn_with_state(o.clone(), crate::oauth::resource::require_mcp));
@@ -182,6 +183,7 @@ pub fn router(
         let flow_tools = Arc::new(flow_tools);
         let scoped = axum::Router::new()
             .route_service("/mcp/{token}", mcp_service(server.scoped(flow_tools.clone()), config, addr, sessions, registry))
+            .route_layer(axum::middleware::from_fn_with_state(global_mode, crate::managed::url_token_allowed))
             .route_layer(screened())
             .route_layer(axum::middleware::from_fn_with_state(admin.managed.clone(), crate::managed::authorize));
         app = app.merge(scoped).merge(crate::managed::admin::router(admin));

@@ -323,6 +323,23 @@ pub async fn authorize(State(m): State<Managed>, mut req: Request, next: Next) -
     }
 }
 
+/// Middleware inside [`authorize`] on `/mcp/{token}`: a server that signs in with OAuth
+/// only (its config's `auth`, else the server-wide `global`) is not opened by its secret
+/// URL. The holder of the URL is told where to sign in instead.
+pub async fn url_token_allowed(State(global): State<crate::managed::filter::AuthMode>, req: Request, next: Next) -> Response {
+    let admission = req.extensions().get::<Scope>().and_then(Admission::of);
+    match admission {
+        Some(a) if !a.config.auth.unwrap_or(global).url_token() => {
+            crate::telemetry::metrics::admission_refused("oauth_only");
+            let body = json!({"error": {"code": "oauth_required", "message": format!(
+                "this MCP server signs in with OAuth; connect to /mcp/servers/{} instead of its secret URL", a.server_id
+            )}});
+            (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
+        }
+        _ => next.run(req).await,
+    }
+}
+
 type Pending = (CallRecord, oneshot::Sender<()>);
 
 /// Writes audit records with group commit: one task takes every record waiting, writes

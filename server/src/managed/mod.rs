@@ -8,6 +8,7 @@ pub mod changes;
 pub mod cli;
 pub mod filter;
 pub mod flow_tools;
+pub mod password;
 pub mod secrets;
 pub mod store;
 mod tasks;

@@ -21,7 +21,8 @@ use crate::oauth::clients::{Form, redirect_matches};
 use crate::oauth::errors::{OAuthError, redirect_error, redirect_with};
 use crate::oauth::pages::{self, AccountChoice, ClientView, ScopeChoice};
 use crate::oauth::resource::Resource;
-use crate::oauth::{OAuth, password, scopes};
+use crate::managed::password;
+use crate::oauth::{OAuth, scopes};
 
 /// How long a pending authorization request waits for sign-in and consent.
 pub const PENDING_TTL: SignedDuration = SignedDuration::from_mins(10);

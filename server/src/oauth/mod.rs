@@ -9,7 +9,7 @@
 pub mod cimd;
 pub mod oidc;
 pub mod pages;
-pub mod password;
+
 
 use std::time::Duration;
 

@@ -199,14 +199,84 @@ pub fn grant_filters(g: &ResolvedGrant) -> Option<(Vec<McpServerConfig>, Vec<Mcp
     Some((vec![grant], rules))
 }
 
+/// The scope a tool needs, when the grant's scope is all that hides it from this
+/// request: the server's filters and one of the user's rules show it, and so would the grant's
+/// tags. Then the answer is a step-up (403 `insufficient_scope`), not "unknown tool".
+fn missing_scope(o: &OAuth, g: &ResolvedGrant, server: Option<&McpServerConfig>, tool: &str) -> Option<&'static str> {
+    let d = o.tools.iter().find(|t| t.name == tool)?;
+    let group = match d.kind {
+        gumloop_mcp_runtime::MethodKind::List | gumloop_mcp_runtime::MethodKind::Get => "read",
+        gumloop_mcp_runtime::MethodKind::Create | gumloop_mcp_runtime::MethodKind::Update | gumloop_mcp_runtime::MethodKind::Delete => "write",
+        gumloop_mcp_runtime::MethodKind::Custom => "custom",
+    };
+    let (filters, rules) = grant_filters(g)?;
+    let grant = &filters[0];
+    let tags_only = McpServerConfig { tags: grant.tags.clone(), ..McpServerConfig::default() };
+    let shown_otherwise = server.is_none_or(|c| c.allows(d)) && rules.iter().any(|r| r.allows(d)) && tags_only.allows(d);
+    (shown_otherwise && !grant.allows(d)).then(|| scopes::for_group(group)).flatten()
+}
+
+/// The tool a JSON-RPC `tools/call` body names.
+fn called_tool(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        name: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Call {
+        method: Option<String>,
+        params: Option<Params>,
+    }
+    let call: Call = serde_json::from_slice(body).ok()?;
+    (call.method.as_deref() == Some("tools/call")).then_some(call.params?.name).flatten()
+}
+
+/// Reads the body (bounded as the screen bounds it) and answers a step-up when the call
+/// needs a scope the grant lacks; otherwise gives the request back whole.
+async fn step_up(o: &OAuth, g: &ResolvedGrant, server: Option<&McpServerConfig>, path: &str, req: Request) -> Result<Request, Response> {
+    if req.method() != axum::http::Method::POST {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, crate::http::screen::MAX_REQUEST_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Err((StatusCode::PAYLOAD_TOO_LARGE, axum::Json(json!({"error": {"code": "too_large", "message": "the request body is too large"}})))
+                .into_response());
+        }
+    };
+    if let Some(needed) = called_tool(&bytes).and_then(|t| missing_scope(o, g, server, &t).map(|s| (t, s))) {
+        let (tool, scope) = needed;
+        let mut all: Vec<&str> = g.grant.scope.split(' ').filter(|s| !s.is_empty()).collect();
+        all.push(scope);
+        let wanted = scopes::join(&all.into_iter().collect());
+        let description = format!("{} needs the scope {scope}", crate::text::clip(&tool, 80));
+        let value = format!(
+            "Bearer error=\"insufficient_scope\", scope=\"{wanted}\", resource_metadata=\"{}\", error_description=\"{description}\"",
+            o.metadata_url(path)
+        );
+        let mut resp =
+            (StatusCode::FORBIDDEN, axum::Json(json!({"error": {"code": "insufficient_scope", "message": description, "scope": wanted}}))).into_response();
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        return Err(resp);
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
 /// Middleware for `/mcp` when OAuth is on: a token whose grant names an account.
-pub async fn require_mcp(State(o): State<Arc<OAuth>>, mut req: Request, next: Next) -> Response {
+pub async fn require_mcp(State(o): State<Arc<OAuth>>, req: Request, next: Next) -> Response {
     let token = bearer(req.headers()).map(str::to_owned);
     let g = match grant_for(&o, token, &Resource::Mcp).await {
         Ok(g) => g,
         Err(r) => return challenge(&o, "/mcp", r),
     };
     let Some((filters, rules)) = grant_filters(&g) else { return challenge(&o, "/mcp", Refused::Invalid("the grant's user may no longer use its account")) };
+    let mut req = match step_up(&o, &g, None, "/mcp", req).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
     let admission = Admission {
         server_id: g.grant.id.clone(),
         config: Arc::new(McpServerConfig::default()),
@@ -222,7 +292,7 @@ pub async fn require_mcp(State(o): State<Arc<OAuth>>, mut req: Request, next: Ne
 
 /// Middleware for `/mcp/servers/{id}`: a token whose grant is for this server, which
 /// must still exist, be unexpired and sign in with OAuth.
-pub async fn require_server(State(o): State<Arc<OAuth>>, mut req: Request, next: Next) -> Response {
+pub async fn require_server(State(o): State<Arc<OAuth>>, req: Request, next: Next) -> Response {
     let id = req.uri().path().strip_prefix("/mcp/servers/").unwrap_or_default().trim_end_matches('/').to_owned();
     let path = server_path(&id);
     let token = bearer(req.headers()).map(str::to_owned);
@@ -245,6 +315,10 @@ pub async fn require_server(State(o): State<Arc<OAuth>>, mut req: Request, next:
         return challenge(&o, &path, Refused::Invalid("this MCP server no longer signs in with OAuth"));
     }
     let Some((filters, rules)) = grant_filters(&g) else { return challenge(&o, &path, Refused::Invalid("the grant's user may no longer use its account")) };
+    let mut req = match step_up(&o, &g, Some(&server.config), &path, req).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
     let admission = Admission {
         server_id: server.id.clone(),
         config: Arc::new(server.config.clone()),

@@ -250,13 +250,20 @@ pub struct ManagedHarness {
     pub admin_token: String,
     /// The connected account managed servers are made for.
     pub account: String,
-    _dir: tempfile::TempDir,
+    /// The store, for what the admin API does not do.
+    pub store: std::sync::Arc<dyn gumloop_mcp::managed::store::Store>,
+    pub dir: tempfile::TempDir,
     _running: Running,
 }
 
 /// Starts gumloop-mcp with managed servers (no credential on `/mcp`) and connects the
 /// fake's account.
 pub async fn start_managed(http: HttpConfig) -> ManagedHarness {
+    start_managed_with(http, None).await
+}
+
+/// [`start_managed`] with sign-in offered (`oauth`: the authorization server's settings).
+pub async fn start_managed_with(mut http: HttpConfig, oauth: Option<gumloop_mcp::oauth::OAuthConfig>) -> ManagedHarness {
     use gumloop_mcp::managed::admin::Admin;
     use gumloop_mcp::managed::store::{SqliteStore, Store};
     use gumloop_mcp::managed::{AuditLog, Clock, Managed};
@@ -270,6 +277,7 @@ pub async fn start_managed(http: HttpConfig) -> ManagedHarness {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let upstream = UpstreamConfig { call_timeout: Duration::from_secs(30), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
     let server = gumloop_mcp::gumloop_server(upstream, Credential::default()).unwrap();
+    let store_handle = store.clone();
     let managed = Managed {
         store: store.clone(),
         clock,
@@ -279,12 +287,16 @@ pub async fn start_managed(http: HttpConfig) -> ManagedHarness {
         changes: std::sync::Arc::new(gumloop_mcp::managed::changes::LocalBus::default()),
         sessions: None,
     };
+    if let Some(config) = oauth {
+        let key = gumloop_mcp::managed::secrets::SealingKey::from_bytes([7; 32]).derive(gumloop_mcp::oauth::KEY_LABEL);
+        http.oauth = Some(gumloop_mcp::oauth::OAuth::new(config, managed.clone(), key, gumloop_mcp_generated::resources::ALL_TOOLS, None));
+    }
     let admin = Admin { managed, tools: gumloop_mcp_generated::resources::ALL_TOOLS, body_limit: 64 * 1024 };
     let running = http::spawn_managed(server, listener, http, Some(admin)).unwrap();
     let client = reqwest::Client::new();
     let admin_token = token.reveal().to_owned();
     let account = account(&client, &base, &admin_token).await;
-    ManagedHarness { fake, base, client, admin_token, account, _dir: dir, _running: running }
+    ManagedHarness { fake, base, client, admin_token, account, store: store_handle, dir, _running: running }
 }
 
 impl ManagedHarness {

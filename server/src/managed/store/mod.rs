@@ -12,7 +12,6 @@
 
 mod common;
 pub mod oauth;
-mod oauth_placeholder;
 mod postgres;
 mod sqlite;
 mod timing;

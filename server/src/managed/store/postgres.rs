@@ -77,15 +77,20 @@ fn col<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Resul
 const SERVER_COLUMNS: &str = "id, name, config, account_id, expires_at, created_at, updated_at";
 
 fn server_row(r: &Row) -> Result<McpServer> {
-    let config: String = col(r, 2)?;
+    server_row_at(r, 0)
+}
+
+/// A server from [`SERVER_COLUMNS`] starting at column `o` (a join's later columns).
+fn server_row_at(r: &Row, o: usize) -> Result<McpServer> {
+    let config: String = col(r, o + 2)?;
     Ok(McpServer {
-        id: col(r, 0)?,
-        name: col(r, 1)?,
+        id: col(r, o)?,
+        name: col(r, o + 1)?,
         config: serde_json::from_str(&config).map_err(|e| StoreError::Postgres(format!("a stored server config does not parse: {e}")))?,
-        integrated_account_id: col(r, 3)?,
-        expires_at: col::<Option<i64>>(r, 4)?.map(ts),
-        created_at: ts(col(r, 5)?),
-        updated_at: ts(col(r, 6)?),
+        integrated_account_id: col(r, o + 3)?,
+        expires_at: col::<Option<i64>>(r, o + 4)?.map(ts),
+        created_at: ts(col(r, o + 5)?),
+        updated_at: ts(col(r, o + 6)?),
     })
 }
 
@@ -173,6 +178,7 @@ impl PostgresStore {
 }
 
 mod bus;
+mod oauth;
 mod ops;
 mod sessions;
 mod tasks;

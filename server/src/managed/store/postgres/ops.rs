@@ -3,7 +3,7 @@
 use super::*;
 
 /// The sweeper's advisory lock ("gmcpswep"): one replica sweeps at a time.
-const SWEEP_LOCK: i64 = 0x676d_6370_7377_6570;
+pub(super) const SWEEP_LOCK: i64 = 0x676d_6370_7377_6570;
 
 impl PostgresStore {
     /// One sweep statement, run only by the replica that wins the sweep lock for its

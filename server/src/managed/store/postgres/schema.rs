@@ -82,6 +82,88 @@ pub(super) const MIGRATIONS: &[&str] = &[
         created_at BIGINT NOT NULL
     );
     CREATE INDEX mcp_sessions_created ON mcp_sessions(created_at);",
+    // 3: the OAuth authorization server (`store::oauth`; the SQLite schema's migration 5):
+    // users, clients, grants, and the short-lived records of a sign-in. Secrets are
+    // SHA-256 hashes (BYTEA).
+    "CREATE TABLE oauth_users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        source TEXT NOT NULL,
+        password_hash TEXT,
+        access TEXT NOT NULL,
+        disabled BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE TABLE oauth_clients (
+        client_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        redirect_uris TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        token_endpoint_auth_method TEXT NOT NULL,
+        secret_hash BYTEA,
+        created_at BIGINT NOT NULL
+    );
+    CREATE TABLE oauth_grants (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES oauth_users(id) ON DELETE CASCADE,
+        client_id TEXT NOT NULL REFERENCES oauth_clients(client_id) ON DELETE CASCADE,
+        resource TEXT NOT NULL,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        server_id TEXT REFERENCES mcp_servers(id) ON DELETE CASCADE,
+        scope TEXT NOT NULL,
+        methods TEXT,
+        tags TEXT,
+        created_at BIGINT NOT NULL,
+        revoked_at BIGINT
+    );
+    CREATE INDEX oauth_grants_user ON oauth_grants(user_id);
+    CREATE INDEX oauth_grants_client ON oauth_grants(client_id);
+    CREATE INDEX oauth_grants_account ON oauth_grants(account_id);
+    CREATE INDEX oauth_grants_server ON oauth_grants(server_id) WHERE server_id IS NOT NULL;
+    CREATE INDEX oauth_grants_created ON oauth_grants(created_at);
+    CREATE TABLE oauth_codes (
+        hash BYTEA PRIMARY KEY,
+        grant_id TEXT NOT NULL REFERENCES oauth_grants(id) ON DELETE CASCADE,
+        client_id TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        code_challenge TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at BIGINT
+    );
+    CREATE INDEX oauth_codes_grant ON oauth_codes(grant_id);
+    CREATE INDEX oauth_codes_expiry ON oauth_codes(expires_at);
+    CREATE TABLE oauth_tokens (
+        hash BYTEA PRIMARY KEY,
+        grant_id TEXT NOT NULL REFERENCES oauth_grants(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+        expires_at BIGINT NOT NULL,
+        used_at BIGINT,
+        revoked_at BIGINT
+    );
+    CREATE INDEX oauth_tokens_grant ON oauth_tokens(grant_id);
+    CREATE INDEX oauth_tokens_expiry ON oauth_tokens(expires_at);
+    CREATE TABLE oauth_browser_sessions (
+        hash BYTEA PRIMARY KEY,
+        user_id TEXT REFERENCES oauth_users(id) ON DELETE CASCADE,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX oauth_browser_sessions_user ON oauth_browser_sessions(user_id) WHERE user_id IS NOT NULL;
+    CREATE INDEX oauth_browser_sessions_expiry ON oauth_browser_sessions(expires_at);
+    CREATE TABLE oauth_pending (
+        hash BYTEA PRIMARY KEY,
+        session_hash BYTEA NOT NULL,
+        client_id TEXT NOT NULL REFERENCES oauth_clients(client_id) ON DELETE CASCADE,
+        redirect_uri TEXT NOT NULL,
+        state TEXT,
+        code_challenge TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at BIGINT
+    );
+    CREATE INDEX oauth_pending_client ON oauth_pending(client_id);
+    CREATE INDEX oauth_pending_expiry ON oauth_pending(expires_at);",
 ];
 
 /// The schema version this build expects.

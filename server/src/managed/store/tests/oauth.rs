@@ -500,7 +500,7 @@ async fn secrets_are_never_stored_in_plain_text(f: Fixture) {
     let password = "correct horse battery staple 42";
     let acct = s.create_account(NewAccount { name: "a".into(), credential: credential("gl_live_OAUTH_0123456789") }, now()).await.unwrap();
     let (server, _) = s.create_server(&acct.id, "s", &McpServerConfig::default(), None, now()).await.unwrap();
-    let phc = crate::oauth::password::hash(password);
+    let phc = crate::managed::password::hash(password);
     let user = s
         .create_user(NewUser { username: "grace".into(), source: UserSource::Local, password_hash: Some(phc.clone()), access: all_of(&acct.id) }, now())
         .await
