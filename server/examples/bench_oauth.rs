@@ -39,8 +39,26 @@ async fn main() {
     let credential = gumloop_mcp::Credential { api_key: Some(gumloop_mcp::Secret::new("test-key")), ..Default::default() };
     let acct = store.create_account(NewAccount { name: "bench".into(), credential }, now).await.unwrap();
     let rule = AccessRule { account_id: acct.id.clone(), methods: None, tags: None };
-    let user = store.create_user(NewUser { username: "alice".into(), source: UserSource::Local, password_hash: Some(gumloop_mcp::managed::password::hash("bench password")), access: vec![rule] }, now).await.unwrap();
-    let client = NewClient { client_id: "gmcl_bench".into(), name: "bench".into(), redirect_uris: vec!["http://127.0.0.1/cb".into()], kind: ClientKind::Registered, token_endpoint_auth_method: "none".into(), secret: None };
+    let user = store
+        .create_user(
+            NewUser {
+                username: "alice".into(),
+                source: UserSource::Local,
+                password_hash: Some(gumloop_mcp::managed::password::hash("bench password")),
+                access: vec![rule],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let client = NewClient {
+        client_id: "gmcl_bench".into(),
+        name: "bench".into(),
+        redirect_uris: vec!["http://127.0.0.1/cb".into()],
+        kind: ClientKind::Registered,
+        token_endpoint_auth_method: "none".into(),
+        secret: None,
+    };
     store.put_client(client, now).await.unwrap();
     let resource = "http://127.0.0.1:8080/mcp".to_owned();
     let hour = jiff::SignedDuration::from_hours(1);
@@ -56,7 +74,13 @@ async fn main() {
             tags: None,
         };
         let code = Token::generate("gmoc");
-        let record = CodeRecord { grant_id: String::new(), client_id: "gmcl_bench".into(), redirect_uri: "http://127.0.0.1/cb".into(), code_challenge: "x".repeat(43), expires_at: now + hour };
+        let record = CodeRecord {
+            grant_id: String::new(),
+            client_id: "gmcl_bench".into(),
+            redirect_uri: "http://127.0.0.1/cb".into(),
+            code_challenge: "x".repeat(43),
+            expires_at: now + hour,
+        };
         let g = store.create_grant(grant, &code.hash(), &record, now).await.unwrap();
         let (access, refresh) = (Token::generate("gmoa"), Token::generate("gmor"));
         let pair = TokenPair { access: access.hash(), access_expires_at, refresh: refresh.hash(), refresh_expires_at: now + hour };
@@ -80,7 +104,10 @@ async fn main() {
             async move {
                 let at = jiff::Timestamp::now();
                 let g = store.resolve_access_token(&TokenHash::of(std::hint::black_box(&token)), at).await.unwrap();
-                let shown = g.filter(|g| g.grant.resource == resource).and_then(|g| gumloop_mcp::oauth::resource::grant_filters(&g)).map(|f| f.iter().all(|f| f.allows(tool)));
+                let shown = g
+                    .filter(|g| g.grant.resource == resource)
+                    .and_then(|g| gumloop_mcp::oauth::resource::grant_filters(&g))
+                    .map(|(all, any)| all.iter().all(|f| f.allows(tool)) && any.iter().any(|r| r.allows(tool)));
                 std::hint::black_box(shown);
             }
         })

@@ -24,8 +24,12 @@ async fn start(mode: AuthMode) -> ManagedHarness {
     let h = start_managed_with(HttpConfig::default(), Some(OAuthConfig { mode, ..OAuthConfig::default() })).await;
     let now = jiff::Timestamp::now();
     let rule = AccessRule { account_id: h.account.clone(), methods: None, tags: None };
-    let user =
-        NewUser { username: "alice".into(), source: UserSource::Local, password_hash: Some(gumloop_mcp::managed::password::hash(PASSWORD)), access: vec![rule] };
+    let user = NewUser {
+        username: "alice".into(),
+        source: UserSource::Local,
+        password_hash: Some(gumloop_mcp::managed::password::hash(PASSWORD)),
+        access: vec![rule],
+    };
     h.store.create_user(user, now).await.unwrap();
     let client = NewClient {
         client_id: "gmcl_test".into(),

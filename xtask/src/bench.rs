@@ -154,7 +154,10 @@ pub fn bench_replicas() -> Result<()> {
 /// lookup per call, and the cost of one password check.
 pub fn bench_oauth() -> Result<()> {
     let root = project_root();
-    let status = std::process::Command::new(env!("CARGO")).current_dir(&root).args(["run", "--release", "--quiet", "-p", "gumloop-mcp", "--example", "bench_oauth"]).status()?;
+    let status = std::process::Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .args(["run", "--release", "--quiet", "-p", "gumloop-mcp", "--example", "bench_oauth"])
+        .status()?;
     anyhow::ensure!(status.success(), "the benchmark failed");
     Ok(())
 }

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::SignedDuration;
 
+use crate::managed::password;
 use crate::managed::secrets::{Token, TokenHash};
 use crate::managed::store::oauth::{Client, ClientKind, CodeRecord, NewGrant, PendingRequest, User};
 use crate::oauth::browser::{Session, Shared, page};
@@ -21,7 +22,6 @@ use crate::oauth::clients::{Form, redirect_matches};
 use crate::oauth::errors::{OAuthError, redirect_error, redirect_with};
 use crate::oauth::pages::{self, AccountChoice, ClientView, ScopeChoice};
 use crate::oauth::resource::Resource;
-use crate::managed::password;
 use crate::oauth::{OAuth, scopes};
 
 /// How long a pending authorization request waits for sign-in and consent.

@@ -10,7 +10,6 @@ pub mod cimd;
 pub mod oidc;
 pub mod pages;
 
-
 use std::time::Duration;
 
 pub use crate::managed::filter::AuthMode;

@@ -317,8 +317,6 @@ pub struct ResolvedGrant {
 // allocation and change what callers match on.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
-// Returned once per refresh and never kept, so the size difference costs nothing.
-#[allow(clippy::large_enum_variant)]
 pub enum Rotation {
     /// The old refresh token is spent and the new pair stored; here is the grant.
     Rotated(Grant),
