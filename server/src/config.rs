@@ -75,6 +75,15 @@ pub enum Command {
     /// Manage managed MCP servers (scoped URLs for one account)
     #[command(subcommand)]
     Server(ServerCommand),
+    /// Manage the users who sign in to approve OAuth clients, and what they may grant
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage pre-registered OAuth clients
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// List and revoke OAuth grants (what a user let a client do)
+    #[command(subcommand)]
+    Grant(GrantCommand),
 }
 
 /// Parses `--database-url` with an error that never repeats the value (clap's own would
@@ -217,6 +226,130 @@ pub enum ServerCommand {
     /// Delete a managed server; its URL stops working at once
     Revoke {
         /// The server's id (`mcp_…`)
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `gumloop-mcp user …`. A user is named by username (or `usr_…` id).
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; a local user's password is read from stdin (never a flag)
+    Add {
+        /// The sign-in name (for --oidc: the value of the matched claim)
+        username: String,
+        /// Read the password from the first line of stdin
+        #[arg(long, conflicts_with = "oidc")]
+        password_stdin: bool,
+        /// The user signs in through the OpenID Connect provider (no password here)
+        #[arg(long)]
+        oidc: bool,
+        /// What they may grant: ACCOUNT[:methods=M,M…][:tags=T,T…], e.g. acct_1234:methods=read:tags=flows; repeatable
+        #[arg(long = "allow", value_name = "RULE")]
+        allow: Vec<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List users (never their passwords)
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Set a local user's password, read from stdin
+    Passwd {
+        /// The user
+        username: String,
+        /// Read the password from the first line of stdin
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Change what a user may grant: --allow adds or replaces an account's rule, --deny removes one
+    Allow {
+        /// The user
+        username: String,
+        /// ACCOUNT[:methods=M,M…][:tags=T,T…]; replaces the rule for that account if there is one; repeatable
+        #[arg(long = "allow", value_name = "RULE")]
+        allow: Vec<String>,
+        /// An account they may no longer grant; repeatable
+        #[arg(long = "deny", value_name = "ACCOUNT")]
+        deny: Vec<String>,
+        /// Drop every current rule first, so the --allow rules are all they may grant
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Disable a user: they cannot sign in and their grants stop working
+    Disable {
+        /// The user
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Enable a disabled user again
+    Enable {
+        /// The user
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove a user and revoke their grants
+    Remove {
+        /// The user
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `gumloop-mcp client …`.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register an OAuth client; a confidential one's secret is printed once
+    Add {
+        /// The name the consent page shows
+        #[arg(long)]
+        name: String,
+        /// An exact redirect URI (https, or http on localhost, 127.0.0.1 or [::1]); repeatable
+        #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+        redirect_uris: Vec<String>,
+        /// Give the client a secret (client_secret_basic) instead of making it public (PKCE only)
+        #[arg(long)]
+        confidential: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List clients: registered, dynamic and metadata-document ones (never secrets)
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove a client and its grants
+    Remove {
+        /// The client's id (`gmcl_…`, or a metadata document's URL)
+        client_id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `gumloop-mcp grant …`.
+#[derive(Debug, Subcommand)]
+pub enum GrantCommand {
+    /// List grants, newest first
+    List {
+        /// Only this user's (username or `usr_…` id)
+        #[arg(long)]
+        user: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a grant; every token issued under it stops working at once
+    Revoke {
+        /// The grant's id (`grt_…`)
         id: String,
         #[command(flatten)]
         store: StoreArgs,

@@ -78,6 +78,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::ApiToken(cmd) => cli::api_token(cmd).await,
         Command::Account(cmd) => cli::account(cmd).await,
         Command::Server(cmd) => cli::server(cmd).await,
+        Command::User(cmd) => cli::user(cmd).await,
+        Command::Client(cmd) => cli::client(cmd).await,
+        Command::Grant(cmd) => cli::grant(cmd).await,
     }
 }
 

@@ -667,3 +667,28 @@ async fn approve_raw(b: &mut Browser, base: &str, consent: &Page, account: &str)
         .await
         .status
 }
+
+#[tokio::test]
+async fn a_task_under_a_grant_is_resumed_as_the_grant_and_not_after_revocation() {
+    use gumloop_mcp::mcp::tasks::Owners;
+    let h = start(AuthMode::OAuth).await;
+    let _ = tokens(&h, &["tools:read"]).await;
+    let grant = h.store.list_grants(None).await.unwrap().remove(0);
+    let m = gumloop_mcp::managed::Managed {
+        store: h.store.clone(),
+        clock: gumloop_mcp::managed::Clock::system(),
+        public_url: h.base.clone(),
+        audit: gumloop_mcp::managed::AuditLog::start(h.store.clone()),
+        flow_tools_ttl: gumloop_mcp::managed::flow_tools::DEFAULT_TTL,
+        changes: std::sync::Arc::new(gumloop_mcp::managed::changes::LocalBus::default()),
+        sessions: None,
+    };
+    // Another replica adopting the task resolves its owner, the grant, from the store.
+    let scope = m.scope(&grant.id).await.unwrap().expect("a live grant acts");
+    assert_eq!(scope.server_id, grant.id);
+    assert_eq!(scope.credential.api_key.as_ref().map(|k| k.expose().to_owned()).as_deref(), Some("test-key"));
+    let hidden = gumloop_mcp_generated::resources::find("delete_a_gumloop_skill_by_id").unwrap();
+    assert!(!scope.access.allows(hidden), "the grant's scope still applies");
+    h.store.revoke_grant(&grant.id, jiff::Timestamp::now()).await.unwrap();
+    assert!(m.scope(&grant.id).await.unwrap().is_none(), "a revoked grant acts for nobody");
+}

@@ -1,5 +1,6 @@
 //! The admin API: API tokens, connected (integrated) accounts, and the managed MCP
-//! servers scoped to them, in the shapes managed-MCP platforms use.
+//! servers scoped to them, in the shapes managed-MCP platforms use; and, in [`oauth`],
+//! the users, OAuth clients and grants of sign-in with OAuth.
 //!
 //! Every route needs `Authorization: Bearer <API token>`. Every error is JSON,
 //! `{"error": {"code", "message", "problems"?}}`: a malformed body names the field, an
@@ -21,6 +22,8 @@ use crate::managed::filter::McpServerConfig;
 use crate::managed::store::{McpServer, NewAccount, ServerPatch, StoreError};
 use crate::managed::{Managed, bearer, live_api_token, unauthorized};
 use crate::upstream::credential::{Credential, Secret};
+
+pub mod oauth;
 
 /// The admin API's state.
 #[derive(Clone)]
@@ -57,6 +60,11 @@ impl ApiError {
     /// The message, for callers outside HTTP (the CLI).
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Each problem, when there are several (the CLI lists them).
+    pub fn problems(&self) -> &[String] {
+        &self.problems
     }
 
     fn with_problems(mut self, problems: Vec<String>) -> Self {
@@ -139,6 +147,13 @@ pub fn router(admin: Admin) -> Router {
         .route("/integrated-account/{id}/mcp", get(list_servers).post(create_server))
         .route("/integrated-account/{id}/mcp/{mcp_id}", get(get_server).patch(update_server).delete(delete_server))
         .route("/integrated-account/{id}/mcp/{mcp_id}/calls", get(list_calls))
+        .route("/user", get(oauth::list_users).post(oauth::create_user))
+        .route("/user/{id}", get(oauth::get_user).patch(oauth::update_user).delete(oauth::delete_user))
+        .route("/oauth-client", get(oauth::list_clients).post(oauth::create_client))
+        .route("/oauth-client/{*client_id}", get(oauth::get_client).delete(oauth::delete_client))
+        .route("/oauth-grant", get(oauth::list_grants))
+        .route("/oauth-grant/{id}", get(oauth::get_grant).delete(oauth::revoke_grant))
+        .route("/oauth-grant/{id}/calls", get(oauth::list_grant_calls))
         .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method") })
         .layer(axum::middleware::from_fn_with_state(admin.clone(), authenticate))
         .with_state(admin)
@@ -380,13 +395,24 @@ async fn list_calls(
     Path((account_id, id)): Path<(String, String)>,
     query: Result<Query<CallsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
+    let (cursor, limit) = calls_query(query)?;
+    a.managed.store.get_server(&account_id, &id).await?;
+    calls_page(&a, &id, cursor.as_deref(), limit).await
+}
+
+/// The cursor and page size of an audit listing (`limit` 1–500, default 50).
+fn calls_query(query: Result<Query<CallsQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<(Option<String>, usize)> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request(format!("`limit` must be between 1 and 500, got {limit}")));
     }
-    a.managed.store.get_server(&account_id, &id).await?;
-    let page = a.managed.store.list_calls(&id, q.cursor.as_deref(), limit).await?;
+    Ok((q.cursor, limit))
+}
+
+/// One page of the audit records kept under `id` (a managed server's or a grant's).
+async fn calls_page(a: &Admin, id: &str, cursor: Option<&str>, limit: usize) -> ApiResult<Json<Value>> {
+    let page = a.managed.store.list_calls(id, cursor, limit).await?;
     Ok(Json(serde_json::to_value(page).expect("plain struct")))
 }
 

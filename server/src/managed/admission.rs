@@ -90,6 +90,27 @@ pub struct GrantScope {
     pub rules: Vec<McpServerConfig>,
 }
 
+impl GrantScope {
+    /// What `grant` allows `user` now: its scope and tags, and the user's current rules
+    /// for its account (for an OIDC user, pass them with their groups' rules:
+    /// [`crate::managed::store::oauth::with_group_rules`]); `None` when the user may no
+    /// longer use the account, so an administrator's narrowing takes effect on the next
+    /// request.
+    pub fn of(grant: &crate::managed::store::oauth::Grant, user: &crate::managed::store::oauth::User) -> Option<Self> {
+        let rules: Vec<McpServerConfig> = user
+            .access
+            .iter()
+            .filter(|r| r.account_id == grant.account_id)
+            .map(|r| McpServerConfig { methods: r.methods.clone(), tags: r.tags.clone(), ..McpServerConfig::default() })
+            .collect();
+        if rules.is_empty() {
+            return None;
+        }
+        let granted = McpServerConfig { methods: grant.methods.clone(), tags: grant.tags.clone(), ..McpServerConfig::default() };
+        Some(Self { id: grant.id.clone(), filters: vec![granted], rules })
+    }
+}
+
 impl Admission {
     /// The scope the core serves the request with.
     pub fn into_scope(self) -> Scope {
@@ -196,8 +217,9 @@ const CREDENTIAL_PARAMS: [&str; 14] = [
 ];
 
 /// Prefixes of this server's tokens (`secrets`): a value carrying one is a credential
-/// whatever its parameter is called.
-const TOKEN_PREFIXES: [&str; 2] = ["gmcp_", "gmat_"];
+/// whatever its parameter is called. Server URLs, API tokens, OAuth client secrets,
+/// OAuth access tokens and OAuth refresh tokens.
+const TOKEN_PREFIXES: [&str; 5] = ["gmcp_", "gmat_", "gmcs_", "gmoa_", "gmor_"];
 
 /// Refuses a request whose query string carries a credential: a parameter named like one
 /// (`token`, `apikey`, `token[]`, `%74oken`, …), or any name or value that holds one of
@@ -451,10 +473,15 @@ mod tests {
             "h=Bearer%20abc",
             "h=bearer+abc",
             "%67mat_x=",
+            "client_secret=gmcs_AbC",
+            "x=gmoa_AbC",
+            "%67mor_AbC",
+            "state=GMOR_upper",
         ] {
             assert!(refused(q), "{q}");
         }
-        for q in ["limit=10&cursor=MTA", "page=2", "tokens_used=5", "q=bearer", "id=mcp_0123abcd", "keyword=x"] {
+        for q in ["limit=10&cursor=MTA", "page=2", "tokens_used=5", "q=bearer", "id=mcp_0123abcd", "keyword=x", "client_id=gmcl_0123abcd", "user=usr_0123abcd"]
+        {
             assert!(!refused(q), "{q}");
         }
     }

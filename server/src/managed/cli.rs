@@ -1,5 +1,5 @@
-//! The management commands (`api-token`, `account`, `server`): the admin API's
-//! operations for people at a terminal. They open the same store as `serve`, so they
+//! The management commands (`api-token`, `account`, `server`, and in [`oauth`] `user`,
+//! `client` and `grant`): the admin API's operations for people at a terminal. They open the same store as `serve`, so they
 //! work with or without a running server, and a running server sees their effect on its
 //! next request.
 
@@ -20,6 +20,9 @@ use crate::managed::secrets::{KeySource, SealingKey};
 use crate::managed::store::{DatabaseUrl, NewAccount, PgBus, PostgresStore, SqliteStore, Store};
 use crate::mcp::tasks::store::TaskStore;
 use crate::upstream::credential::{Credential, Secret};
+
+pub mod oauth;
+pub use oauth::{client, grant, user};
 
 /// Opens (creating if needed) the data directory, its key and its SQLite store.
 pub fn open_store(data_dir: &Path) -> Result<(SqliteStore, KeySource)> {

@@ -27,7 +27,7 @@ use hmac::Mac as _;
 
 use crate::managed::secrets::TokenHash;
 use crate::managed::store::StoreError;
-use crate::managed::store::oauth::{NewUser, User, UserPatch, UserSource};
+use crate::managed::store::oauth::{NewUser, User, UserPatch, UserSource, group_rules, with_group_rules};
 use crate::oauth::OAuth;
 use crate::oauth::browser::{Shared, cookie, page};
 use crate::oauth::clients::Form;
@@ -35,8 +35,7 @@ use crate::oauth::errors::OAuthError;
 use crate::oauth::oidc::{CallbackParams, Identity, OidcError, PENDING_KEY_LABEL, PENDING_TTL, UpstreamPending};
 use crate::oauth::pages;
 
-/// Users whose name starts with this hold a group's rules; nobody signs in as one.
-pub const GROUP_PREFIX: &str = "group:";
+pub use crate::managed::store::oauth::GROUP_PREFIX;
 
 fn message(status: StatusCode, title: &str, text: &str) -> Response {
     page(status, pages::message(title, text))
@@ -70,33 +69,9 @@ impl OAuth {
         mac.finalize().into_bytes().into()
     }
 
-    /// `user` with the rules of their groups added: for an OIDC user, the rules of each
-    /// `group:<name>` user (source `oidc`, not disabled) for the groups of their last
-    /// sign-in. Anyone else is returned as they are.
-    pub async fn with_group_rules(&self, mut user: User) -> Result<User, StoreError> {
-        if user.source != UserSource::Oidc || user.username.starts_with(GROUP_PREFIX) {
-            return Ok(user);
-        }
-        let groups = std::mem::take(&mut user.groups);
-        for rules in self.group_rules(&groups).await? {
-            user.access.extend(rules);
-        }
-        user.groups = groups;
-        Ok(user)
-    }
-
-    /// The rules of each group in `groups` that has a `group:<name>` user.
-    async fn group_rules(&self, groups: &[String]) -> Result<Vec<Vec<crate::managed::store::oauth::AccessRule>>, StoreError> {
-        let mut out = Vec::new();
-        for g in groups {
-            if let Some((group, _)) = self.managed.store.find_user(&format!("{GROUP_PREFIX}{g}")).await?
-                && group.source == UserSource::Oidc
-                && !group.disabled
-            {
-                out.push(group.access);
-            }
-        }
-        Ok(out)
+    /// `user` with the rules of their groups added ([`with_group_rules`]).
+    pub async fn with_group_rules(&self, user: User) -> Result<User, StoreError> {
+        with_group_rules(self.managed.store.as_ref(), user).await
     }
 }
 
@@ -242,7 +217,7 @@ async fn user_for(o: &OAuth, identity: &Identity) -> Result<User, Response> {
         }
         Some((u, _)) => u,
         None => {
-            let rules = o.group_rules(&groups).await.map_err(store_failed)?;
+            let rules = group_rules(o.managed.store.as_ref(), &groups).await.map_err(store_failed)?;
             if rules.iter().all(Vec::is_empty) {
                 tracing::info!(user = name, groups = ?groups, "oauth: an OIDC identity with no access here was refused");
                 return Err(no_access());

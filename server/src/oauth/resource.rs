@@ -180,23 +180,10 @@ async fn grant_for(o: &OAuth, token: Option<String>, resource: &Resource) -> Res
     Ok(ResolvedGrant { user, ..g })
 }
 
-/// The filters a grant applies besides a server's: its scope and tags (all must allow),
-/// and the user's current rules for its account (one must allow: their own and, for an
-/// OIDC user, their groups'); `None` when the user may no longer use the account, so an
-/// administrator's narrowing takes effect on the next request.
+/// The filters a grant applies besides a server's ([`GrantScope::of`]): its scope and
+/// tags (all must allow), and the user's current rules for its account (one must allow).
 pub fn grant_filters(g: &ResolvedGrant) -> Option<(Vec<McpServerConfig>, Vec<McpServerConfig>)> {
-    let rules: Vec<McpServerConfig> = g
-        .user
-        .access
-        .iter()
-        .filter(|r| r.account_id == g.grant.account_id)
-        .map(|r| McpServerConfig { methods: r.methods.clone(), tags: r.tags.clone(), ..McpServerConfig::default() })
-        .collect();
-    if rules.is_empty() {
-        return None;
-    }
-    let grant = McpServerConfig { methods: g.grant.methods.clone(), tags: g.grant.tags.clone(), ..McpServerConfig::default() };
-    Some((vec![grant], rules))
+    GrantScope::of(&g.grant, &g.user).map(|s| (s.filters, s.rules))
 }
 
 /// The scope a tool needs, when the grant's scope is all that hides it from this

@@ -78,7 +78,10 @@ async fn exchange(o: &OAuth, req: Request) -> Result<Response, OAuthError> {
             let grant = o.managed.store.get_grant(&record.grant_id).await.map_err(OAuthError::server)?;
             check_resource(o, resource, &grant)?;
             let (access, refresh, stored) = pair();
-            o.managed.store.issue_tokens(&grant.id, &stored, now).await.map_err(OAuthError::server)?;
+            o.managed.store.issue_tokens(&grant.id, &stored, now).await.map_err(|e| match e {
+                crate::managed::store::StoreError::Invalid(_) => OAuthError::bad("invalid_grant", "the grant was revoked"),
+                e => OAuthError::server(e),
+            })?;
             tracing::info!(client = client.client_id, grant = grant.id, "oauth: tokens issued for a code");
             Ok(tokens(o, &grant, &access, &refresh))
         }

@@ -239,6 +239,9 @@ pub trait Store: OAuthStore + Send + Sync + 'static {
     /// token's hash (work resumed on its behalf, such as an adopted task). `None` for an
     /// unknown id.
     async fn resolve_server(&self, id: &str) -> Result<Option<(Resolved, TokenHash)>>;
+    /// An account's credential, unsealed (work resumed for an OAuth grant on `/mcp`).
+    /// `None` for an unknown id.
+    async fn account_credential(&self, id: &str) -> Result<Option<Credential>>;
     /// Deletes servers expired at `now`; returns how many.
     async fn sweep_expired(&self, now: Timestamp) -> Result<usize>;
 

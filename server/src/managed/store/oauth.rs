@@ -411,3 +411,34 @@ pub trait OAuthStore: Send + Sync {
     /// Separate from `Store::sweep_expired`: the caller runs both.
     async fn sweep_oauth(&self, now: Timestamp) -> Result<usize>;
 }
+
+/// Users whose name starts with this hold a group's rules (source `oidc`); nobody signs
+/// in as one.
+pub const GROUP_PREFIX: &str = "group:";
+
+/// `user` with the rules of their groups added: for an OIDC user, the rules of each
+/// `group:<name>` user (source `oidc`, not disabled) for the groups of their last
+/// sign-in. Anyone else is returned as they are.
+pub async fn with_group_rules(store: &(impl OAuthStore + ?Sized), mut user: User) -> Result<User> {
+    if user.source != UserSource::Oidc || user.username.starts_with(GROUP_PREFIX) {
+        return Ok(user);
+    }
+    for rules in group_rules(store, &user.groups).await? {
+        user.access.extend(rules);
+    }
+    Ok(user)
+}
+
+/// The rules of each group in `groups` that has a `group:<name>` user.
+pub async fn group_rules(store: &(impl OAuthStore + ?Sized), groups: &[String]) -> Result<Vec<Vec<AccessRule>>> {
+    let mut out = Vec::new();
+    for g in groups {
+        if let Some((group, _)) = store.find_user(&format!("{GROUP_PREFIX}{g}")).await?
+            && group.source == UserSource::Oidc
+            && !group.disabled
+        {
+            out.push(group.access);
+        }
+    }
+    Ok(out)
+}

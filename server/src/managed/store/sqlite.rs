@@ -206,6 +206,11 @@ impl Store for SqliteStore {
         self.0.resolve_server(id)
     }
 
+    async fn account_credential(&self, id: &str) -> Result<Option<Credential>> {
+        let _t = timed(BACKEND, "account_credential");
+        self.0.account_credential(id)
+    }
+
     async fn sweep_expired(&self, now: Timestamp) -> Result<usize> {
         let _t = timed(BACKEND, "sweep_expired");
         self.write(move |s| s.sweep_expired(now)).await

@@ -236,6 +236,14 @@ impl Store for PostgresStore {
         Ok(Some((Resolved { server, credential }, TokenHash(hash))))
     }
 
+    async fn account_credential(&self, id: &str) -> Result<Option<Credential>> {
+        let _t = timed(BACKEND, "account_credential");
+        let row = self.row("SELECT api_key_sealed, user_id, team_id, project_id FROM accounts WHERE id = $1", &[&id]).await?;
+        let Some(row) = row else { return Ok(None) };
+        let sealed: Vec<u8> = col(&row, 0)?;
+        Ok(Some(self.credential(id, &sealed, col(&row, 1)?, col(&row, 2)?, col(&row, 3)?)?))
+    }
+
     async fn sweep_expired(&self, now: Timestamp) -> Result<usize> {
         let _t = timed(BACKEND, "sweep_expired");
         self.swept("DELETE FROM mcp_servers WHERE expires_at IS NOT NULL AND expires_at <= $1", ms(now)).await

@@ -256,6 +256,15 @@ impl Inner {
         Ok(Some((Resolved { server, credential }, TokenHash(hash))))
     }
 
+    pub(super) fn account_credential(&self, id: &str) -> Result<Option<Credential>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached("SELECT api_key_sealed, user_id, team_id, project_id FROM accounts WHERE id = ?1")?;
+        let row = stmt.query_row([id], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).optional()?;
+        drop(stmt);
+        drop(conn);
+        row.map(|(sealed, user_id, team_id, project_id)| self.credential(id, &sealed, user_id, team_id, project_id)).transpose()
+    }
+
     pub(super) fn sweep_expired(&self, now: Timestamp) -> Result<usize> {
         Ok(self.writer().execute("DELETE FROM mcp_servers WHERE expires_at IS NOT NULL AND expires_at <= ?1", [ms(now)])?)
     }
