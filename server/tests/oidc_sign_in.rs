@@ -437,3 +437,23 @@ fn serve_takes_the_oidc_flags() {
     let (status, err) = output_of(cmd_both.spawn().unwrap());
     assert!(!status.success() && err.contains("not both") && !err.contains(IDP_SECRET), "{err}");
 }
+
+/// The grants page offers the provider too; after it the browser lands on its grants.
+#[tokio::test]
+async fn the_grants_page_signs_in_through_the_provider() {
+    let h = start().await;
+    h.user("gina@example.test", vec![h.rule(None)]).await;
+    let mut jar = CookieJar::default();
+    let r = h.get(&mut jar, &format!("{}/oauth/grants", h.base)).await;
+    let html = r.text().await.unwrap();
+    let link = between(&html, "<a id=\"oidc\" href=\"", "\"").unwrap_or_else(|| panic!("no OIDC link on the grants sign-in:\n{html}")).to_owned();
+    assert_eq!(link, "/oauth/upstream/start");
+    let r = h.get(&mut jar, &format!("{}{link}", h.base)).await;
+    assert_eq!(r.status(), 303);
+    let at_idp = r.headers()["location"].to_str().unwrap().to_owned();
+    let callback = h.idp.sign_in(&at_idp, "gina@example.test", Consent::Approve).await;
+    let r = h.get(&mut jar, &callback).await;
+    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/oauth/grants"));
+    let html = h.get(&mut jar, &format!("{}/oauth/grants", h.base)).await.text().await.unwrap();
+    assert!(html.contains("gina@example.test"), "signed in on the grants page:\n{html}");
+}

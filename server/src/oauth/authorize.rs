@@ -334,7 +334,9 @@ pub async fn login(State(o): State<Shared>, req: Request) -> Response {
             match handle {
                 Some(h) => resume(&o, &headers, &h, Some(&error)).await,
                 None => match o.session(&headers).await {
-                    Ok(Some(s)) => page(StatusCode::UNAUTHORIZED, pages::grants_login(&o.csrf(&s), Some(&error))),
+                    Ok(Some(s)) => {
+                        page(StatusCode::UNAUTHORIZED, pages::grants_login(&o.csrf(&s), Some(&error), o.upstream.as_ref().map(|_| "your company account")))
+                    }
                     _ => message(StatusCode::BAD_REQUEST, "Sign-in expired", "start again"),
                 },
             }
@@ -536,7 +538,7 @@ async fn grants_page(o: &OAuth, headers: &HeaderMap, notice: Option<&str>) -> Re
         None => None,
     };
     let mut resp = match user {
-        None => page(StatusCode::OK, pages::grants_login(&csrf, None)),
+        None => page(StatusCode::OK, pages::grants_login(&csrf, None, o.upstream.as_ref().map(|_| "your company account"))),
         Some(user) => {
             let (list, clients, accounts) =
                 match (o.managed.store.list_grants(Some(&user.id)).await, o.managed.store.list_clients().await, o.managed.store.list_accounts().await) {

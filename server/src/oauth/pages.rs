@@ -266,10 +266,13 @@ pub fn message(title: &str, text: &str) -> String {
 }
 
 /// A sign-in form with no pending request, for the grants page.
-pub fn grants_login(csrf: &str, error: Option<&str>) -> String {
+pub fn grants_login(csrf: &str, error: Option<&str>, oidc: Option<&str>) -> String {
     let mut body = String::from("<h1>Sign in to see your grants</h1>");
     if let Some(e) = error {
         let _ = write!(body, "<p class=\"error\" id=\"error\">{}</p>", esc(e));
+    }
+    if let Some(name) = oidc {
+        let _ = write!(body, "<p><a id=\"oidc\" href=\"/oauth/upstream/start\">Sign in with {}</a></p>", esc(name));
     }
     let _ = write!(
         body,
