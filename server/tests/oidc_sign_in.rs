@@ -347,10 +347,14 @@ async fn the_callback_needs_the_sealed_pending_sign_in() {
 fn serve_takes_the_oidc_flags() {
     use std::io::Read as _;
     use std::process::{Command, Stdio};
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
+    // Nobody signs in here, so the redirect URI registered at the provider does not matter
+    // and serve binds any free port (no port is picked ahead, none can be taken meanwhile).
     let idp = TestIdp::start(IdpOptions {
-        client: IdpClient { client_id: "gumloop-mcp".into(), client_secret: IDP_SECRET.into(), redirect_uri: format!("{base}/oauth/upstream/callback") },
+        client: IdpClient {
+            client_id: "gumloop-mcp".into(),
+            client_secret: IDP_SECRET.into(),
+            redirect_uri: "http://127.0.0.1:9/oauth/upstream/callback".into(),
+        },
         claims_in_id_token: false,
     });
     let data = tempfile::tempdir().unwrap();
@@ -358,7 +362,7 @@ fn serve_takes_the_oidc_flags() {
     std::fs::write(&secret_file, format!("{IDP_SECRET}\n")).unwrap();
     let run = |issuer: &str, secret: Option<(&str, &str)>| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"));
-        cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--auth", "oauth", "--data-dir"]).arg(data.path().join("data")).args([
+        cmd.args(["serve", "--bind", "127.0.0.1:0", "--auth", "oauth", "--data-dir"]).arg(data.path().join("data")).args([
             "--oidc-issuer",
             issuer,
             "--oidc-client-id",
@@ -420,7 +424,8 @@ fn serve_takes_the_oidc_flags() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(logs.contains(&format!("sign-in is delegated to the OpenID provider {}", idp.issuer())), "{logs}");
-    assert!(logs.contains(&format!("redirect URI {base}/oauth/upstream/callback")), "{logs}");
+    let redirect = logs.split("redirect URI ").nth(1).and_then(|r| r.split(')').next()).unwrap_or_default();
+    assert!(redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/oauth/upstream/callback"), "{logs}");
     assert!(!logs.contains(IDP_SECRET), "the secret is never logged:\n{logs}");
 
     // Both a file and the variable: ambiguous, refused.
