@@ -10,6 +10,8 @@
 #   .ci/.cache/node22/    Node 22 from the npm registry package node-linux-<arch>
 #   clients/node_modules/ the conformance suite, the Inspector CLIs and playwright-core (which drives
 #                         Debian's Chromium: it downloads no browser), from clients/package-lock.json
+#   clients/idp/node_modules/ oidc-provider (the OIDC sign-in tests' OpenID provider), from
+#                         clients/idp/package-lock.json
 # Needs python3 (>= 3.10, with venv), npm and network access to PyPI and the npm registry.
 # Idempotent: each step is skipped while its stamp matches its pinned inputs.
 set -euo pipefail
@@ -84,8 +86,18 @@ if [ "$(cat clients/node_modules/.stamp 2>/dev/null)" != "$want" ]; then
   echo "$want" >clients/node_modules/.stamp
 fi
 
+# 4. The test OpenID provider (server/tests/oidc.rs starts clients/idp/idp.mjs), as locked.
+want="$(hash_of clients/idp/package.json clients/idp/package-lock.json) $(node --version)"
+if [ "$(cat clients/idp/node_modules/.stamp 2>/dev/null)" != "$want" ]; then
+  echo "setup: npm ci in clients/idp/ with node $(node --version)"
+  (cd clients/idp && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) || die "npm ci in clients/idp/"
+  echo "$want" >clients/idp/node_modules/.stamp
+fi
+
 # Smoke checks (cheap): each client starts under these runtimes.
 "$venv/bin/python" -c 'import mcp' || die "the venv cannot import mcp"
 (cd clients && node node_modules/@modelcontextprotocol/conformance/dist/index.js list --server >/dev/null) ||
   die "the conformance CLI does not start under node $(node --version)"
 /usr/bin/chromium --version >/dev/null 2>&1 || die "/usr/bin/chromium --version fails"
+(cd clients/idp && node -e 'import("oidc-provider")' >/dev/null) ||
+  die "oidc-provider does not load under node $(node --version)"

@@ -216,6 +216,13 @@ async fn render(o: &OAuth, session: &Session, handle: &str, pending: &PendingReq
         },
         None => None,
     };
+    let user = match user {
+        Some(u) => match o.with_group_rules(u).await {
+            Ok(u) => Some(u),
+            Err(e) => return store_failed(OAuthError::server(e)),
+        },
+        None => None,
+    };
     let Some(user) = user else {
         let oidc = o.upstream.as_ref().map(|_| "your company account");
         let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
@@ -328,7 +335,10 @@ pub async fn login(State(o): State<Shared>, req: Request) -> Response {
             match handle {
                 Some(h) => resume(&o, &headers, &h, Some(&error), &username).await,
                 None => match o.session(&headers).await {
-                    Ok(Some(s)) => page(StatusCode::UNAUTHORIZED, pages::grants_login(&o.csrf(&s), Some(&error), &username)),
+                    Ok(Some(s)) => page(
+                        StatusCode::UNAUTHORIZED,
+                        pages::grants_login(&o.csrf(&s), Some(&error), &username, o.upstream.as_ref().map(|_| "your company account")),
+                    ),
                     _ => message(StatusCode::BAD_REQUEST, "Sign-in expired", "start again"),
                 },
             }
@@ -432,6 +442,10 @@ pub async fn consent(State(o): State<Shared>, req: Request) -> Response {
         Ok(_) => return message(StatusCode::FORBIDDEN, "Refused", "this user is disabled"),
         Err(e) => return store_failed(OAuthError::server(e)),
     };
+    let user = match o.with_group_rules(user).await {
+        Ok(u) => u,
+        Err(e) => return store_failed(OAuthError::server(e)),
+    };
     let decision = form.one("decision").ok().flatten().unwrap_or_default().to_owned();
     if decision != "approve" {
         // Single use: a denied request cannot be approved later.
@@ -526,7 +540,7 @@ async fn grants_page(o: &OAuth, headers: &HeaderMap, notice: Option<&str>) -> Re
         None => None,
     };
     let mut resp = match user {
-        None => page(StatusCode::OK, pages::grants_login(&csrf, None, "")),
+        None => page(StatusCode::OK, pages::grants_login(&csrf, None, "", o.upstream.as_ref().map(|_| "your company account"))),
         Some(user) => {
             let (list, clients, accounts) =
                 match (o.managed.store.list_grants(Some(&user.id)).await, o.managed.store.list_clients().await, o.managed.store.list_accounts().await) {

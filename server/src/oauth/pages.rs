@@ -309,10 +309,13 @@ pub fn signed_out() -> String {
 }
 
 /// A sign-in form with no pending request, for the grants page (`username`: the name
-/// typed last time).
-pub fn grants_login(csrf: &str, error: Option<&str>, username: &str) -> String {
+/// typed last time; `oidc`: offer the company's sign-in).
+pub fn grants_login(csrf: &str, error: Option<&str>, username: &str, oidc: Option<&str>) -> String {
     let mut body = String::from("<h1>Sign in to see your grants</h1>");
     body.push_str(&error_block(error));
+    if let Some(name) = oidc {
+        let _ = write!(body, "<p><a id=\"oidc\" href=\"/oauth/upstream/start\">Sign in with {}</a></p>", esc(name));
+    }
     let _ =
         write!(body, "<form method=\"post\" action=\"/oauth/login\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">{}", esc(csrf), credentials(username));
     layout("Sign in", &body)
