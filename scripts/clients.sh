@@ -13,7 +13,11 @@
 #      inputs, MCP tasks, skill rejections, audit-log pages; with its own fake and server
 #   f. three `serve` replicas on one throwaway PostgreSQL behind nginx (clients/replicas.py):
 #      create-and-use, tasks across replicas, revocation, SIGKILL adoption, links, list_changed
-#   g. OAuth sign-in with real clients, each against its own `serve --auth oauth` (sign-in and
+#   g. the sign-in and consent pages in headless Chromium (clients/consent_browser.mjs, with
+#      playwright-core): sign in, a wrong password, consent, approve and the code exchanged,
+#      deny, no framing, the grants page and revoke; a screenshot of each page state goes to
+#      $TEST_OUTPUT_DIR/consent-browser (default: <target dir>/test-output/consent-browser)
+#   h. OAuth sign-in with real clients, each against its own `serve --auth oauth` (sign-in and
 #      consent done over HTTP by clients/oauth_consent.py): the conformance suite's
 #      authorization-server scenarios (0.2.0-alpha.12, clients/oauth_conformance.py); the
 #      Python client's OAuthClientProvider with DCR and a metadata document, both eras,
@@ -139,6 +143,12 @@ t=$SECONDS
 "$py" clients/replicas.py --server-bin "$mcp_bin" --fake-bin "$fake_bin"
 echo "   ($((SECONDS - t))s)"
 
+echo "== g. sign-in and consent pages in headless Chromium ($(/usr/bin/chromium --version 2>/dev/null), playwright-core $(node -p 'require("./clients/node_modules/playwright-core/package.json").version'))"
+t=$SECONDS
+(cd clients && node consent_browser.mjs --server-bin "$mcp_bin" --fake-bin "$fake_bin" --data-dir "$tmp/consent-browser" \
+  --out "${TEST_OUTPUT_DIR:-$target_dir/test-output}/consent-browser")
+echo "   ($((SECONDS - t))s)"
+
 echo "== b. MCP Inspector CLI"
 t=$SECONDS
 # v1 resolves ../package.json from its working directory: run it from clients/node_modules.
@@ -193,7 +203,7 @@ fi
 echo "ok: conformance active suite matches clients/conformance-baseline.yml"
 echo "   ($((SECONDS - t))s)"
 
-echo "== g. OAuth sign-in: conformance authorization-server scenarios, Python OAuthClientProvider, mcp-remote"
+echo "== h. OAuth sign-in: conformance authorization-server scenarios, Python OAuthClientProvider, mcp-remote"
 t=$SECONDS
 # Each script starts its own server and stops it; they share the fake (each reads only the
 # requests it caused).

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for the tests:
-#   postgresql, nginx-light  Debian packages, with apt-get, only when their binaries are absent
+#   postgresql, nginx-light, chromium, fonts-dejavu-core
+#                         Debian packages, with apt-get, only when their files are absent
 #                         (the PostgreSQL store tests run a throwaway cluster from
-#                         /usr/lib/postgresql/*/bin); this step needs root, as CI has
+#                         /usr/lib/postgresql/*/bin; clients/consent_browser.mjs drives
+#                         /usr/bin/chromium headless, and its screenshots need a font); this
+#                         step needs root, as CI has
 #   .ci/.cache/venv/      Python venv with clients/requirements.txt (the `mcp` client)
 #   .ci/.cache/node22/    Node 22 from the npm registry package node-linux-<arch>
 #   clients/node_modules/ the conformance suite (0.1.16, and 0.2.0-alpha.12 as conformance-authz
-#                         for its authorization-server scenarios), the Inspector CLIs and
-#                         mcp-remote, from clients/package-lock.json
+#                         for its authorization-server scenarios), the Inspector CLIs, mcp-remote
+#                         and playwright-core (which drives Debian's Chromium: it downloads no
+#                         browser), from clients/package-lock.json
+#   clients/idp/node_modules/ oidc-provider (the OIDC sign-in tests' OpenID provider), from
+#                         clients/idp/package-lock.json
 # Needs python3 (>= 3.10, with venv), npm and network access to PyPI and the npm registry.
 # Idempotent: each step is skipped while its stamp matches its pinned inputs.
 set -euo pipefail
@@ -26,6 +32,8 @@ hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "${missing[*]} missing; install them as root: apt-get install ${missing[*]}"
   echo "setup: apt-get install ${missing[*]}"
@@ -34,6 +42,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # No service is started: tests run their own cluster on a private socket.
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]}"
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || die "postgresql installed but no /usr/lib/postgresql/*/bin/initdb"
+  [ -x /usr/bin/chromium ] || die "chromium installed but no /usr/bin/chromium"
 fi
 
 need python3 "install Python 3.10 or later"
@@ -79,10 +88,21 @@ if [ "$(cat clients/node_modules/.stamp 2>/dev/null)" != "$want" ]; then
   echo "$want" >clients/node_modules/.stamp
 fi
 
+# 4. The test OpenID provider (server/tests/oidc.rs starts clients/idp/idp.mjs), as locked.
+want="$(hash_of clients/idp/package.json clients/idp/package-lock.json) $(node --version)"
+if [ "$(cat clients/idp/node_modules/.stamp 2>/dev/null)" != "$want" ]; then
+  echo "setup: npm ci in clients/idp/ with node $(node --version)"
+  (cd clients/idp && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) || die "npm ci in clients/idp/"
+  echo "$want" >clients/idp/node_modules/.stamp
+fi
+
 # Smoke checks (cheap): each client starts under these runtimes.
 "$venv/bin/python" -c 'import mcp' || die "the venv cannot import mcp"
 (cd clients && node node_modules/@modelcontextprotocol/conformance/dist/index.js list --server >/dev/null) ||
   die "the conformance CLI does not start under node $(node --version)"
+/usr/bin/chromium --version >/dev/null 2>&1 || die "/usr/bin/chromium --version fails"
+(cd clients/idp && node -e 'import("oidc-provider")' >/dev/null) ||
+  die "oidc-provider does not load under node $(node --version)"
 (cd clients && node node_modules/conformance-authz/dist/index.js authorization --help >/dev/null) ||
   die "the conformance 0.2.0-alpha.12 CLI (authorization) does not start under node $(node --version)"
 (cd clients && node node_modules/mcp-remote/dist/proxy.js --help </dev/null >/dev/null 2>&1) ||

@@ -107,7 +107,7 @@ async fn main() {
                 let shown = g
                     .filter(|g| g.grant.resource == resource)
                     .and_then(|g| gumloop_mcp::oauth::resource::grant_filters(&g))
-                    .map(|f| f.iter().all(|f| f.allows(tool)));
+                    .map(|(all, any)| all.iter().all(|f| f.allows(tool)) && any.iter().any(|r| r.allows(tool)));
                 std::hint::black_box(shown);
             }
         })

@@ -58,6 +58,8 @@ pub struct Cli {
 }
 
 /// The transports.
+// Parsed once at start-up: the size of `serve`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve MCP over streamable HTTP at /mcp (2025-11-25 sessions and 2026-07-28 stateless requests on one endpoint)
@@ -449,7 +451,69 @@ pub struct ServeArgs {
     #[arg(long, env = "GUMLOOP_MCP_OAUTH_ALLOW_PRIVATE_METADATA", hide = true)]
     pub oauth_allow_private_metadata: bool,
     #[command(flatten)]
+    pub oidc: OidcArgs,
+    #[command(flatten)]
     pub upstream: UpstreamArgs,
+}
+
+/// Sign-in delegated to the company's OpenID provider (`serve`).
+#[derive(Debug, Clone, Args)]
+pub struct OidcArgs {
+    /// Sign people in through this OpenID Connect provider (its issuer URL, e.g. https://login.example.com/realms/corp) instead of local passwords; gumloop-mcp still issues its own MCP tokens. Register <public URL>/oauth/upstream/callback as the redirect URI of a confidential client there. The client secret comes from GUMLOOP_MCP_OIDC_CLIENT_SECRET or --oidc-client-secret-file, never from the command line
+    #[arg(long, env = "GUMLOOP_MCP_OIDC_ISSUER", value_name = "URL")]
+    pub oidc_issuer: Option<String>,
+    /// The client id at the provider (with --oidc-issuer)
+    #[arg(long, env = "GUMLOOP_MCP_OIDC_CLIENT_ID", value_name = "ID")]
+    pub oidc_client_id: Option<String>,
+    /// A file holding the client secret (with --oidc-issuer; surrounding whitespace is ignored). Otherwise GUMLOOP_MCP_OIDC_CLIENT_SECRET
+    #[arg(long, env = "GUMLOOP_MCP_OIDC_CLIENT_SECRET_FILE", value_name = "PATH")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// The claim that names a user: email, sub, preferred_username, or a non-standard string claim; it is matched against the names of users with source oidc
+    #[arg(long, env = "GUMLOOP_MCP_OIDC_USER_CLAIM", value_name = "CLAIM", default_value = crate::oauth::oidc::OidcConfig::DEFAULT_USER_CLAIM)]
+    pub oidc_user_claim: String,
+    /// The claim listing a user's groups (e.g. groups); each group <g> adds the rules of the user named group:<g>
+    #[arg(long, env = "GUMLOOP_MCP_OIDC_GROUPS_CLAIM", value_name = "CLAIM")]
+    pub oidc_groups_claim: Option<String>,
+}
+
+/// The environment variable the OIDC client secret may come from.
+pub const OIDC_CLIENT_SECRET_ENV: &str = "GUMLOOP_MCP_OIDC_CLIENT_SECRET";
+
+impl OidcArgs {
+    /// The relying party's settings, if sign-in is delegated; `secret_env` is
+    /// [`OIDC_CLIENT_SECRET_ENV`]'s value. Errors name the flag or variable at fault and
+    /// never show the secret.
+    pub fn oidc_config(&self, public_url: &str, secret_env: Option<&str>) -> Result<Option<crate::oauth::oidc::OidcConfig>, String> {
+        let secret_env = secret_env.filter(|s| !s.trim().is_empty());
+        let Some(issuer) = self.oidc_issuer.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+            if self.oidc_client_id.is_some() || self.oidc_client_secret_file.is_some() || secret_env.is_some() || self.oidc_groups_claim.is_some() {
+                return Err("--oidc-client-id, --oidc-client-secret-file, GUMLOOP_MCP_OIDC_CLIENT_SECRET and --oidc-groups-claim need --oidc-issuer".into());
+            }
+            return Ok(None);
+        };
+        let client_id = self.oidc_client_id.as_deref().map(str::trim).filter(|s| !s.is_empty()).ok_or("--oidc-issuer needs --oidc-client-id")?;
+        let client_secret = match (&self.oidc_client_secret_file, secret_env) {
+            (Some(_), Some(_)) => return Err(format!("give the OIDC client secret once: --oidc-client-secret-file or {OIDC_CLIENT_SECRET_ENV}, not both")),
+            (Some(path), None) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("--oidc-client-secret-file {}: {e}", path.display()))?;
+                let t = text.trim();
+                if t.is_empty() {
+                    return Err(format!("--oidc-client-secret-file {} is empty", path.display()));
+                }
+                t.to_owned()
+            }
+            (None, Some(s)) => s.trim().to_owned(),
+            (None, None) => return Err(format!("--oidc-issuer needs the client secret: set {OIDC_CLIENT_SECRET_ENV} or --oidc-client-secret-file")),
+        };
+        Ok(Some(crate::oauth::oidc::OidcConfig {
+            issuer: issuer.to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret,
+            redirect_url: format!("{}/oauth/upstream/callback", public_url.trim_end_matches('/')),
+            user_claim: self.oidc_user_claim.trim().to_owned(),
+            groups_claim: self.oidc_groups_claim.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+        }))
+    }
 }
 
 impl ServeArgs {

@@ -128,9 +128,21 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     // Tasks live in the store too, so they survive a restart and every replica serves them.
     let tasks = Tasks::new(opened.tasks, tasks::DEFAULT_TTL, Leases::default()).with_owners(Arc::new(managed.clone()));
     let server = build_server(&args.upstream, opened.key.link_key())?.with_tasks(tasks);
+    // Sign-in delegated to an OpenID provider: its metadata and keys are fetched now, so a
+    // wrong issuer or an unreachable provider stops the start rather than every sign-in.
+    let secret_env = std::env::var(gumloop_mcp::config::OIDC_CLIENT_SECRET_ENV).ok();
+    let upstream = match args.oidc.oidc_config(&public_url, secret_env.as_deref()).map_err(anyhow::Error::msg)? {
+        Some(config) => {
+            let issuer = config.issuer.clone();
+            let upstream = gumloop_mcp::oauth::oidc::Upstream::discover(config).await?;
+            tracing::info!("sign-in is delegated to the OpenID provider {issuer} (redirect URI {public_url}/oauth/upstream/callback)");
+            Some(upstream)
+        }
+        None => None,
+    };
     // Sign-in is always offered (a managed server may opt in to OAuth whatever --auth says).
     http_config.oauth =
-        Some(gumloop_mcp::oauth::OAuth::new(args.oauth_config(), managed.clone(), opened.key.derive(gumloop_mcp::oauth::KEY_LABEL), ALL_TOOLS, None));
+        Some(gumloop_mcp::oauth::OAuth::new(args.oauth_config(), managed.clone(), opened.key.derive(gumloop_mcp::oauth::KEY_LABEL), ALL_TOOLS, upstream));
     let admin = Admin { managed, tools: ALL_TOOLS, body_limit: args.admin_body_limit };
     tracing::info!(
         "serving {} tools over MCP at http://{addr}/mcp; managed servers at {public_url}/mcp/<token>; admin API at {public_url}/integrated-account",

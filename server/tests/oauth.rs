@@ -684,7 +684,11 @@ async fn a_task_under_a_grant_is_resumed_as_the_grant_and_not_after_revocation()
         sessions: None,
     };
     // Another replica adopting the task resolves its owner, the grant, from the store.
-    let scope = m.scope(&grant.id).await.unwrap().expect("a live grant acts");
+    let Some(scope) = m.scope(&grant.id).await.unwrap() else {
+        let user = h.store.get_user(&grant.user_id).await;
+        let credential = h.store.account_credential(&grant.account_id).await.map(|c| c.is_some());
+        panic!("a live grant acts: {grant:?}; user {user:?}; account credential {credential:?}");
+    };
     assert_eq!(scope.server_id, grant.id);
     assert_eq!(scope.credential.api_key.as_ref().map(|k| k.expose().to_owned()).as_deref(), Some("test-key"));
     let hidden = gumloop_mcp_generated::resources::find("delete_a_gumloop_skill_by_id").unwrap();

@@ -10,6 +10,7 @@ mod data;
 pub use data::TINY_PNG_BASE64;
 mod envelope;
 mod faults;
+pub mod idp;
 mod layers;
 pub mod postgres;
 mod record;

@@ -83,19 +83,31 @@ pub struct GrantScope {
     /// `grt_…`: the audit trail's owner for calls under it.
     pub id: String,
     /// Filters that must all allow a tool besides the server's: the grant's scope and
-    /// tags, and the user's current rule for the account.
+    /// tags.
     pub filters: Vec<McpServerConfig>,
+    /// The user's current rules for the account (their own, and their groups' for an
+    /// OIDC user), of which at least one must allow a tool; none allows nothing.
+    pub rules: Vec<McpServerConfig>,
 }
 
 impl GrantScope {
-    /// What `grant` allows `user` now: its scope and tags, and the user's current rule
-    /// for its account (`None` when the user may no longer use the account, so an
-    /// administrator's narrowing takes effect on the next request).
+    /// What `grant` allows `user` now: its scope and tags, and the user's current rules
+    /// for its account (for an OIDC user, pass them with their groups' rules:
+    /// [`crate::managed::store::oauth::with_group_rules`]); `None` when the user may no
+    /// longer use the account, so an administrator's narrowing takes effect on the next
+    /// request.
     pub fn of(grant: &crate::managed::store::oauth::Grant, user: &crate::managed::store::oauth::User) -> Option<Self> {
-        let rule = user.access.iter().find(|r| r.account_id == grant.account_id)?;
+        let rules: Vec<McpServerConfig> = user
+            .access
+            .iter()
+            .filter(|r| r.account_id == grant.account_id)
+            .map(|r| McpServerConfig { methods: r.methods.clone(), tags: r.tags.clone(), ..McpServerConfig::default() })
+            .collect();
+        if rules.is_empty() {
+            return None;
+        }
         let granted = McpServerConfig { methods: grant.methods.clone(), tags: grant.tags.clone(), ..McpServerConfig::default() };
-        let ruled = McpServerConfig { methods: rule.methods.clone(), tags: rule.tags.clone(), ..McpServerConfig::default() };
-        Some(Self { id: grant.id.clone(), filters: vec![granted, ruled] })
+        Some(Self { id: grant.id.clone(), filters: vec![granted], rules })
     }
 }
 
@@ -113,7 +125,7 @@ impl Admission {
 
 impl Access for Admission {
     fn allows(&self, tool: &ToolDescriptor) -> bool {
-        self.config.allows(tool) && self.grant.as_ref().is_none_or(|g| g.filters.iter().all(|f| f.allows(tool)))
+        self.config.allows(tool) && self.grant.as_ref().is_none_or(|g| g.filters.iter().all(|f| f.allows(tool)) && g.rules.iter().any(|r| r.allows(tool)))
     }
 
     fn record<'a>(&'a self, server_id: &'a str, tool: &'a str, outcome: CallOutcome, started: Instant) -> BoxFuture<'a, ()> {

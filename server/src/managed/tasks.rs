@@ -45,7 +45,7 @@ impl Managed {
             Ok(_) | Err(crate::managed::store::StoreError::NotFound(_)) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let user = self.store.get_user(&grant.user_id).await?;
+        let user = crate::managed::store::oauth::with_group_rules(self.store.as_ref(), self.store.get_user(&grant.user_id).await?).await?;
         let Some(scope) = GrantScope::of(&grant, &user).filter(|_| !user.disabled) else { return Ok(None) };
         let Some(credential) = self.store.account_credential(&grant.account_id).await? else { return Ok(None) };
         let admission = Admission {

@@ -65,7 +65,7 @@ pub async fn authorize(State(o): State<Shared>, req: Request) -> Response {
     let headers = req.headers().clone();
     let form = Form::parse(req.uri().query().unwrap_or_default().as_bytes());
     if let Ok(Some(handle)) = form.one("request") {
-        return resume(&o, &headers, handle, None).await;
+        return resume(&o, &headers, handle, None, "").await;
     }
     let client_id = match form.one("client_id") {
         Ok(Some(c)) => c,
@@ -120,7 +120,7 @@ pub async fn authorize(State(o): State<Shared>, req: Request) -> Response {
             if let Err(e) = o.managed.store.put_pending(&handle.hash(), &pending).await {
                 return store_failed(OAuthError::server(e));
             }
-            let mut resp = render(&o, &session, handle.reveal(), &pending, &client, None).await;
+            let mut resp = render(&o, &session, handle.reveal(), &pending, &client, None, "").await;
             if let Some(c) = cookie {
                 resp.headers_mut().append(header::SET_COOKIE, c);
             }
@@ -177,8 +177,9 @@ async fn check_request(o: &OAuth, form: &Form) -> Result<(String, String, String
     Ok((challenge.to_owned(), o.resource_id(&resource), scopes::join(&scope)))
 }
 
-/// Shows sign-in or consent for a pending request again (after sign-in, or a reload).
-async fn resume(o: &OAuth, headers: &HeaderMap, handle: &str, error: Option<&str>) -> Response {
+/// Shows sign-in or consent for a pending request again (after sign-in, or a reload);
+/// `username` fills the sign-in form again after a failed attempt.
+async fn resume(o: &OAuth, headers: &HeaderMap, handle: &str, error: Option<&str>, username: &str) -> Response {
     let Ok(Some(session)) = o.session(headers).await else {
         return message(
             StatusCode::BAD_REQUEST,
@@ -201,11 +202,11 @@ async fn resume(o: &OAuth, headers: &HeaderMap, handle: &str, error: Option<&str
         Ok(c) => c,
         Err(u) => return message(StatusCode::BAD_REQUEST, "Cannot sign in", &u.describe(&pending.client_id)),
     };
-    render(o, &session, handle, &pending, &client, error).await
+    render(o, &session, handle, &pending, &client, error, username).await
 }
 
 /// The page for a pending request: sign-in, or consent once signed in.
-async fn render(o: &OAuth, session: &Session, handle: &str, pending: &PendingRequest, client: &Client, error: Option<&str>) -> Response {
+async fn render(o: &OAuth, session: &Session, handle: &str, pending: &PendingRequest, client: &Client, error: Option<&str>, username: &str) -> Response {
     let csrf = o.csrf(session);
     let cv = view(client, &pending.redirect_uri);
     let user = match &session.record.user_id {
@@ -215,10 +216,17 @@ async fn render(o: &OAuth, session: &Session, handle: &str, pending: &PendingReq
         },
         None => None,
     };
+    let user = match user {
+        Some(u) => match o.with_group_rules(u).await {
+            Ok(u) => Some(u),
+            Err(e) => return store_failed(OAuthError::server(e)),
+        },
+        None => None,
+    };
     let Some(user) = user else {
         let oidc = o.upstream.as_ref().map(|_| "your company account");
         let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-        return page(status, pages::login(&pages::LoginPage { request: handle, csrf: &csrf, client: &cv, error, username: "", oidc }));
+        return page(status, pages::login(&pages::LoginPage { request: handle, csrf: &csrf, client: &cv, error, username, oidc }));
     };
     match consent_page(o, &user, handle, &csrf, pending, &cv, error).await {
         Ok(html) => page(if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK }, html),
@@ -322,12 +330,15 @@ pub async fn login(State(o): State<Shared>, req: Request) -> Response {
     let secret = form.one("password").ok().flatten().unwrap_or_default().to_owned();
     let retry = |error: &str| {
         let error = error.to_owned();
-        let (o, headers, handle) = (o.clone(), headers.clone(), handle.clone());
+        let (o, headers, handle, username) = (o.clone(), headers.clone(), handle.clone(), username.clone());
         async move {
             match handle {
-                Some(h) => resume(&o, &headers, &h, Some(&error)).await,
+                Some(h) => resume(&o, &headers, &h, Some(&error), &username).await,
                 None => match o.session(&headers).await {
-                    Ok(Some(s)) => page(StatusCode::UNAUTHORIZED, pages::grants_login(&o.csrf(&s), Some(&error))),
+                    Ok(Some(s)) => page(
+                        StatusCode::UNAUTHORIZED,
+                        pages::grants_login(&o.csrf(&s), Some(&error), &username, o.upstream.as_ref().map(|_| "your company account")),
+                    ),
                     _ => message(StatusCode::BAD_REQUEST, "Sign-in expired", "start again"),
                 },
             }
@@ -431,6 +442,10 @@ pub async fn consent(State(o): State<Shared>, req: Request) -> Response {
         Ok(_) => return message(StatusCode::FORBIDDEN, "Refused", "this user is disabled"),
         Err(e) => return store_failed(OAuthError::server(e)),
     };
+    let user = match o.with_group_rules(user).await {
+        Ok(u) => u,
+        Err(e) => return store_failed(OAuthError::server(e)),
+    };
     let decision = form.one("decision").ok().flatten().unwrap_or_default().to_owned();
     if decision != "approve" {
         // Single use: a denied request cannot be approved later.
@@ -449,7 +464,7 @@ pub async fn consent(State(o): State<Shared>, req: Request) -> Response {
     };
     let again = |error: String| {
         let (o, headers, handle) = (o.clone(), headers.clone(), handle.clone());
-        async move { resume(&o, &headers, &handle, Some(&error)).await }
+        async move { resume(&o, &headers, &handle, Some(&error), "").await }
     };
     let account = form.one("account").ok().flatten().unwrap_or_default().to_owned();
     if !accounts.iter().any(|a| a.id == account) {
@@ -525,7 +540,7 @@ async fn grants_page(o: &OAuth, headers: &HeaderMap, notice: Option<&str>) -> Re
         None => None,
     };
     let mut resp = match user {
-        None => page(StatusCode::OK, pages::grants_login(&csrf, None)),
+        None => page(StatusCode::OK, pages::grants_login(&csrf, None, "", o.upstream.as_ref().map(|_| "your company account"))),
         Some(user) => {
             let (list, clients, accounts) =
                 match (o.managed.store.list_grants(Some(&user.id)).await, o.managed.store.list_clients().await, o.managed.store.list_accounts().await) {
@@ -588,7 +603,7 @@ pub async fn logout(State(o): State<Shared>, req: Request) -> Response {
         }
         let _ = o.managed.store.delete_browser_session(&session.hash).await;
     }
-    let mut resp = message(StatusCode::OK, "Signed out", "You are signed out.");
+    let mut resp = page(StatusCode::OK, pages::signed_out());
     resp.headers_mut().append(header::SET_COOKIE, o.clear_cookie());
     resp
 }

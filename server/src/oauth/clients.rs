@@ -142,17 +142,14 @@ pub fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
-/// Whether `uri` may be registered as a redirect: an absolute https URL, or http on
-/// loopback; never a fragment or credentials.
+/// Whether `uri` may be registered as a redirect (dynamic registration, the admin API
+/// and metadata documents share [`cimd::redirect_uri_problem`]): an absolute https URL, or
+/// http on loopback; never a fragment or credentials; in normal form, as it is compared
+/// exactly.
 pub fn redirect_allowed(uri: &str) -> Result<(), String> {
-    let url = url::Url::parse(uri).map_err(|e| format!("`{}` is not an absolute URL ({e})", crate::text::clip(uri, 200)))?;
-    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("`{}` has a fragment or credentials", crate::text::clip(uri, 200)));
-    }
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(&url) => Ok(()),
-        _ => Err(format!("`{}` is neither https nor http on a loopback address (localhost, 127.0.0.1, [::1])", crate::text::clip(uri, 200))),
+    match cimd::redirect_uri_problem(uri) {
+        Some(problem) => Err(format!("`{}`: {problem}", crate::text::clip(uri, 200))),
+        None => Ok(()),
     }
 }
 

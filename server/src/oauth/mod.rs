@@ -48,6 +48,7 @@ impl Default for OAuthConfig {
 pub mod authorize;
 pub mod browser;
 pub mod clients;
+pub mod delegated;
 pub mod errors;
 pub mod limiter;
 pub mod metadata;
@@ -122,5 +123,7 @@ pub fn routes(o: Arc<OAuth>) -> axum::Router {
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(token::revoke))
         .route("/oauth/register", post(register::register))
+        .route("/oauth/upstream/start", get(delegated::start))
+        .route("/oauth/upstream/callback", get(delegated::callback))
         .with_state(o)
 }

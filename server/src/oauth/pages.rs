@@ -19,18 +19,50 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1b1b1f}\
-h1{font-size:1.4rem}fieldset{border:1px solid #ccd;border-radius:.5rem;margin:1rem 0}\
-label{display:block;margin:.4rem 0}input[type=text],input[type=password],select{width:100%;padding:.4rem;box-sizing:border-box}\
-button{padding:.5rem 1.2rem;margin:.5rem .5rem 0 0;border-radius:.4rem;border:1px solid #446;background:#fff;cursor:pointer}\
-button.primary{background:#2b4acb;color:#fff;border-color:#2b4acb}.error{color:#a40000;background:#fff0f0;padding:.5rem;border-radius:.4rem}\
-.muted{color:#556}code{background:#f2f2f6;padding:0 .2rem;border-radius:.2rem}table{border-collapse:collapse;width:100%}\
-td,th{text-align:left;padding:.3rem;border-bottom:1px solid #e3e3ea;vertical-align:top}";
+const STYLE: &str = "*{box-sizing:border-box}\
+body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1b1b1f}body.wide{max-width:56rem}\
+h1{font-size:1.4rem;margin:0 0 1rem}a{color:#2b4acb}\
+.client{border:1px solid #ccd;border-radius:.5rem;padding:.6rem 1rem;background:#f7f7fb;margin:1rem 0}\
+fieldset{border:1px solid #ccd;border-radius:.5rem;margin:1rem 0;padding:.4rem 1rem .7rem}legend{font-weight:600;padding:0 .3rem}\
+label{display:block;margin:.6rem 0}label.check{display:flex;gap:.6rem;align-items:baseline;margin:.35rem 0}\
+.tags{display:grid;grid-template-columns:repeat(auto-fill,minmax(8.5rem,1fr));column-gap:1rem}\
+input[type=text],input[type=password],select{display:block;width:100%;margin-top:.2rem;padding:.45rem .5rem;font:inherit;border:1px solid #99a;border-radius:.3rem;background:#fff}\
+button{font:inherit;padding:.45rem 1.2rem;margin:.6rem .5rem 0 0;border-radius:.4rem;border:1px solid #446;background:#fff;color:#1b1b1f;cursor:pointer}\
+button.primary{background:#2b4acb;color:#fff;border-color:#2b4acb}\
+:focus-visible{outline:3px solid #8ea2ff;outline-offset:2px}\
+.error,.notice{padding:.5rem .75rem;border-radius:.4rem}.error{color:#a40000;background:#fff0f0;border:1px solid #f1c0c0}\
+.notice{color:#0b5a1e;background:#eefbf0;border:1px solid #b9e3c2}\
+.muted{color:#556}.small{font-size:.9rem}code{background:#ececf3;padding:0 .25rem;border-radius:.2rem;overflow-wrap:anywhere}\
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}\
+td,th{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #e3e3ea;vertical-align:top}\
+.when{white-space:nowrap}tr.revoked td{color:#778}td form button{margin:0;padding:.2rem .8rem}";
 
 fn layout(title: &str, body: &str) -> String {
+    layout_with(title, "", body)
+}
+
+/// `class` goes on `<body>` (`wide` for the grants table). The icon is empty so the
+/// browser asks for no `/favicon.ico`.
+fn layout_with(title: &str, class: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{} · gumloop-mcp</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><link rel=\"icon\" href=\"data:,\"><title>{} · gumloop-mcp</title><style>{STYLE}</style></head><body class=\"{class}\">{body}</body></html>",
         esc(title)
+    )
+}
+
+fn error_block(error: Option<&str>) -> String {
+    error.map(|e| format!("<p class=\"error\" id=\"error\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default()
+}
+
+/// The user-name and password fields and the button; the password field has the focus
+/// when the name is already there (after a wrong password).
+fn credentials(username: &str) -> String {
+    let (name_focus, password_focus) = if username.is_empty() { (" autofocus", "") } else { ("", " autofocus") };
+    format!(
+        "<label>User name <input type=\"text\" name=\"username\" id=\"username\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" value=\"{}\" required{name_focus}></label>\
+         <label>Password <input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\" required{password_focus}></label>\
+         <button class=\"primary\" type=\"submit\" id=\"sign-in\">Sign in</button></form>",
+        esc(username)
     )
 }
 
@@ -48,13 +80,13 @@ pub struct ClientView {
 }
 
 fn client_block(c: &ClientView) -> String {
-    let mut s = format!("<p><strong id=\"client-name\">{}</strong>", esc(&c.name));
+    let mut s = format!("<div class=\"client\"><strong id=\"client-name\">{}</strong>", esc(&c.name));
     if c.self_declared {
-        s.push_str(" <span class=\"muted\">(the name is the client's own claim)</span>");
+        s.push_str(" <span class=\"muted small\">(the name is the application's own claim)</span>");
     }
     let _ = write!(
         s,
-        "<br><span class=\"muted\">client id</span> <code id=\"client-id\">{}</code><br><span class=\"muted\">will receive access at</span> <code id=\"redirect-host\">{}</code></p>",
+        "<br><span class=\"muted\">client id</span> <code id=\"client-id\">{}</code><br><span class=\"muted\">will receive access at</span> <code id=\"redirect-host\">{}</code></div>",
         esc(&c.client_id),
         esc(&c.redirect_host)
     );
@@ -83,21 +115,16 @@ pub fn login(p: &LoginPage<'_>) -> String {
     let mut body = String::from("<h1>Sign in to gumloop-mcp</h1>");
     body.push_str("<p>An application asks to use Gumloop on your behalf:</p>");
     body.push_str(&client_block(p.client));
-    if let Some(e) = p.error {
-        let _ = write!(body, "<p class=\"error\" id=\"error\">{}</p>", esc(e));
-    }
+    body.push_str(&error_block(p.error));
     if let Some(name) = p.oidc {
         let _ = write!(body, "<p><a id=\"oidc\" href=\"/oauth/upstream/start?request={}\">Sign in with {}</a></p>", esc(p.request), esc(name));
     }
     let _ = write!(
         body,
-        "<form method=\"post\" action=\"/oauth/login\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"request\" value=\"{}\">\
-         <label>User name <input type=\"text\" name=\"username\" id=\"username\" autocomplete=\"username\" value=\"{}\" required></label>\
-         <label>Password <input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\" required></label>\
-         <button class=\"primary\" type=\"submit\" id=\"sign-in\">Sign in</button></form>",
+        "<form method=\"post\" action=\"/oauth/login\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"request\" value=\"{}\">{}",
         esc(p.csrf),
         esc(p.request),
-        esc(p.username)
+        credentials(p.username)
     );
     layout("Sign in", &body)
 }
@@ -151,16 +178,14 @@ pub fn consent(p: &ConsentPage<'_>) -> String {
     body.push_str(&client_block(p.client));
     let _ =
         write!(body, "<p>Signed in as <strong id=\"user\">{}</strong>. It asks to use <strong id=\"resource\">{}</strong>.</p>", esc(p.user), esc(p.resource));
-    if let Some(e) = p.error {
-        let _ = write!(body, "<p class=\"error\" id=\"error\">{}</p>", esc(e));
-    }
+    body.push_str(&error_block(p.error));
     let _ = write!(
         body,
         "<form method=\"post\" action=\"/oauth/consent\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"request\" value=\"{}\">",
         esc(p.csrf),
         esc(p.request)
     );
-    body.push_str("<fieldset><legend>Act as the Gumloop account</legend><select name=\"account\" id=\"account\">");
+    body.push_str("<fieldset><legend>Act as the Gumloop account</legend><select name=\"account\" id=\"account\" aria-label=\"Gumloop account\">");
     for a in &p.accounts {
         let _ = write!(body, "<option value=\"{}\">{} ({})</option>", esc(&a.id), esc(&a.name), esc(&a.id));
     }
@@ -168,22 +193,26 @@ pub fn consent(p: &ConsentPage<'_>) -> String {
     for s in &p.scopes {
         let _ = write!(
             body,
-            "<label><input type=\"checkbox\" name=\"scope\" value=\"{}\"{}> {}</label>",
+            "<label class=\"check\"><input type=\"checkbox\" name=\"scope\" value=\"{}\"{}><span>{} <code class=\"small\">{}</code></span></label>",
             esc(s.name),
             if s.checked { " checked" } else { "" },
-            esc(s.description)
+            esc(s.description),
+            esc(s.name)
         );
     }
     body.push_str("</fieldset>");
     if !p.tags.is_empty() {
-        body.push_str("<fieldset><legend>Only these areas <span class=\"muted\">(none ticked: all)</span></legend>");
+        body.push_str(
+            "<fieldset><legend>Only these areas</legend><p class=\"muted small\">Optional: with none ticked, it may use every area.</p><div class=\"tags\">",
+        );
         for t in &p.tags {
-            let _ = write!(body, "<label><input type=\"checkbox\" name=\"tag\" value=\"{}\"> {}</label>", esc(t), esc(t));
+            let _ = write!(body, "<label class=\"check\"><input type=\"checkbox\" name=\"tag\" value=\"{}\"><span>{}</span></label>", esc(t), esc(t));
         }
-        body.push_str("</fieldset>");
+        body.push_str("</div></fieldset>");
     }
+    body.push_str("<p class=\"muted small\">Allow only if you started this from the application and trust it: it will act as the account above.</p>");
     body.push_str("<button class=\"primary\" type=\"submit\" name=\"decision\" value=\"approve\" id=\"approve\">Allow</button><button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button></form>");
-    body.push_str("<p class=\"muted\">You can see and revoke what you allowed at <a href=\"/oauth/grants\">your grants</a>.</p>");
+    body.push_str("<p class=\"muted small\">You can see and revoke what you allowed at <a href=\"/oauth/grants\">your grants</a>.</p>");
     layout("Allow access", &body)
 }
 
@@ -223,15 +252,20 @@ pub struct GrantsPage<'a> {
 pub fn grants(p: &GrantsPage<'_>) -> String {
     let mut body = format!("<h1>Your grants</h1><p>Signed in as <strong id=\"user\">{}</strong>.</p>", esc(p.user));
     if let Some(n) = p.notice {
-        let _ = write!(body, "<p id=\"notice\">{}</p>", esc(n));
+        let _ = write!(body, "<p class=\"notice\" id=\"notice\" role=\"status\">{}</p>", esc(n));
     }
     if p.grants.is_empty() {
         body.push_str("<p id=\"none\">You have not allowed any application.</p>");
     } else {
-        body.push_str("<table id=\"grants\"><tr><th>Application</th><th>For</th><th>Account</th><th>May</th><th>Since</th><th></th></tr>");
+        body.push_str(
+            "<p class=\"muted\">The applications you allowed to use Gumloop as you. Revoking one stops its tokens at once; it must ask you again.</p>",
+        );
+        body.push_str(
+            "<div class=\"scroll\"><table id=\"grants\"><tr><th>Application</th><th>For</th><th>Account</th><th>May</th><th>Since</th><th></th></tr>",
+        );
         for g in &p.grants {
             let action = match &g.revoked_at {
-                Some(at) => format!("revoked {}", esc(at)),
+                Some(at) => format!("<span class=\"when\">revoked {}</span>", esc(at)),
                 None => format!(
                     "<form method=\"post\" action=\"/oauth/grants/revoke\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"grant\" value=\"{}\"><button type=\"submit\" id=\"revoke-{}\">Revoke</button></form>",
                     esc(p.csrf),
@@ -241,8 +275,9 @@ pub fn grants(p: &GrantsPage<'_>) -> String {
             };
             let _ = write!(
                 body,
-                "<tr id=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+                "<tr id=\"{}\"{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"when\">{}</td><td>{action}</td></tr>",
                 esc(&g.id),
+                if g.revoked_at.is_some() { " class=\"revoked\"" } else { "" },
                 esc(&g.client),
                 esc(&g.resource),
                 esc(&g.account),
@@ -250,14 +285,14 @@ pub fn grants(p: &GrantsPage<'_>) -> String {
                 esc(&g.created_at)
             );
         }
-        body.push_str("</table>");
+        body.push_str("</table></div>");
     }
     let _ = write!(
         body,
         "<form method=\"post\" action=\"/oauth/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\" id=\"sign-out\">Sign out</button></form>",
         esc(p.csrf)
     );
-    layout("Your grants", &body)
+    layout_with("Your grants", "wide", &body)
 }
 
 /// A page that only says something (errors, "signed out").
@@ -265,20 +300,24 @@ pub fn message(title: &str, text: &str) -> String {
     layout(title, &format!("<h1>{}</h1><p id=\"message\">{}</p>", esc(title), esc(text)))
 }
 
-/// A sign-in form with no pending request, for the grants page.
-pub fn grants_login(csrf: &str, error: Option<&str>) -> String {
+/// After signing out: where to go next.
+pub fn signed_out() -> String {
+    layout(
+        "Signed out",
+        "<h1>Signed out</h1><p id=\"message\">You are signed out.</p><p><a id=\"grants-link\" href=\"/oauth/grants\">Sign in again</a> to see your grants.</p>",
+    )
+}
+
+/// A sign-in form with no pending request, for the grants page (`username`: the name
+/// typed last time; `oidc`: offer the company's sign-in).
+pub fn grants_login(csrf: &str, error: Option<&str>, username: &str, oidc: Option<&str>) -> String {
     let mut body = String::from("<h1>Sign in to see your grants</h1>");
-    if let Some(e) = error {
-        let _ = write!(body, "<p class=\"error\" id=\"error\">{}</p>", esc(e));
+    body.push_str(&error_block(error));
+    if let Some(name) = oidc {
+        let _ = write!(body, "<p><a id=\"oidc\" href=\"/oauth/upstream/start\">Sign in with {}</a></p>", esc(name));
     }
-    let _ = write!(
-        body,
-        "<form method=\"post\" action=\"/oauth/login\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label>User name <input type=\"text\" name=\"username\" id=\"username\" autocomplete=\"username\" required></label>\
-         <label>Password <input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\" required></label>\
-         <button class=\"primary\" type=\"submit\" id=\"sign-in\">Sign in</button></form>",
-        esc(csrf)
-    );
+    let _ =
+        write!(body, "<form method=\"post\" action=\"/oauth/login\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">{}", esc(csrf), credentials(username));
     layout("Sign in", &body)
 }
 
@@ -292,5 +331,16 @@ mod tests {
         let c = ClientView { name: "<script>alert(1)</script>".into(), client_id: "x".into(), self_declared: true, redirect_host: "h".into() };
         let html = login(&LoginPage { request: "r", csrf: "c", client: &c, error: None, username: "", oidc: None });
         assert!(!html.contains("<script>"));
+    }
+
+    #[test]
+    fn a_failed_sign_in_keeps_the_name_and_focuses_the_password() {
+        let c = ClientView { name: "App".into(), client_id: "x".into(), self_declared: false, redirect_host: "h".into() };
+        let first = login(&LoginPage { request: "r", csrf: "c", client: &c, error: None, username: "", oidc: None });
+        assert!(first.contains("value=\"\" required autofocus>"), "{first}");
+        let again = login(&LoginPage { request: "r", csrf: "c", client: &c, error: Some("wrong"), username: "a\"lice", oidc: None });
+        assert!(again.contains("value=\"a&quot;lice\" required>"), "{again}");
+        assert!(again.contains("autocomplete=\"current-password\" required autofocus>"), "{again}");
+        assert!(again.contains("role=\"alert\">wrong</p>"), "{again}");
     }
 }

@@ -180,16 +180,19 @@ async fn grant_for(o: &OAuth, token: Option<String>, resource: &Resource) -> Res
     if g.grant.resource != o.resource_id(resource) {
         return Err(Refused::Invalid("the access token was issued for another resource"));
     }
-    Ok(g)
+    // An OIDC user's access includes their groups' rules as they are now.
+    let user = o.with_group_rules(g.user).await.map_err(Refused::Store)?;
+    Ok(ResolvedGrant { user, ..g })
 }
 
-/// The filters a grant applies besides a server's ([`GrantScope::of`]).
-pub fn grant_filters(g: &ResolvedGrant) -> Option<Vec<McpServerConfig>> {
-    GrantScope::of(&g.grant, &g.user).map(|s| s.filters)
+/// The filters a grant applies besides a server's ([`GrantScope::of`]): its scope and
+/// tags (all must allow), and the user's current rules for its account (one must allow).
+pub fn grant_filters(g: &ResolvedGrant) -> Option<(Vec<McpServerConfig>, Vec<McpServerConfig>)> {
+    GrantScope::of(&g.grant, &g.user).map(|s| (s.filters, s.rules))
 }
 
 /// The scope a tool needs, when the grant's scope is all that hides it from this
-/// request: the server's filters and the user's rule show it, and so would the grant's
+/// request: the server's filters and one of the user's rules show it, and so would the grant's
 /// tags. Then the answer is a step-up (403 `insufficient_scope`), not "unknown tool".
 fn missing_scope(o: &OAuth, g: &ResolvedGrant, server: Option<&McpServerConfig>, tool: &str) -> Option<&'static str> {
     let d = o.tools.iter().find(|t| t.name == tool)?;
@@ -198,10 +201,10 @@ fn missing_scope(o: &OAuth, g: &ResolvedGrant, server: Option<&McpServerConfig>,
         gumloop_mcp_runtime::MethodKind::Create | gumloop_mcp_runtime::MethodKind::Update | gumloop_mcp_runtime::MethodKind::Delete => "write",
         gumloop_mcp_runtime::MethodKind::Custom => "custom",
     };
-    let filters = grant_filters(g)?;
-    let (grant, user) = (&filters[0], &filters[1]);
+    let (filters, rules) = grant_filters(g)?;
+    let grant = &filters[0];
     let tags_only = McpServerConfig { tags: grant.tags.clone(), ..McpServerConfig::default() };
-    let shown_otherwise = server.is_none_or(|c| c.allows(d)) && user.allows(d) && tags_only.allows(d);
+    let shown_otherwise = server.is_none_or(|c| c.allows(d)) && rules.iter().any(|r| r.allows(d)) && tags_only.allows(d);
     (shown_otherwise && !grant.allows(d)).then(|| scopes::for_group(group)).flatten()
 }
 
@@ -261,7 +264,7 @@ pub async fn require_mcp(State(o): State<Arc<OAuth>>, req: Request, next: Next) 
         Ok(g) => g,
         Err(r) => return challenge(&o, "/mcp", r),
     };
-    let Some(filters) = grant_filters(&g) else { return challenge(&o, "/mcp", Refused::Invalid("the grant's user may no longer use its account")) };
+    let Some((filters, rules)) = grant_filters(&g) else { return challenge(&o, "/mcp", Refused::Invalid("the grant's user may no longer use its account")) };
     let mut req = match step_up(&o, &g, None, "/mcp", req).await {
         Ok(r) => r,
         Err(resp) => return resp,
@@ -273,7 +276,7 @@ pub async fn require_mcp(State(o): State<Arc<OAuth>>, req: Request, next: Next) 
         audit: o.managed.audit.clone(),
         clock: o.managed.clock.clone(),
         token: ScopeToken(TokenHash([0; 32])),
-        grant: Some(Arc::new(GrantScope { id: g.grant.id, filters })),
+        grant: Some(Arc::new(GrantScope { id: g.grant.id, filters, rules })),
     };
     req.extensions_mut().insert(admission.into_scope());
     next.run(req).await
@@ -303,7 +306,7 @@ pub async fn require_server(State(o): State<Arc<OAuth>>, req: Request, next: Nex
     if server.id != id || !o.mode_of(&server.config).oauth() {
         return challenge(&o, &path, Refused::Invalid("this MCP server no longer signs in with OAuth"));
     }
-    let Some(filters) = grant_filters(&g) else { return challenge(&o, &path, Refused::Invalid("the grant's user may no longer use its account")) };
+    let Some((filters, rules)) = grant_filters(&g) else { return challenge(&o, &path, Refused::Invalid("the grant's user may no longer use its account")) };
     let mut req = match step_up(&o, &g, Some(&server.config), &path, req).await {
         Ok(r) => r,
         Err(resp) => return resp,
@@ -315,7 +318,7 @@ pub async fn require_server(State(o): State<Arc<OAuth>>, req: Request, next: Nex
         audit: o.managed.audit.clone(),
         clock: o.managed.clock.clone(),
         token: ScopeToken(token),
-        grant: Some(Arc::new(GrantScope { id: g.grant.id, filters })),
+        grant: Some(Arc::new(GrantScope { id: g.grant.id, filters, rules })),
     };
     req.extensions_mut().insert(admission.into_scope());
     next.run(req).await

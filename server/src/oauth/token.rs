@@ -185,8 +185,8 @@ mod tests {
     fn pkce_s256_matches_the_rfc_example() {
         // RFC 7636 Appendix B.
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        assert!(super::verifier_ok(verifier, "E9Melhoa2OwvFrEMTJguCHaoeUt8ivBsqsP0f3sT7Yc"));
-        assert!(!super::verifier_ok(verifier, "E9Melhoa2OwvFrEMTJguCHaoeUt8ivBsqsP0f3sT7Yd"));
-        assert!(!super::verifier_ok("short", "E9Melhoa2OwvFrEMTJguCHaoeUt8ivBsqsP0f3sT7Yc"));
+        assert!(super::verifier_ok(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert!(!super::verifier_ok(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"));
+        assert!(!super::verifier_ok("short", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
     }
 }

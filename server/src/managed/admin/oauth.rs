@@ -240,7 +240,7 @@ pub(super) async fn update_user(State(a): State<Admin>, Path(id): Path<String>, 
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
-    let user = store.update_user(&id, &UserPatch { password_hash, access, disabled: body.disabled }, a.managed.clock.now()).await?;
+    let user = store.update_user(&id, &UserPatch { password_hash, access, disabled: body.disabled, groups: None }, a.managed.clock.now()).await?;
     Ok(Json(to_json(&user)))
 }
 

@@ -72,6 +72,10 @@ pub struct User {
     pub created_at: Timestamp,
     /// When last changed.
     pub updated_at: Timestamp,
+    /// An OIDC user's groups as their provider named them at their last sign-in: their
+    /// access adds the rules of the `group:<name>` users (empty for local users).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// A new user.
@@ -96,6 +100,8 @@ pub struct UserPatch {
     pub access: Option<Vec<AccessRule>>,
     /// Disable or enable.
     pub disabled: Option<bool>,
+    /// An OIDC user's groups at this sign-in.
+    pub groups: Option<Vec<String>>,
 }
 
 /// How a client came to be known.
@@ -404,4 +410,35 @@ pub trait OAuthStore: Send + Sync {
     /// Spent refresh tokens are kept until they expire, so their reuse is still seen.
     /// Separate from `Store::sweep_expired`: the caller runs both.
     async fn sweep_oauth(&self, now: Timestamp) -> Result<usize>;
+}
+
+/// Users whose name starts with this hold a group's rules (source `oidc`); nobody signs
+/// in as one.
+pub const GROUP_PREFIX: &str = "group:";
+
+/// `user` with the rules of their groups added: for an OIDC user, the rules of each
+/// `group:<name>` user (source `oidc`, not disabled) for the groups of their last
+/// sign-in. Anyone else is returned as they are.
+pub async fn with_group_rules(store: &(impl OAuthStore + ?Sized), mut user: User) -> Result<User> {
+    if user.source != UserSource::Oidc || user.username.starts_with(GROUP_PREFIX) {
+        return Ok(user);
+    }
+    for rules in group_rules(store, &user.groups).await? {
+        user.access.extend(rules);
+    }
+    Ok(user)
+}
+
+/// The rules of each group in `groups` that has a `group:<name>` user.
+pub async fn group_rules(store: &(impl OAuthStore + ?Sized), groups: &[String]) -> Result<Vec<Vec<AccessRule>>> {
+    let mut out = Vec::new();
+    for g in groups {
+        if let Some((group, _)) = store.find_user(&format!("{GROUP_PREFIX}{g}")).await?
+            && group.source == UserSource::Oidc
+            && !group.disabled
+        {
+            out.push(group.access);
+        }
+    }
+    Ok(out)
 }

@@ -39,7 +39,7 @@ fn is_state(e: &StoreError, code: &str) -> bool {
 const UNIQUE_VIOLATION: &str = "23505";
 const FOREIGN_KEY_VIOLATION: &str = "23503";
 
-const USER_COLUMNS: &str = "id, username, source, access, disabled, created_at, updated_at";
+const USER_COLUMNS: &str = "id, username, source, access, disabled, created_at, updated_at, groups";
 
 fn user_row_at(r: &Row, o: usize) -> Result<User> {
     Ok(User {
@@ -50,6 +50,7 @@ fn user_row_at(r: &Row, o: usize) -> Result<User> {
         disabled: col(r, o + 4)?,
         created_at: ts(col(r, o + 5)?),
         updated_at: ts(col(r, o + 6)?),
+        groups: json(r, o + 7)?,
     })
 }
 
@@ -108,11 +109,11 @@ fn pending_row(r: &Row) -> Result<PendingRequest> {
     })
 }
 
-/// `resolve_access_token`'s one join: grant 0..=10, token 11..=12, user 13..=19,
-/// account 20..=23, server 24..=31.
+/// `resolve_access_token`'s one join: grant 0..=10, token 11..=12, user 13..=20,
+/// account 21..=24, server 25..=32.
 const RESOLVE_SQL: &str = "SELECT g.id, g.user_id, g.client_id, g.resource, g.account_id, g.server_id, g.scope, g.methods, g.tags, g.created_at, g.revoked_at,
         t.hash, t.expires_at,
-        u.id, u.username, u.source, u.access, u.disabled, u.created_at, u.updated_at,
+        u.id, u.username, u.source, u.access, u.disabled, u.created_at, u.updated_at, u.groups,
         a.api_key_sealed, a.user_id, a.team_id, a.project_id,
         s.id, s.name, s.config, s.account_id, s.expires_at, s.created_at, s.updated_at, s.token_hash
  FROM oauth_tokens t
@@ -166,8 +167,16 @@ impl OAuthStore for PostgresStore {
     async fn create_user(&self, user: NewUser, now: Timestamp) -> Result<User> {
         let _t = timed(BACKEND, "create_user");
         let now = stored(now);
-        let record =
-            User { id: new_id("usr"), username: user.username, source: user.source, access: user.access, disabled: false, created_at: now, updated_at: now };
+        let record = User {
+            id: new_id("usr"),
+            username: user.username,
+            source: user.source,
+            access: user.access,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+            groups: Vec::new(),
+        };
         let inserted = self
             .execute(
                 "INSERT INTO oauth_users (id, username, source, password_hash, access, disabled, created_at, updated_at)
@@ -196,19 +205,20 @@ impl OAuthStore for PostgresStore {
     async fn find_user(&self, username: &str) -> Result<Option<(User, Option<String>)>> {
         let _t = timed(BACKEND, "find_user");
         let row = self.row(&format!("SELECT {USER_COLUMNS}, password_hash FROM oauth_users WHERE username = $1"), &[&username]).await?;
-        row.map(|r| Ok((user_row(&r)?, col(&r, 7)?))).transpose()
+        row.map(|r| Ok((user_row(&r)?, col(&r, 8)?))).transpose()
     }
 
     async fn update_user(&self, id: &str, patch: &UserPatch, now: Timestamp) -> Result<User> {
         let _t = timed(BACKEND, "update_user");
         let access = patch.access.as_ref().map(to_json);
+        let groups = patch.groups.as_ref().map(to_json);
         // One statement: read and changed atomically.
         let sql = format!(
             "UPDATE oauth_users SET password_hash = COALESCE($2::text, password_hash), access = COALESCE($3::text, access),
-                 disabled = COALESCE($4::bool, disabled), updated_at = $5::int8
+                 disabled = COALESCE($4::bool, disabled), groups = COALESCE($6::text, groups), updated_at = $5::int8
              WHERE id = $1 RETURNING {USER_COLUMNS}"
         );
-        let row = self.row(&sql, &[&id, &patch.password_hash, &access, &patch.disabled, &ms(now)]).await?;
+        let row = self.row(&sql, &[&id, &patch.password_hash, &access, &patch.disabled, &ms(now), &groups]).await?;
         row.as_ref().map(user_row).transpose()?.ok_or(StoreError::NotFound("user"))
     }
 
@@ -508,10 +518,10 @@ impl OAuthStore for PostgresStore {
             return Ok(None);
         }
         let grant = grant_row_at(&r, 0)?;
-        let sealed: Vec<u8> = col(&r, 20)?;
-        let credential = self.credential(&grant.account_id, &sealed, col(&r, 21)?, col(&r, 22)?, col(&r, 23)?)?;
-        let (server, server_token) = match col::<Option<String>>(&r, 24)? {
-            Some(_) => (Some(server_row_at(&r, 24)?), Some(hash_col(&r, 31)?)),
+        let sealed: Vec<u8> = col(&r, 21)?;
+        let credential = self.credential(&grant.account_id, &sealed, col(&r, 22)?, col(&r, 23)?, col(&r, 24)?)?;
+        let (server, server_token) = match col::<Option<String>>(&r, 25)? {
+            Some(_) => (Some(server_row_at(&r, 25)?), Some(hash_col(&r, 32)?)),
             None => (None, None),
         };
         Ok(Some(ResolvedGrant { grant, credential, server, server_token, user: user_row_at(&r, 13)?, expires_at: ts(col(&r, 12)?) }))

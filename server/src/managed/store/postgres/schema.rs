@@ -164,6 +164,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX oauth_pending_client ON oauth_pending(client_id);
     CREATE INDEX oauth_pending_expiry ON oauth_pending(expires_at);",
+    // 4: an OIDC user's groups at their last sign-in (the SQLite schema's migration 6).
+    "ALTER TABLE oauth_users ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// The schema version this build expects.

@@ -41,7 +41,7 @@ fn is_constraint(e: &rusqlite::Error, code: i32) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == code)
 }
 
-const USER_COLUMNS: &str = "id, username, source, access, disabled, created_at, updated_at";
+const USER_COLUMNS: &str = "id, username, source, access, disabled, created_at, updated_at, groups";
 
 fn user_row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<User> {
     Ok(User {
@@ -52,6 +52,7 @@ fn user_row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<User> {
         disabled: r.get(o + 4)?,
         created_at: ts(r.get(o + 5)?),
         updated_at: ts(r.get(o + 6)?),
+        groups: json(r, o + 7)?,
     })
 }
 
@@ -111,10 +112,10 @@ fn pending_row(r: &Row<'_>) -> rusqlite::Result<PendingRequest> {
 }
 
 /// The columns of `resolve_access_token`'s one join, in the order it reads them:
-/// grant 0..=10, token 11..=12, user 13..=19, account 20..=23, server 24..=31.
+/// grant 0..=10, token 11..=12, user 13..=20, account 21..=24, server 25..=32.
 const RESOLVE_SQL: &str = "SELECT g.id, g.user_id, g.client_id, g.resource, g.account_id, g.server_id, g.scope, g.methods, g.tags, g.created_at, g.revoked_at,
         t.hash, t.expires_at,
-        u.id, u.username, u.source, u.access, u.disabled, u.created_at, u.updated_at,
+        u.id, u.username, u.source, u.access, u.disabled, u.created_at, u.updated_at, u.groups,
         a.api_key_sealed, a.user_id, a.team_id, a.project_id,
         s.id, s.name, s.config, s.account_id, s.expires_at, s.created_at, s.updated_at, s.token_hash
  FROM oauth_tokens t
@@ -138,8 +139,8 @@ struct ResolvedRow {
 }
 
 fn resolved_row(r: &Row<'_>) -> rusqlite::Result<ResolvedRow> {
-    let server = match r.get::<_, Option<String>>(24)? {
-        Some(_) => Some((server_row_at(r, 24)?, hash_col(r, 31)?)),
+    let server = match r.get::<_, Option<String>>(25)? {
+        Some(_) => Some((server_row_at(r, 25)?, hash_col(r, 32)?)),
         None => None,
     };
     Ok(ResolvedRow {
@@ -147,8 +148,8 @@ fn resolved_row(r: &Row<'_>) -> rusqlite::Result<ResolvedRow> {
         token: hash_col(r, 11)?,
         expires_at: ts(r.get(12)?),
         user: user_row_at(r, 13)?,
-        sealed: r.get(20)?,
-        ids: (r.get(21)?, r.get(22)?, r.get(23)?),
+        sealed: r.get(21)?,
+        ids: (r.get(22)?, r.get(23)?, r.get(24)?),
         server,
     })
 }
@@ -180,8 +181,16 @@ fn exists(conn: &Connection, sql: &str, id: &str, what: &'static str) -> Result<
 impl Inner {
     fn create_user(&self, user: NewUser, now: Timestamp) -> Result<User> {
         let now = stored(now);
-        let record =
-            User { id: new_id("usr"), username: user.username, source: user.source, access: user.access, disabled: false, created_at: now, updated_at: now };
+        let record = User {
+            id: new_id("usr"),
+            username: user.username,
+            source: user.source,
+            access: user.access,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+            groups: Vec::new(),
+        };
         let inserted = self.writer().execute(
             "INSERT INTO oauth_users (id, username, source, password_hash, access, disabled, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6)",
             params![record.id, record.username, record.source.as_str(), user.password_hash, to_json(&record.access), ms(now)],
@@ -208,7 +217,7 @@ impl Inner {
     fn find_user(&self, username: &str) -> Result<Option<(User, Option<String>)>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!("SELECT {USER_COLUMNS}, password_hash FROM oauth_users WHERE username = ?1"))?;
-        Ok(stmt.query_row([username], |r| Ok((user_row(r)?, r.get(7)?))).optional()?)
+        Ok(stmt.query_row([username], |r| Ok((user_row(r)?, r.get(8)?))).optional()?)
     }
 
     fn update_user(&self, id: &str, patch: &UserPatch, now: Timestamp) -> Result<User> {
@@ -216,11 +225,12 @@ impl Inner {
         let conn = self.writer();
         let mut stmt = conn.prepare_cached(&format!(
             "UPDATE oauth_users SET password_hash = COALESCE(?2, password_hash), access = COALESCE(?3, access),
-                 disabled = COALESCE(?4, disabled), updated_at = ?5
+                 disabled = COALESCE(?4, disabled), groups = COALESCE(?6, groups), updated_at = ?5
              WHERE id = ?1 RETURNING {USER_COLUMNS}"
         ))?;
         let access = patch.access.as_ref().map(to_json);
-        stmt.query_row(params![id, patch.password_hash, access, patch.disabled, ms(now)], user_row).optional()?.ok_or(StoreError::NotFound("user"))
+        let groups = patch.groups.as_ref().map(to_json);
+        stmt.query_row(params![id, patch.password_hash, access, patch.disabled, ms(now), groups], user_row).optional()?.ok_or(StoreError::NotFound("user"))
     }
 
     fn delete_user(&self, id: &str) -> Result<()> {

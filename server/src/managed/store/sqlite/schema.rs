@@ -165,6 +165,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX oauth_pending_client ON oauth_pending(client_id);
     CREATE INDEX oauth_pending_expiry ON oauth_pending(expires_at);",
+    // 6: an OIDC user's groups at their last sign-in (their access adds the rules of the
+    // `group:<name>` users), a JSON array of strings.
+    "ALTER TABLE oauth_users ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// The `meta` row holding the key check.

@@ -157,6 +157,15 @@ async fn users_round_trip(f: Fixture) {
     assert_eq!((&changed.access, changed.disabled), (&rules, false), "access was left alone");
     assert_eq!(s.find_user("ada").await.unwrap().unwrap().1.as_deref(), Some("$argon2id$new"));
     assert!(matches!(s.update_user("usr_nope", &UserPatch::default(), later).await, Err(StoreError::NotFound("user"))));
+    // An OIDC user's groups (from their last sign-in): stored, and left alone by other changes.
+    assert!(group.groups.is_empty() && w.user.groups.is_empty());
+    let groups = vec!["engineering".to_owned(), "ops".to_owned()];
+    let changed = s.update_user(&w.user.id, &UserPatch { groups: Some(groups.clone()), ..UserPatch::default() }, later).await.unwrap();
+    assert_eq!((&changed.groups, &changed.access), (&groups, &rules));
+    assert_eq!(s.get_user(&w.user.id).await.unwrap().groups, groups);
+    assert_eq!(s.find_user("ada").await.unwrap().unwrap().0.groups, groups);
+    let changed = s.update_user(&w.user.id, &UserPatch { disabled: Some(false), ..UserPatch::default() }, later).await.unwrap();
+    assert_eq!(changed.groups, groups, "groups were left alone");
 
     // Deleting a user takes their grants (and so their tokens) and sessions with it.
     let (grant, tokens) = w.issued(false, "u").await;
@@ -333,6 +342,9 @@ async fn access_tokens_resolve_only_while_everything_behind_them_is_live(f: Fixt
     assert_eq!(r.credential.user_id.as_deref(), Some("user_1"));
     assert_eq!((r.server, r.server_token, r.expires_at), (None, None, at(3600)));
     assert_eq!(r.user, w.user);
+    // The user comes with their groups (an OIDC user's access adds their groups' rules).
+    s.update_user(&w.user.id, &UserPatch { groups: Some(vec!["eng".into()]), ..UserPatch::default() }, now()).await.unwrap();
+    assert_eq!(s.resolve_access_token(&tokens.access, now()).await.unwrap().expect("live").user.groups, ["eng"]);
     assert!(s.resolve_access_token(&tokens.access, at(3600)).await.unwrap().is_none(), "expired");
     assert!(s.resolve_access_token(&tokens.refresh, now()).await.unwrap().is_none(), "a refresh token is not an access token");
     assert!(s.resolve_access_token(&hash("unknown"), now()).await.unwrap().is_none());
