@@ -35,7 +35,12 @@ pub fn subscriber<W>(format: LogFormat, filter: EnvFilter, writer: W) -> Box<dyn
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let fmt = tracing_subscriber::fmt().with_ansi(false).with_env_filter(filter);
+    // No internal-error reports: when writing an event fails (stderr is a pipe nobody reads
+    // any more, as when the parent died), tracing-subscriber would `eprintln!` about it, and
+    // that panics on the same broken stderr, killing whatever task logged, the SIGTERM
+    // handler included, so the server could no longer be stopped. A lost log line is all
+    // a closed stderr can cost.
+    let fmt = tracing_subscriber::fmt().with_ansi(false).with_env_filter(filter).log_internal_errors(false);
     match format {
         LogFormat::Text => Box::new(fmt.with_writer(SingleLine(writer)).finish()),
         // Not through `SingleLine`: its escapes (`\u{1b}`) are no JSON escapes.

@@ -64,6 +64,40 @@ fn sigterm_shuts_down_gracefully() {
 }
 
 #[test]
+fn sigterm_still_shuts_down_once_nobody_reads_the_log() {
+    // A supervisor that died leaves the server's stderr a pipe with no reader: every log
+    // line fails to write, and that must not stop SIGTERM from working.
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir", data.path().join("data").to_str().unwrap()])
+        .env_remove("GUMLOOP_API_KEY")
+        .env("GUMLOOP_MCP_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = {
+        use std::io::BufRead;
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        loop {
+            let mut line = String::new();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "the server exited before listening");
+            if let Some(rest) = line.split("at http://").nth(1) {
+                break rest.split('/').next().unwrap().to_owned();
+            }
+        }
+        // The reader is dropped here: the pipe has no reader from now on.
+    };
+    // Something that logs, so a write has failed before the signal.
+    let _ = std::net::TcpStream::connect(&addr).map(|mut s| std::io::Write::write_all(&mut s, b"GET /mcp HTTP/1.1\r\nhost: x\r\n\r\n"));
+    std::thread::sleep(Duration::from_millis(200));
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = wait_exit(&mut child, "SIGTERM with a closed stderr");
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
 fn stdio_speaks_json_rpc_on_stdout_only() {
     use std::io::{BufRead, Write};
     let mut child = Command::new(env!("CARGO_BIN_EXE_gumloop-mcp"))
