@@ -8,6 +8,7 @@ mod common;
 use std::collections::HashMap;
 
 use base64::Engine as _;
+use common::browser::{Browser, Page, field, query};
 use common::{ManagedHarness, rpc_at, start_managed_with};
 use gumloop_mcp::http::HttpConfig;
 use gumloop_mcp::managed::filter::AuthMode;
@@ -21,7 +22,13 @@ const PASSWORD: &str = "correct horse battery staple";
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 async fn start(mode: AuthMode) -> ManagedHarness {
-    let h = start_managed_with(HttpConfig::default(), Some(OAuthConfig { mode, ..OAuthConfig::default() })).await;
+    start_with(OAuthConfig { mode, ..OAuthConfig::default() }).await
+}
+
+/// gumloop-mcp with sign-in under `config`, a user `alice` allowed the account, and the
+/// public client `gmcl_test`.
+async fn start_with(config: OAuthConfig) -> ManagedHarness {
+    let h = start_managed_with(HttpConfig::default(), Some(config)).await;
     let now = jiff::Timestamp::now();
     let rule = AccessRule { account_id: h.account.clone(), methods: None, tags: None };
     let user = NewUser {
@@ -41,63 +48,6 @@ async fn start(mode: AuthMode) -> ManagedHarness {
     };
     h.store.put_client(client, now).await.unwrap();
     h
-}
-
-/// A browser: no redirects followed, one cookie kept by hand (the session cookie is
-/// `Secure`, which a cookie jar would not send over http even to loopback).
-struct Browser {
-    http: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    html: String,
-    headers: reqwest::header::HeaderMap,
-}
-
-impl Browser {
-    fn new() -> Self {
-        Self { http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(), cookie: None }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let req = match &self.cookie {
-            Some(c) => req.header("cookie", c),
-            None => req,
-        };
-        let resp = req.send().await.unwrap();
-        for v in resp.headers().get_all("set-cookie") {
-            let pair = v.to_str().unwrap().split(';').next().unwrap().to_owned();
-            self.cookie = (!pair.ends_with('=')).then_some(pair);
-        }
-        let status = resp.status().as_u16();
-        let location = resp.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
-        let headers = resp.headers().clone();
-        Page { status, location, html: resp.text().await.unwrap(), headers }
-    }
-
-    async fn get(&mut self, url: &str) -> Page {
-        let req = self.http.get(url);
-        self.send(req).await
-    }
-
-    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
-        let req = self.http.post(url).form(form);
-        self.send(req).await
-    }
-}
-
-/// A hidden input's value in a page.
-fn field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no `{name}` field in:\n{html}")) + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-fn query(url: &str) -> HashMap<String, String> {
-    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
 }
 
 fn pkce() -> (String, String) {
@@ -465,42 +415,7 @@ async fn a_code_works_once_for_its_own_client_and_a_second_use_revokes_the_first
 
 #[tokio::test]
 async fn an_expired_code_is_refused() {
-    let h = start_managed_with(
-        HttpConfig::default(),
-        Some(OAuthConfig { mode: AuthMode::Both, code_ttl: std::time::Duration::from_millis(1), ..OAuthConfig::default() }),
-    )
-    .await;
-    let h = {
-        let now = jiff::Timestamp::now();
-        let rule = AccessRule { account_id: h.account.clone(), methods: None, tags: None };
-        h.store
-            .create_user(
-                NewUser {
-                    username: "alice".into(),
-                    source: UserSource::Local,
-                    password_hash: Some(gumloop_mcp::managed::password::hash(PASSWORD)),
-                    access: vec![rule],
-                },
-                now,
-            )
-            .await
-            .unwrap();
-        h.store
-            .put_client(
-                NewClient {
-                    client_id: "gmcl_test".into(),
-                    name: "Test client".into(),
-                    redirect_uris: vec![REDIRECT.into()],
-                    kind: ClientKind::Registered,
-                    token_endpoint_auth_method: "none".into(),
-                    secret: None,
-                },
-                now,
-            )
-            .await
-            .unwrap();
-        h
-    };
+    let h = start_with(OAuthConfig { mode: AuthMode::Both, code_ttl: std::time::Duration::from_millis(1), ..OAuthConfig::default() }).await;
     let (code, verifier) = code(&h, &["tools:read"], &[]).await;
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let (status, err, _) = token(&h, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", &verifier), ("client_id", "gmcl_test")]).await;
@@ -535,39 +450,7 @@ async fn a_resource_for_another_server_is_invalid_target() {
 
 #[tokio::test]
 async fn an_expired_token_is_refused() {
-    let h = start_managed_with(
-        HttpConfig::default(),
-        Some(OAuthConfig { mode: AuthMode::OAuth, access_ttl: std::time::Duration::from_secs(1), ..OAuthConfig::default() }),
-    )
-    .await;
-    let now = jiff::Timestamp::now();
-    let rule = AccessRule { account_id: h.account.clone(), methods: None, tags: None };
-    h.store
-        .create_user(
-            NewUser {
-                username: "alice".into(),
-                source: UserSource::Local,
-                password_hash: Some(gumloop_mcp::managed::password::hash(PASSWORD)),
-                access: vec![rule],
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    h.store
-        .put_client(
-            NewClient {
-                client_id: "gmcl_test".into(),
-                name: "Test client".into(),
-                redirect_uris: vec![REDIRECT.into()],
-                kind: ClientKind::Registered,
-                token_endpoint_auth_method: "none".into(),
-                secret: None,
-            },
-            now,
-        )
-        .await
-        .unwrap();
+    let h = start_with(OAuthConfig { mode: AuthMode::OAuth, access_ttl: std::time::Duration::from_secs(1), ..OAuthConfig::default() }).await;
     let t = tokens(&h, &["tools:read"]).await;
     let access = t["access_token"].as_str().unwrap();
     assert_eq!(list_with(&h, &format!("{}/mcp", h.base), Some(access)).await.status, 200);

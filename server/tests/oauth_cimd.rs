@@ -6,11 +6,11 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
+use common::browser::{Browser, field, query};
 use common::{ManagedHarness, start_managed_with};
 use gumloop_mcp::http::HttpConfig;
 use gumloop_mcp::managed::filter::AuthMode;
@@ -67,59 +67,6 @@ async fn document(doc: impl Fn(&str) -> Value + Send + Sync + 'static) -> (Strin
 
 fn good(url: &str) -> Value {
     json!({"client_id": url, "client_name": "Metadata Test Client", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"})
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    html: String,
-}
-
-/// A browser that keeps the one session cookie by hand (it is `Secure`).
-struct Browser {
-    http: reqwest::Client,
-    cookie: Option<String>,
-}
-
-impl Browser {
-    fn new() -> Self {
-        Self { http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(), cookie: None }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let req = match &self.cookie {
-            Some(c) => req.header("cookie", c),
-            None => req,
-        };
-        let resp = req.send().await.unwrap();
-        for v in resp.headers().get_all("set-cookie") {
-            let pair = v.to_str().unwrap().split(';').next().unwrap().to_owned();
-            self.cookie = (!pair.ends_with('=')).then_some(pair);
-        }
-        let status = resp.status().as_u16();
-        let location = resp.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
-        Page { status, location, html: resp.text().await.unwrap() }
-    }
-
-    async fn get(&mut self, url: &str) -> Page {
-        let req = self.http.get(url);
-        self.send(req).await
-    }
-
-    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
-        let req = self.http.post(url).form(form);
-        self.send(req).await
-    }
-}
-
-fn field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no `{name}` field in:\n{html}")) + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-fn query(url: &str) -> HashMap<String, String> {
-    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
 }
 
 fn authorize_url(base: &str, client_id: &str, challenge: &str) -> String {
