@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
+# A one-shot build gains nothing from incremental state, which is as large as the build itself.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
-step() { echo; echo "== test: $* ($((SECONDS - start))s)"; }
+step() { echo; echo "== test: $* ($((SECONDS - start))s, $(df -h --output=avail . | tail -1 | tr -d ' ') free)"; }
 trap 'rc=$?; [ $rc -eq 0 ] || echo "test: FAILED in step: ${current:-?} (exit $rc)" >&2' EXIT
 
 current="scripts/setup.sh (Python mcp venv, Node 22, conformance + Inspector + mcp-remote)"; step "$current"

@@ -16,6 +16,7 @@ pub mod postgres;
 mod record;
 mod routes;
 mod state;
+pub mod tokens;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
