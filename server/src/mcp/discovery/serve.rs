@@ -83,7 +83,14 @@ impl GumloopServer {
             .rank(query, visible, &docs, limit)
             .iter()
             .filter_map(|name| catalog.get(name).map(|e| &e.tool).or_else(|| own.iter().find(|t| t.name == name.as_str())))
-            .map(|t| json!({"name": t.name, "title": t.title, "summary": summary(t.description.as_deref().unwrap_or_default())}))
+            .map(|t| {
+                // A tool without a title has none here either (never a null).
+                let mut hit = json!({"name": t.name, "summary": summary(t.description.as_deref().unwrap_or_default())});
+                if let Some(title) = &t.title {
+                    hit["title"] = json!(title);
+                }
+                hit
+            })
             .collect();
         CallToolResult::structured(json!({ "tools": hits }))
     }
