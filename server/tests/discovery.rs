@@ -1,7 +1,8 @@
 //! Discovery exposure (`tool_exposure: discovery`, `--tool-exposure discovery`), in-process
 //! against the fake Gumloop: tools/list shows three meta-tools; search_tools finds only what
 //! the scope may see (per-flow tools too); get_tool_schema is the `all`-mode entry;
-//! call_tool is a direct call (result, upstream request, audit record, task); hidden and
+//! call_tool is a direct call (result, upstream request, audit record, task, progress,
+//! download links); hidden and
 //! unknown tools are answered as a direct call of them is; bad config values are refused;
 //! the seeds' requests find their tools; the list is at least 10× smaller in tokens.
 
@@ -186,6 +187,35 @@ async fn a_task_augmented_call_tool_creates_a_task_like_a_direct_call() {
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["result"]["structuredContent"]["session"]["state"], "completed", "{done}");
     assert_eq!(done["result"]["structuredContent"]["wait"]["finished"], true);
+}
+
+#[tokio::test]
+async fn call_tool_waits_with_progress_and_links_downloads_like_a_direct_call() {
+    let h = start(ToolExposure::Discovery, FakeConfig { session_polls: 3, ..FakeConfig::default() }).await;
+    let params = json!({"name": "call_tool", "arguments": {"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "hi", "wait": true}},
+        "_meta": {"progressToken": "p-1", "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}});
+    let resp = h
+        .post()
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "call_tool")
+        .json(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params}))
+        .send()
+        .await
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    let messages: Vec<Value> = text.lines().filter_map(|l| l.strip_prefix("data:")).filter_map(|d| serde_json::from_str(d.trim()).ok()).collect();
+    let progress: Vec<&Value> = messages.iter().filter(|m| m["method"] == "notifications/progress").collect();
+    assert_eq!(progress.len(), 3, "one per poll, as for a direct call: {text}");
+    assert!(progress.iter().all(|p| p["params"]["progressToken"] == "p-1"));
+    assert_eq!(messages.last().unwrap()["result"]["structuredContent"]["session"]["state"], "completed", "{text}");
+    // A signed download gets its resource link, which reads back.
+    let r = call_at(&h.client, &h.url, "call_tool", json!({"name": "get_single_gumloop_artifact_by_id", "arguments": {"id": "art_1"}})).await;
+    let content = r.body["result"]["content"].as_array().unwrap_or_else(|| panic!("{}", r.body));
+    let link = content.iter().find(|c| c["type"] == "resource_link").unwrap_or_else(|| panic!("no link: {}", r.body));
+    assert!(link["uri"].as_str().unwrap().starts_with("gumloop://download/get_single_gumloop_artifact_by_id?"), "{link}");
+    let read = rpc_at(&h.client, &h.url, "resources/read", json!({"uri": link["uri"]}), json!({})).await;
+    assert!(read.body["result"]["contents"][0]["uri"] == link["uri"], "{}", read.body);
 }
 
 /// A managed server made through the admin API: (its id, its URL).
