@@ -11,8 +11,8 @@ Checks, each problem named:
   - each mcpb package's environment variables are the bundle manifest's (MANIFEST, an
     unpacked manifest.json from `cargo xtask mcpb`): same names, required and secret alike;
   - every {variable} in a remote URL is declared, and every declared one is used;
-  - with --bundle (a server.json from `cargo xtask mcpb --server-json`): the package for that
-    bundle's file carries its SHA-256.
+  - with --bundle (a server.json from `cargo xtask mcpb --server-json`): an mcpb package
+    carries that bundle's SHA-256.
 Exits 1 listing every problem.
 """
 
