@@ -23,7 +23,7 @@
 #      Python client's OAuthClientProvider with DCR and a metadata document, both eras,
 #      refresh and revocation (clients/oauth_python.py); mcp-remote through a fake browser
 #      (clients/oauth_mcp_remote.py)
-#   j. the MCP Bundle: `cargo xtask mcpb --profile dev`, then the official mcpb CLI (2.1.2) runs
+#   j. the MCP Bundle: `cargo xtask mcpb` packs the dev binary the steps above ran, then the official mcpb CLI (2.1.2) runs
 #      info, unpack and validate on it; the unpacked server is started as Claude Desktop starts
 #      it (clients/mcpb_config.mjs resolves the manifest's command with the CLI's own code) and
 #      the Python client lists its tools against tools.json (clients/mcpb_bundle.py);
@@ -234,9 +234,10 @@ echo "   (waited $((SECONDS - t))s more)"
 
 echo "== j. MCP Bundle (cargo xtask mcpb, @anthropic-ai/mcpb $(node -p 'require("./clients/node_modules/@anthropic-ai/mcpb/package.json").version'), Python mcp client) and server.json"
 t=$SECONDS
-# The dev profile: the binary is already built above (a release build would take CI's two
-# cores for many minutes just for this).
-cargo xtask mcpb --profile dev --out "$tmp/mcpb/gumloop-mcp.mcpb" --server-json "$tmp/mcpb/server.json" >/dev/null
+# The dev binary built above, which every step above ran (`--profile dev` would build it again:
+# `-p gumloop-mcp` alone unifies dependency features differently from the build above; a
+# release build would take CI's two cores for many minutes just for this).
+cargo xtask mcpb --binary "$mcp_bin" --out "$tmp/mcpb/gumloop-mcp.mcpb" --server-json "$tmp/mcpb/server.json" >/dev/null
 "$py" clients/mcpb_bundle.py --bundle "$tmp/mcpb/gumloop-mcp.mcpb" --work "$tmp/mcpb" \
   --cli "$root/clients/node_modules/@anthropic-ai/mcpb/dist/cli/cli.js" --fake "$fake" --api "$api" --ws "$ws"
 "$py" clients/check_server_json.py --manifest "$tmp/mcpb/unpacked/manifest.json"

@@ -8,7 +8,7 @@
 //! - `bench-sessions [--server PATH]`: RSS under a flood of legacy-session `initialize`s
 //! - `bench-replicas`: replicas on one PostgreSQL (admission, throughput 1 vs 3, revocation, RSS)
 //! - `bench-oauth`: access-token validation plus grant lookup per call, and one password check
-//! - `mcpb [--out PATH] [--profile release|dev] [--server-json OUT]`: the one-click MCP Bundle
+//! - `mcpb [--out PATH] [--profile release|dev | --binary PATH] [--server-json OUT]`: the one-click MCP Bundle
 
 mod bench;
 mod codegen;
@@ -35,7 +35,7 @@ fn main() -> Result<()> {
         ["bench-oauth"] => bench::bench_oauth(),
         ["mcpb", rest @ ..] => mcpb::run(rest),
         _ => bail!(
-            "usage:\n  cargo xtask codegen [--check]\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR]\n  cargo xtask synth-spec N --out DIR\n  cargo xtask bench-codegen [--ops N] [--compile]\n  cargo xtask bench\n  cargo xtask bench-sessions [--server PATH]\n  cargo xtask bench-replicas\n  cargo xtask bench-oauth\n  cargo xtask mcpb [--out PATH] [--profile release|dev] [--server-json OUT]"
+            "usage:\n  cargo xtask codegen [--check]\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR]\n  cargo xtask synth-spec N --out DIR\n  cargo xtask bench-codegen [--ops N] [--compile]\n  cargo xtask bench\n  cargo xtask bench-sessions [--server PATH]\n  cargo xtask bench-replicas\n  cargo xtask bench-oauth\n  cargo xtask mcpb [--out PATH] [--profile release|dev | --binary PATH] [--server-json OUT]"
         ),
     }
 }

@@ -1,5 +1,5 @@
-//! `cargo xtask mcpb [--out PATH] [--profile release|dev] [--server-json OUT]`: builds the
-//! `gumloop-mcp` binary and packs it as an MCP Bundle (`.mcpb`, a zip the desktop apps
+//! `cargo xtask mcpb [--out PATH] [--profile release|dev | --binary PATH] [--server-json OUT]`:
+//! builds the `gumloop-mcp` binary (or takes a built one) and packs it as an MCP Bundle (`.mcpb`, a zip the desktop apps
 //! install with one click): `manifest.json` (see `manifest.rs`), `icon.png`
 //! (`deploy/mcpb/`), and the binary under `server/`. The zip is deterministic: entries in
 //! sorted order, one fixed timestamp, fixed modes. `--server-json OUT` also writes the
@@ -21,7 +21,16 @@ use zip::{CompressionMethod, DateTime};
 
 use crate::project_root;
 
-const USAGE: &str = "usage: cargo xtask mcpb [--out PATH] [--profile release|dev] [--server-json OUT]";
+const USAGE: &str = "usage: cargo xtask mcpb [--out PATH] [--profile release|dev | --binary PATH] [--server-json OUT]";
+
+#[derive(Debug, Clone, PartialEq)]
+enum Source {
+    Build(Profile),
+    /// A binary built already, for this host: the test command packs the one its other
+    /// checks ran. (Building `-p gumloop-mcp` alone would compile it again: the test
+    /// command builds it with `-p gumloop-testkit`, whose dependency features differ.)
+    Binary(PathBuf),
+}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Profile {
@@ -32,29 +41,35 @@ enum Profile {
 #[derive(Debug)]
 struct Args {
     out: Option<PathBuf>,
-    profile: Profile,
+    source: Source,
     server_json: Option<PathBuf>,
 }
 
 fn parse(args: &[&str]) -> Result<Args> {
-    let mut parsed = Args { out: None, profile: Profile::Release, server_json: None };
+    let (mut out, mut profile, mut binary, mut server_json) = (None, None, None, None);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().copied().with_context(|| format!("{arg} needs a value\n{USAGE}"));
         match *arg {
-            "--out" => parsed.out = Some(value()?.into()),
-            "--server-json" => parsed.server_json = Some(value()?.into()),
+            "--out" => out = Some(value()?.into()),
+            "--server-json" => server_json = Some(value()?.into()),
+            "--binary" => binary = Some(PathBuf::from(value()?)),
             "--profile" => {
-                parsed.profile = match value()? {
+                profile = Some(match value()? {
                     "release" => Profile::Release,
                     "dev" => Profile::Dev,
                     other => bail!("--profile {other}: expected release or dev\n{USAGE}"),
-                }
+                })
             }
             other => bail!("unknown argument {other}\n{USAGE}"),
         }
     }
-    Ok(parsed)
+    let source = match (profile, binary) {
+        (Some(_), Some(_)) => bail!("--profile and --binary: give one (--binary packs a binary built already)\n{USAGE}"),
+        (_, Some(path)) => Source::Binary(path),
+        (profile, None) => Source::Build(profile.unwrap_or(Profile::Release)),
+    };
+    Ok(Args { out, source, server_json })
 }
 
 pub fn run(args: &[&str]) -> Result<()> {
@@ -66,7 +81,13 @@ pub fn run(args: &[&str]) -> Result<()> {
     let (os, arch, exe) = (std::env::consts::OS, std::env::consts::ARCH, std::env::consts::EXE_SUFFIX);
     let manifest = manifest::build(&pkg, &tools, os, exe)?;
 
-    let binary = build_binary(args.profile)?;
+    let (binary, kind) = match &args.source {
+        Source::Build(profile) => (build_binary(*profile)?, if *profile == Profile::Release { "release" } else { "dev" }),
+        Source::Binary(path) => {
+            ensure!(path.is_file(), "--binary {}: no such file", path.display());
+            (path.clone(), "given")
+        }
+    };
     let file_name = bundle_file_name(&pkg.version, manifest::platform(os)?, arch);
     let out = match args.out {
         Some(out) => out,
@@ -90,7 +111,7 @@ pub fn run(args: &[&str]) -> Result<()> {
         std::fs::metadata(&binary)?.len() as f64 / 1e6,
         packing.elapsed().as_secs_f64(),
         tools.len(),
-        if args.profile == Profile::Release { "release" } else { "dev" },
+        kind,
     );
     if let Some(path) = args.server_json {
         let template = std::fs::read_to_string(root.join("server.json")).context("reading server.json")?;
@@ -190,9 +211,15 @@ mod tests {
     #[test]
     fn arguments_are_parsed_and_bad_ones_named() {
         let a = parse(&["--profile", "dev", "--out", "x.mcpb"]).unwrap();
-        assert_eq!((a.profile, a.out.as_deref()), (Profile::Dev, Some(Path::new("x.mcpb"))));
-        assert_eq!(parse(&[]).unwrap().profile, Profile::Release);
-        for (args, names) in [(&["--profile", "fast"][..], "--profile fast"), (&["--bogus"], "--bogus"), (&["--out"], "--out needs a value")] {
+        assert_eq!((a.source, a.out.as_deref()), (Source::Build(Profile::Dev), Some(Path::new("x.mcpb"))));
+        assert_eq!(parse(&[]).unwrap().source, Source::Build(Profile::Release));
+        assert_eq!(parse(&["--binary", "b"]).unwrap().source, Source::Binary("b".into()));
+        for (args, names) in [
+            (&["--profile", "fast"][..], "--profile fast"),
+            (&["--bogus"], "--bogus"),
+            (&["--out"], "--out needs a value"),
+            (&["--profile", "dev", "--binary", "b"], "--profile and --binary"),
+        ] {
             let err = parse(args).unwrap_err().to_string();
             assert!(err.contains(names) && err.contains("usage:"), "{err}");
         }
