@@ -39,7 +39,7 @@ pub const FIELDS: &[Field] = &[
         key: "gumloop_api_key",
         env: "GUMLOOP_API_KEY",
         title: "Gumloop API key",
-        description: "Your Gumloop API key (Gumloop settings → API keys). Stored by the app as a secret and passed to the server only in its environment.",
+        description: "Your Gumloop API key. The app keeps it as a secret and passes it to the server only in its environment.",
         required: true,
         sensitive: true,
     },
@@ -134,7 +134,7 @@ pub fn build(pkg: &Package, tools: &[Value], rust_os: &str, exe_suffix: &str) ->
 
 const LONG_DESCRIPTION: &str = "gumloop-mcp serves the Gumloop API over MCP on this computer: start and watch flow runs, \
 read their outputs and files, talk to agents, manage skills and read audit logs. The API key stays in the app's secret \
-store and reaches the server only through its environment; nothing is sent anywhere but Gumloop.";
+store and reaches the server only through its environment.";
 
 /// A tool's first paragraph: the description the model reads goes on with what it returns
 /// and requires, which a person browsing the bundle does not need.
