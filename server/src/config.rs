@@ -14,6 +14,7 @@ use crate::http::probes::{MetricsAt, Probes};
 use crate::http::sessions::SessionLimits;
 use crate::logging::LogFormat;
 use crate::managed::store::DatabaseUrl;
+use crate::mcp::discovery::ToolExposure;
 use crate::upstream::UpstreamConfig;
 
 /// The per-user data directory: `$XDG_DATA_HOME/gumloop-mcp`, else
@@ -65,7 +66,7 @@ pub enum Command {
     /// Serve MCP over streamable HTTP at /mcp (2025-11-25 sessions and 2026-07-28 stateless requests on one endpoint)
     Serve(ServeArgs),
     /// Serve MCP over stdin/stdout (desktop clients launch the server this way)
-    Stdio(UpstreamArgs),
+    Stdio(StdioArgs),
     /// Manage API tokens, the credentials of the admin API and of servers that require one
     #[command(subcommand)]
     ApiToken(ApiTokenCommand),
@@ -209,6 +210,9 @@ pub enum ServerCommand {
         /// Who may reach it, overriding serve's --auth: url-token (its secret URL), oauth (signing in at <public URL>/mcp/servers/<id>), or both
         #[arg(long, value_enum)]
         auth: Option<crate::managed::filter::AuthMode>,
+        /// How its tools/list shows tools: all (every tool it exposes) or discovery (only search_tools, get_tool_schema and call_tool, through which the same tools are found and called)
+        #[arg(long, value_enum, default_value_t = ToolExposure::All)]
+        tool_exposure: ToolExposure,
         /// The server's public base URL, for the printed URL
         #[arg(long, env = "GUMLOOP_MCP_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
         public_url: String,
@@ -356,6 +360,23 @@ pub enum GrantCommand {
     },
 }
 
+/// `gumloop-mcp stdio`.
+#[derive(Debug, Clone, Args)]
+pub struct StdioArgs {
+    #[command(flatten)]
+    pub exposure: ExposureArgs,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+}
+
+/// How `/mcp` and stdio show their tools.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ExposureArgs {
+    /// How tools/list shows the tools on /mcp and stdio: all (every tool with its schema) or discovery (only search_tools, get_tool_schema and call_tool, through which the model finds and calls the same tools; a much shorter list). Managed servers take it from their config
+    #[arg(long, env = "GUMLOOP_MCP_TOOL_EXPOSURE", value_enum, default_value_t = ToolExposure::All)]
+    pub tool_exposure: ToolExposure,
+}
+
 /// Where Gumloop is and how long to wait for it.
 #[derive(Debug, Clone, Args)]
 pub struct UpstreamArgs {
@@ -452,6 +473,8 @@ pub struct ServeArgs {
     pub oauth_allow_private_metadata: bool,
     #[command(flatten)]
     pub oidc: OidcArgs,
+    #[command(flatten)]
+    pub exposure: ExposureArgs,
     #[command(flatten)]
     pub upstream: UpstreamArgs,
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gumloop_mcp::behaviours::downloads::LinkKey;
-use gumloop_mcp::config::{Cli, Command, ServeArgs, UpstreamArgs};
+use gumloop_mcp::config::{Cli, Command, ExposureArgs, ServeArgs, UpstreamArgs};
 use gumloop_mcp::managed::admin::Admin;
 use gumloop_mcp::managed::cli;
 use gumloop_mcp::managed::secrets::{self, KeySource};
@@ -21,12 +21,12 @@ use tokio_util::sync::CancellationToken;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn build_server(args: &UpstreamArgs, links: LinkKey) -> Result<GumloopServer> {
+fn build_server(args: &UpstreamArgs, exposure: ExposureArgs, links: LinkKey) -> Result<GumloopServer> {
     let credential = Credential::from_env();
     if credential.api_key.is_none() {
         tracing::warn!("GUMLOOP_API_KEY is not set: tools/list works, tools/call will report the missing key");
     }
-    gumloop_mcp::gumloop_server_with_links(args.upstream_config(), credential, links)
+    Ok(gumloop_mcp::gumloop_server_with_links(args.upstream_config(), credential, links)?.with_tool_exposure(exposure.tool_exposure))
 }
 
 /// stdio's link key: derived from GUMLOOP_MCP_SECRET_KEY when it is set (links then
@@ -71,7 +71,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args, token).await,
         Command::Stdio(args) => {
-            let server = build_server(&args, stdio_links()?)?;
+            let server = build_server(&args.upstream, args.exposure, stdio_links()?)?;
             tracing::info!("serving {} tools over MCP on stdin/stdout", ALL_TOOLS.len());
             stdio::serve(server, token).await
         }
@@ -127,7 +127,7 @@ async fn serve(args: ServeArgs, token: CancellationToken) -> Result<()> {
     };
     // Tasks live in the store too, so they survive a restart and every replica serves them.
     let tasks = Tasks::new(opened.tasks, tasks::DEFAULT_TTL, Leases::default()).with_owners(Arc::new(managed.clone()));
-    let server = build_server(&args.upstream, opened.key.link_key())?.with_tasks(tasks);
+    let server = build_server(&args.upstream, args.exposure, opened.key.link_key())?.with_tasks(tasks);
     // Sign-in delegated to an OpenID provider: its metadata and keys are fetched now, so a
     // wrong issuer or an unreachable provider stops the start rather than every sign-in.
     let secret_env = std::env::var(gumloop_mcp::config::OIDC_CLIENT_SECRET_ENV).ok();

@@ -128,6 +128,10 @@ impl Access for Admission {
         self.config.allows(tool) && self.grant.as_ref().is_none_or(|g| g.filters.iter().all(|f| f.allows(tool)) && g.rules.iter().any(|r| r.allows(tool)))
     }
 
+    fn exposure(&self) -> crate::mcp::discovery::ToolExposure {
+        self.config.tool_exposure
+    }
+
     fn record<'a>(&'a self, server_id: &'a str, tool: &'a str, outcome: CallOutcome, started: Instant) -> BoxFuture<'a, ()> {
         let owner = self.grant.as_ref().map_or(server_id, |g| g.id.as_str());
         Box::pin(self.audit.record(owner, tool, outcome, started, self.clock.now()))

@@ -8,6 +8,7 @@ use gumloop_mcp_runtime::{MethodKind, ToolDescriptor};
 use serde::{Deserialize, Serialize};
 
 use crate::behaviours::flow_inputs::Flows;
+use crate::mcp::discovery::ToolExposure;
 use crate::text::closest;
 
 /// A managed server's `config`, as the admin API takes and returns it.
@@ -31,6 +32,11 @@ pub struct McpServerConfig {
     /// Who may reach it, overriding the server-wide `--auth` (absent: that mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthMode>,
+    /// `all` lists every tool it shows; `discovery` lists only `search_tools`,
+    /// `get_tool_schema` and `call_tool`, through which the same tools are found and run.
+    /// Absent (in configs stored before it existed, too): `all`.
+    #[serde(default, skip_serializing_if = "ToolExposure::is_all")]
+    pub tool_exposure: ToolExposure,
 }
 
 /// Who may reach an MCP endpoint.
@@ -201,5 +207,9 @@ mod tests {
         let text = serde_json::to_string(&new).unwrap();
         assert!(text.contains(r#""flow_tools":true"#), "{text}");
         assert_eq!(serde_json::from_str::<McpServerConfig>(&text).unwrap(), new);
+        assert!(!text.contains("tool_exposure") && old.tool_exposure == ToolExposure::All, "absent means all");
+        let discovery: McpServerConfig = serde_json::from_str(r#"{"tool_exposure":"discovery"}"#).unwrap();
+        assert_eq!(discovery.tool_exposure, ToolExposure::Discovery);
+        assert!(serde_json::to_string(&discovery).unwrap().contains(r#""tool_exposure":"discovery""#));
     }
 }

@@ -2,11 +2,12 @@
 //! validators. Listing and calling never rebuild a schema.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use gumloop_mcp_runtime::ToolDescriptor;
 
 use crate::behaviours::flow_inputs::Flows;
+use crate::mcp::discovery::SearchIndex;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 
 /// One tool, ready to list and call.
@@ -26,6 +27,8 @@ pub struct Catalog {
     tools: Arc<Vec<Tool>>,
     entries: HashMap<&'static str, Entry>,
     flows: Option<Flows>,
+    /// `search_tools`' index, built on first use (only discovery mode needs it).
+    search: OnceLock<SearchIndex>,
 }
 
 /// A generated descriptor the server cannot serve (a codegen bug, caught at start-up).
@@ -75,7 +78,7 @@ impl Catalog {
             }
         }
         tools.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Self { tools: Arc::new(tools), entries, flows: Flows::of(descriptors) })
+        Ok(Self { tools: Arc::new(tools), entries, flows: Flows::of(descriptors), search: OnceLock::new() })
     }
 
     /// The tools behind saved flows, if the spec declares them.
@@ -101,6 +104,16 @@ impl Catalog {
     /// The closest name among the tools `keep` admits.
     pub fn suggest_among(&self, name: &str, keep: impl Fn(&ToolDescriptor) -> bool) -> Option<&'static str> {
         crate::text::closest(name, self.entries.values().filter(|e| keep(e.descriptor)).map(|e| e.descriptor.name))
+    }
+
+    /// The search index over every tool (each search keeps only those its caller may see).
+    pub fn search_index(&self) -> &SearchIndex {
+        self.search.get_or_init(|| {
+            SearchIndex::new(self.entries.values().map(|e| {
+                let d = e.descriptor;
+                crate::mcp::discovery::Doc { name: d.name, title: d.title, tags: d.tags, description: d.description, kind: Some(d.kind), path: d.path_template }
+            }))
+        })
     }
 
     /// The closest tool name, for "did you mean" hints.

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::behaviours::downloads::LinkKey;
 use crate::behaviours::flow_inputs::InputCache;
 use crate::mcp::catalog::{Catalog, Entry};
+use crate::mcp::discovery::{self, Routed, ToolExposure};
 use crate::mcp::pipeline::Follow;
 use crate::mcp::pipeline::result::{NotJson, json_of};
 use crate::mcp::scope::{CallOutcome, Scope, ScopedTools};
@@ -47,18 +48,25 @@ pub struct State {
 pub struct GumloopServer {
     pub(crate) state: Arc<State>,
     pub(crate) scoped: Option<Arc<dyn ScopedTools>>,
+    /// How `/mcp` and stdio show their tools (a managed URL's config says for it).
+    pub(crate) exposure: ToolExposure,
 }
 
 impl GumloopServer {
     /// A handler over `state`.
     pub fn new(state: State) -> Self {
-        Self { state: Arc::new(state), scoped: None }
+        Self { state: Arc::new(state), scoped: None, exposure: ToolExposure::All }
+    }
+
+    /// The same handler, showing its tools on `/mcp` and stdio as `exposure` says.
+    pub fn with_tool_exposure(self, exposure: ToolExposure) -> Self {
+        Self { exposure, ..self }
     }
 
     /// The same tools and upstream, for managed URLs: every request must carry a
     /// [`Scope`], and `tools` adds each scope's own tools.
     pub fn scoped(&self, tools: Arc<dyn ScopedTools>) -> Self {
-        Self { state: self.state.clone(), scoped: Some(tools) }
+        Self { state: self.state.clone(), scoped: Some(tools), exposure: self.exposure }
     }
 
     /// The tasks.
@@ -154,17 +162,22 @@ impl GumloopServer {
         let started = Instant::now();
         let scope = self.scope_of(&ctx)?;
         let args = request.arguments.map(Value::Object).unwrap_or_else(|| json!({}));
-        if tasks::wanted(&ctx) && self.starts_work(&request.name, scope.as_ref()) {
-            return self.start_task(request.name.to_string(), args, scope, started).await;
+        // In discovery mode `call_tool` is unwrapped here, so all that follows is one path.
+        let (name, args) = match self.route(request.name.to_string(), args, scope.as_ref()).await {
+            Routed::Call(name, args) => (name, args),
+            Routed::Answered(answer) => return answer,
+        };
+        if tasks::wanted(&ctx) && self.starts_work(&name, scope.as_ref()) {
+            return self.start_task(name, args, scope, started).await;
         }
         let slot = ctx.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<RateLimitSlot>().cloned());
         let follow = ctx.meta.get_progress_token().map(|token| Follow { progress: Some((ctx.peer.clone(), token)), task: None });
         // Dropping the upstream future on cancel drops its HTTP request (and stops a wait).
         let result = tokio::select! {
             _ = ctx.ct.cancelled() => Err(McpError::internal_error("the call was cancelled by the client", None)),
-            r = self.run(&request.name, args, slot.as_ref(), scope.as_ref(), follow.as_ref()) => r,
+            r = self.run(&name, args, slot.as_ref(), scope.as_ref(), follow.as_ref()) => r,
         };
-        self.audit(scope.as_ref(), &request.name, &result, started).await;
+        self.audit(scope.as_ref(), &name, &result, started).await;
         result.map(|(r, _)| r.into())
     }
 }
@@ -182,7 +195,11 @@ impl ServerHandler for GumloopServer {
     }
 
     async fn list_tools(&self, _r: Option<PaginatedRequestParams>, ctx: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
-        let tools = match self.scope_of(&ctx)? {
+        let scope = self.scope_of(&ctx)?;
+        if self.exposure(scope.as_ref()) == ToolExposure::Discovery {
+            return Ok(ListToolsResult::with_all_items(discovery::meta_tools()));
+        }
+        let tools = match scope {
             None => self.state.catalog.tools().as_ref().clone(),
             Some(scope) => {
                 let mut tools = self.state.catalog.visible(|d| scope.access.allows(d));
@@ -199,7 +216,8 @@ impl ServerHandler for GumloopServer {
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
         let own = || self.scoped.as_ref()?.get_tool(name);
-        self.state.catalog.get(name).map(|e| e.tool.clone()).or_else(own)
+        let meta = || discovery::meta_tools().into_iter().find(|t| t.name == name);
+        self.state.catalog.get(name).map(|e| e.tool.clone()).or_else(own).or_else(meta)
     }
 
     fn accepted_subscription_filter(&self, _requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {

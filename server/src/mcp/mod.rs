@@ -3,6 +3,7 @@
 //! declares), and managed servers only through [`Scope`].
 
 pub mod catalog;
+pub mod discovery;
 pub mod handler;
 pub mod pipeline;
 mod resources;

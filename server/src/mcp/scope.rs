@@ -14,6 +14,7 @@ use rmcp::service::{Peer, RoleServer, SubscriptionContext};
 use serde_json::Value;
 
 use crate::mcp::GumloopServer;
+use crate::mcp::discovery::ToolExposure;
 use crate::upstream::credential::Credential;
 
 /// A request on a managed URL, as the core serves it.
@@ -69,6 +70,10 @@ impl CallOutcome {
 pub trait Access: Send + Sync {
     /// Whether its filters show `tool`.
     fn allows(&self, tool: &ToolDescriptor) -> bool;
+    /// How its `tools/list` shows tools: all of them, or discovery's meta-tools.
+    fn exposure(&self) -> ToolExposure {
+        ToolExposure::All
+    }
     /// Records one call; the call answers only once this resolves (the record is durable).
     fn record<'a>(&'a self, server_id: &'a str, tool: &'a str, outcome: CallOutcome, started: Instant) -> BoxFuture<'a, ()>;
     /// The implementation itself, for the managed side's [`ScopedTools`] to read back.

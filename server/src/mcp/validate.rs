@@ -9,14 +9,19 @@ use crate::text::{QUOTE_CHARS, clip, closest, preview, short_json};
 
 /// Every violation of `args` against the tool's input schema, as readable lines.
 pub fn violations(entry: &Entry, args: &Value) -> Vec<String> {
+    violations_of(&entry.validator, &entry.properties, args)
+}
+
+/// Every violation of `args` against `validator`, whose schema declares `properties`.
+pub fn violations_of(validator: &jsonschema::Validator, properties: &[String], args: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    for e in entry.validator.iter_errors(args) {
+    for e in validator.iter_errors(args) {
         let at = e.instance_path().to_string();
         let at = if at.is_empty() { "/".to_owned() } else { at };
         match e.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 for u in unexpected {
-                    let hint = match closest(u, entry.properties.iter().map(String::as_str)) {
+                    let hint = match closest(u, properties.iter().map(String::as_str)) {
                         Some(s) if at == "/" => format!("; did you mean `{s}`?"),
                         _ => String::new(),
                     };

@@ -40,7 +40,7 @@ pub(crate) async fn run(state: Weak<State>, stop: CancellationToken) {
     let mut ticks = 0u32;
     loop {
         let Some(state) = state.upgrade() else { return };
-        let server = GumloopServer { state, scoped: None };
+        let server = GumloopServer { state, scoped: None, exposure: Default::default() };
         if ticks.is_multiple_of(PRUNE_EVERY) {
             match server.state.tasks.store.prune(now_ms()).await {
                 Ok(0) => {}
