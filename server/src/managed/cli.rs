@@ -183,13 +183,27 @@ pub fn parse_lifetime(text: &str) -> Result<SignedDuration> {
 /// `gumloop-mcp server …`.
 pub async fn server(cmd: ServerCommand) -> Result<()> {
     match cmd {
-        ServerCommand::Create { account, name, methods, tags, expires_in, expires_at, require_api_token, flow_tools, auth, public_url, store } => {
+        ServerCommand::Create {
+            account,
+            name,
+            methods,
+            tags,
+            expires_in,
+            expires_at,
+            require_api_token,
+            flow_tools,
+            confirm_destructive,
+            auth,
+            public_url,
+            store,
+        } => {
             let config = McpServerConfig {
                 methods: (!methods.is_empty()).then_some(methods),
                 tags: (!tags.is_empty()).then_some(tags),
                 require_api_token_auth: require_api_token,
                 flow_tools,
                 auth,
+                confirm_destructive,
             };
             let problems = config.problems(gumloop_mcp_generated::resources::ALL_TOOLS);
             if !problems.is_empty() {

@@ -31,6 +31,11 @@ pub struct McpServerConfig {
     /// Who may reach it, overriding the server-wide `--auth` (absent: that mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthMode>,
+    /// A call of a tool annotated destructive first asks the person for a yes (MCP
+    /// elicitation); a client that cannot be asked is refused. Absent in older configs,
+    /// and left out when off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confirm_destructive: bool,
 }
 
 /// Who may reach an MCP endpoint.
