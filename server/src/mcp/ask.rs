@@ -39,7 +39,8 @@ pub struct Ask {
     how: How,
     /// What a sealed state is bound to: the tool called, its arguments, the scope.
     binding: Vec<u8>,
-    codec: RequestStateCodec,
+    /// Seals and opens states (2026-07-28 only).
+    codec: Option<RequestStateCodec>,
     /// A 2026-07-28 question put in this round: the call ends with it.
     pending: Mutex<Option<InputRequiredResult>>,
 }
@@ -109,9 +110,10 @@ fn canonical(v: &Value) -> String {
 }
 
 impl Ask {
-    /// How the client of `ctx`, calling `request` with `args` under the scope
-    /// `server_id` (none for `/mcp` and stdio), can be asked; states are sealed with `key`.
-    pub fn of(ctx: &RequestContext<RoleServer>, request: &CallToolRequestParams, args: &Value, server_id: Option<&str>, key: [u8; 32]) -> Ask {
+    /// How the client of `ctx`, calling `request` under the scope
+    /// `server_id` (none for `/mcp` and stdio), can be asked; states are sealed with
+    /// `key`. Only a 2026-07-28 client that can be asked pays for the binding and the key.
+    pub fn of(ctx: &RequestContext<RoleServer>, request: &CallToolRequestParams, server_id: Option<&str>, key: impl FnOnce() -> [u8; 32]) -> Ask {
         let modern = ctx.protocol_version().is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
         let how = match (declares_form(ctx), modern) {
             (false, _) => How::No,
@@ -119,11 +121,16 @@ impl Ask {
             (true, false) => How::Session(ctx.peer.clone()),
         };
         let mut binding = Vec::new();
-        for part in [request.name.as_ref(), &canonical(args), server_id.unwrap_or("")] {
-            binding.extend_from_slice(&(part.len() as u64).to_be_bytes());
-            binding.extend_from_slice(part.as_bytes());
+        let mut codec = None;
+        if matches!(how, How::Rounds { .. }) {
+            let args = request.arguments.as_ref().map_or_else(|| "{}".to_owned(), |m| canonical(&Value::Object(m.clone())));
+            for part in [request.name.as_ref(), &args, server_id.unwrap_or("")] {
+                binding.extend_from_slice(&(part.len() as u64).to_be_bytes());
+                binding.extend_from_slice(part.as_bytes());
+            }
+            codec = Some(RequestStateCodec::try_new(key().to_vec()).expect("a 32-byte key is long enough"));
         }
-        Ask { how, binding, codec: RequestStateCodec::try_new(key.to_vec()).expect("a 32-byte key is long enough"), pending: Mutex::new(None) }
+        Ask { how, binding, codec, pending: Mutex::new(None) }
     }
 
     /// Whether the client can be asked at all.
@@ -189,9 +196,11 @@ impl Ask {
     /// Records `q` as this round's input-required result, with its sealed state.
     fn pend(&self, q: &Question<'_>, schema: &ElicitationSchema, round: u8, problems: &[String]) -> Asked {
         let options = SealOptions::new().associated_data(&self.binding).ttl(STATE_TTL);
-        let state = match self.codec.seal_json_with(&State { key: q.key.to_owned(), round }, &options) {
-            Ok(s) => s,
-            Err(e) => return Asked::Stop(tool_error(format!("cannot ask for {}: {e}", q.what))),
+        let sealed = self.codec.as_ref().map(|c| c.seal_json_with(&State { key: q.key.to_owned(), round }, &options));
+        let state = match sealed {
+            Some(Ok(s)) => s,
+            Some(Err(e)) => return Asked::Stop(tool_error(format!("cannot ask for {}: {e}", q.what))),
+            None => return Asked::Stop(tool_error(format!("cannot ask for {}: no request state in this era", q.what))),
         };
         let params = ElicitRequestParams::FormElicitationParams { meta: None, message: message(q, problems), requested_schema: schema.clone() };
         let requests = [(q.key.to_owned(), InputRequest::Elicitation(ElicitRequest::new(params)))].into_iter().collect();
@@ -203,7 +212,8 @@ impl Ask {
     fn open(&self, sealed: &str) -> Result<State, String> {
         // One answer for every failure (forged, altered, expired, another call's): the
         // details would only help a forger.
-        self.codec.open_json_with(sealed, &self.binding).map_err(|_| "the request state is not one this server sealed for this call, or it expired".to_owned())
+        let refused = || "the request state is not one this server sealed for this call, or it expired".to_owned();
+        self.codec.as_ref().ok_or_else(refused)?.open_json_with(sealed, &self.binding).map_err(|_| refused())
     }
 }
 

@@ -154,9 +154,9 @@ impl GumloopServer {
     async fn call_tool_traced(&self, request: CallToolRequestParams, ctx: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
         let started = Instant::now();
         let scope = self.scope_of(&ctx)?;
-        let args = request.arguments.clone().map(Value::Object).unwrap_or_else(|| json!({}));
-        let key = self.state.links.derive(crate::mcp::ask::STATE_KEY_LABEL);
-        let ask = Ask::of(&ctx, &request, &args, scope.as_ref().map(|s| s.server_id.as_str()), key);
+        let key = || self.state.links.derive(crate::mcp::ask::STATE_KEY_LABEL);
+        let ask = Ask::of(&ctx, &request, scope.as_ref().map(|s| s.server_id.as_str()), key);
+        let args = request.arguments.map(Value::Object).unwrap_or_else(|| json!({}));
         if tasks::wanted(&ctx) && self.starts_work(&request.name, scope.as_ref()) {
             // Confirmed before a task exists: a task cannot ask.
             if let Some(answer) = self.confirm_before_task(&request.name, &args, scope.as_ref(), &ask).await {
