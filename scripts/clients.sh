@@ -23,7 +23,13 @@
 #      Python client's OAuthClientProvider with DCR and a metadata document, both eras,
 #      refresh and revocation (clients/oauth_python.py); mcp-remote through a fake browser
 #      (clients/oauth_mcp_remote.py)
-#   j. the MCP Bundle: `cargo xtask mcpb` packs the dev binary the steps above ran, then the official mcpb CLI (2.1.2) runs
+#   i. elicitation with the Python client's elicitation callback, legacy and 2026-07-28
+#      (clients/elicitation.py): a flow run's missing input asked for (accept, decline,
+#      cancel, a wrong answer then a right one, two wrong), no capability, confirm_destructive
+#      (yes, no, cancel, an unaskable client), forged and altered request states; with its
+#      own fake and server, each checked on the fake's request log
+#   j. the MCP Bundle: `cargo xtask mcpb` packs the dev binary the steps above ran, then the
+#      official mcpb CLI (2.1.2) runs
 #      info, unpack and validate on it; the unpacked server is started as Claude Desktop starts
 #      it (clients/mcpb_config.mjs resolves the manifest's command with the CLI's own code) and
 #      the Python client lists its tools against tools.json (clients/mcpb_bundle.py);
@@ -222,6 +228,11 @@ echo "ok: Python mcp client OAuthClientProvider (DCR and metadata document, lega
 "$py" clients/oauth_mcp_remote.py --server-bin "$mcp_bin" --fake "$fake" --data-dir "$tmp/oauth-mcp-remote" \
   --proxy "$root/clients/node_modules/mcp-remote/dist/proxy.js"
 echo "ok: mcp-remote $(node -p 'require("./clients/node_modules/mcp-remote/package.json").version') signs in through a browser and keeps its tokens"
+echo "   ($((SECONDS - t))s)"
+
+echo "== i. elicitation (Python mcp client's elicitation callback, own fake and server)"
+t=$SECONDS
+"$py" clients/elicitation.py --server-bin "$mcp_bin" --fake-bin "$fake_bin" --data-dir "$tmp/elicitation"
 echo "   ($((SECONDS - t))s)"
 
 echo "== d. managed servers flow (Python mcp client, started in the background)"
