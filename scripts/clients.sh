@@ -23,6 +23,19 @@
 #      Python client's OAuthClientProvider with DCR and a metadata document, both eras,
 #      refresh and revocation (clients/oauth_python.py); mcp-remote through a fake browser
 #      (clients/oauth_mcp_remote.py)
+#   i. elicitation with the Python client's elicitation callback, legacy and 2026-07-28
+#      (clients/elicitation.py): a flow run's missing input asked for (accept, decline,
+#      cancel, a wrong answer then a right one, two wrong), no capability, confirm_destructive
+#      (yes, no, cancel, an unaskable client), forged and altered request states; with its
+#      own fake and server, each checked on the fake's request log
+#   j. the MCP Bundle: `cargo xtask mcpb` packs the dev binary the steps above ran, then the
+#      official mcpb CLI (2.1.2) runs
+#      info, unpack and validate on it; the unpacked server is started as Claude Desktop starts
+#      it (clients/mcpb_config.mjs resolves the manifest's command with the CLI's own code) and
+#      the Python client lists its tools against tools.json (clients/mcpb_bundle.py);
+#      server.json is checked against the registry's pinned schema, the workspace version and
+#      the manifest's environment (clients/check_server_json.py), as is the copy xtask stamps
+#      with the bundle's SHA-256
 # Runs scripts/setup.sh and builds the two binaries first. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -217,6 +230,11 @@ echo "ok: Python mcp client OAuthClientProvider (DCR and metadata document, lega
 echo "ok: mcp-remote $(node -p 'require("./clients/node_modules/mcp-remote/package.json").version') signs in through a browser and keeps its tokens"
 echo "   ($((SECONDS - t))s)"
 
+echo "== i. elicitation (Python mcp client's elicitation callback, own fake and server)"
+t=$SECONDS
+"$py" clients/elicitation.py --server-bin "$mcp_bin" --fake-bin "$fake_bin" --data-dir "$tmp/elicitation"
+echo "   ($((SECONDS - t))s)"
+
 echo "== d. managed servers flow (Python mcp client, started in the background)"
 t=$SECONDS
 if ! wait "$managed_pid"; then
@@ -224,5 +242,18 @@ if ! wait "$managed_pid"; then
 fi
 cat "$tmp/managed.log"
 echo "   (waited $((SECONDS - t))s more)"
+
+echo "== j. MCP Bundle (cargo xtask mcpb, @anthropic-ai/mcpb $(node -p 'require("./clients/node_modules/@anthropic-ai/mcpb/package.json").version'), Python mcp client) and server.json"
+t=$SECONDS
+# The dev binary built above, which every step above ran (`--profile dev` would build it again:
+# `-p gumloop-mcp` alone unifies dependency features differently from the build above; a
+# release build would take CI's two cores for many minutes just for this).
+cargo xtask mcpb --binary "$mcp_bin" --out "$tmp/mcpb/gumloop-mcp.mcpb" --server-json "$tmp/mcpb/server.json" >/dev/null
+"$py" clients/mcpb_bundle.py --bundle "$tmp/mcpb/gumloop-mcp.mcpb" --work "$tmp/mcpb" \
+  --cli "$root/clients/node_modules/@anthropic-ai/mcpb/dist/cli/cli.js" --fake "$fake" --api "$api" --ws "$ws"
+"$py" clients/check_server_json.py --manifest "$tmp/mcpb/unpacked/manifest.json"
+"$py" clients/check_server_json.py --manifest "$tmp/mcpb/unpacked/manifest.json" \
+  --server-json "$tmp/mcpb/server.json" --bundle "$tmp/mcpb/gumloop-mcp.mcpb"
+echo "   ($((SECONDS - t))s)"
 
 echo "clients: all passed in $((SECONDS - start))s"

@@ -9,8 +9,8 @@
 #   .ci/.cache/venv/      Python venv with clients/requirements.txt (the `mcp` client)
 #   .ci/.cache/node22/    Node 22 from the npm registry package node-linux-<arch>
 #   clients/node_modules/ the conformance suite (0.1.16, and 0.2.0-alpha.12 as conformance-authz
-#                         for its authorization-server scenarios), the Inspector CLIs, mcp-remote
-#                         and playwright-core (which drives Debian's Chromium: it downloads no
+#                         for its authorization-server scenarios), the Inspector CLIs, mcp-remote,
+#                         the MCP Bundle CLI (@anthropic-ai/mcpb) and playwright-core (which drives Debian's Chromium: it downloads no
 #                         browser), from clients/package-lock.json
 #   clients/idp/node_modules/ oidc-provider (the OIDC sign-in tests' OpenID provider), from
 #                         clients/idp/package-lock.json
@@ -107,3 +107,5 @@ fi
   die "the conformance 0.2.0-alpha.12 CLI (authorization) does not start under node $(node --version)"
 (cd clients && node node_modules/mcp-remote/dist/proxy.js --help </dev/null >/dev/null 2>&1) ||
   die "mcp-remote does not start under node $(node --version)"
+(cd clients && node node_modules/@anthropic-ai/mcpb/dist/cli/cli.js --version >/dev/null) ||
+  die "the mcpb CLI does not start under node $(node --version)"

@@ -207,6 +207,9 @@ pub enum ServerCommand {
         /// Add one tool per saved flow of the account, run_gumloop_flow_<name>, taking the flow's inputs as its arguments (needs create_a_gumloop_flow_run in the filters)
         #[arg(long)]
         flow_tools: bool,
+        /// Ask the person to confirm (MCP elicitation) each call of a destructive tool, naming the tool and its target; clients that cannot be asked are refused
+        #[arg(long)]
+        confirm_destructive: bool,
         /// Who may reach it, overriding serve's --auth: url-token (its secret URL), oauth (signing in at <public URL>/mcp/servers/<id>), or both
         #[arg(long, value_enum)]
         auth: Option<crate::managed::filter::AuthMode>,
@@ -641,6 +644,9 @@ mod tests {
         let cli = Cli::try_parse_from(["gumloop-mcp", "server", "create", "--account", "acct_1", "--flow-tools"]).unwrap();
         let Command::Server(ServerCommand::Create { flow_tools, .. }) = cli.command else { panic!("not server create") };
         assert!(flow_tools);
+        let cli = Cli::try_parse_from(["gumloop-mcp", "server", "create", "--account", "acct_1", "--confirm-destructive"]).unwrap();
+        let Command::Server(ServerCommand::Create { confirm_destructive, flow_tools, .. }) = cli.command else { panic!("not server create") };
+        assert!(confirm_destructive && !flow_tools);
         let cli = Cli::try_parse_from(["gumloop-mcp", "serve", "--flow-tools-ttl-secs", "5"]).unwrap();
         let Command::Serve(args) = cli.command else { panic!("not serve") };
         assert_eq!(args.flow_tools_ttl_secs, 5);

@@ -75,6 +75,11 @@ async fn fake_endpoints_are_neither_recorded_faulted_nor_authenticated() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["path"], "/api/v1/models");
     assert_eq!(listed[0]["headers"]["x-auth-key"], "user_test");
+    assert_eq!(listed[0]["json"], Value::Null, "no body");
+    let r = auth(c.post(format!("{}/start_pipeline", f.api_base()))).json(&json!({"saved_item_id": "flow_1", "user_id": "user_test"})).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let listed: Value = c.get(&own).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed[1]["json"]["saved_item_id"], "flow_1", "JSON bodies are listed: {listed}");
 }
 
 #[tokio::test]

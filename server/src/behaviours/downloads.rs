@@ -74,6 +74,14 @@ impl LinkKey {
         self
     }
 
+    /// A key for another purpose (`label`), derived from the one new links are sealed
+    /// with: it is shared by every replica as that one is, and tells nothing about it.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.keys[0].1).expect("any key length");
+        m.update(label.as_bytes());
+        m.finalize().into_bytes().into()
+    }
+
     fn mac(key: &[u8; 32], id: &str, tool: &str, args: &str, at: &str, url: &str) -> Hmac<Sha256> {
         let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("any key length");
         for part in [id, tool, args, at, url] {

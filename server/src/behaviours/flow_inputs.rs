@@ -152,6 +152,29 @@ pub fn problems(given: &Map<String, Value>, inputs: &[FlowInput], at: &str, tool
     out
 }
 
+/// The flow's inputs `given` lacks, in the flow's order.
+pub fn missing<'a>(given: &Map<String, Value>, inputs: &'a [FlowInput]) -> Vec<&'a FlowInput> {
+    inputs.iter().filter(|i| !given.contains_key(&i.name)).collect()
+}
+
+/// The elicitation form that asks a person for `missing` inputs: a flat object of
+/// text fields with their names and descriptions (every input's value is text). `None`
+/// when one of them cannot be asked for in a form: a file input needs an upload first.
+pub fn form(missing: &[&FlowInput]) -> Option<Value> {
+    let mut properties = Map::new();
+    for i in missing {
+        if i.file_hint.is_some() {
+            return None;
+        }
+        let mut p = json!({"type": "string", "title": i.name});
+        if let Some(d) = i.description.as_deref().filter(|d| !d.is_empty()) {
+            p["description"] = json!(d);
+        }
+        properties.insert(i.name.clone(), p);
+    }
+    Some(json!({"type": "object", "properties": properties, "required": missing.iter().map(|i| i.name.clone()).collect::<Vec<_>>()}))
+}
+
 /// The wire form the spec names, in the flow's order.
 pub fn wire(given: &Map<String, Value>, inputs: &[FlowInput], spec: &FlowInputs) -> Value {
     Value::Array(
@@ -264,6 +287,21 @@ mod tests {
         let ok = json!({"target_company": "Acme", "brief": "brief.pdf"}).as_object().unwrap().clone();
         assert!(problems(&ok, &pricing(), "", "run_flow", &[]).is_empty());
         assert_eq!(wire(&ok, &pricing(), &RUN), json!([{"n": "target_company", "v": "Acme"}, {"n": "brief", "v": "brief.pdf"}]));
+    }
+
+    #[test]
+    fn missing_inputs_become_a_form_unless_one_is_a_file() {
+        let inputs = pricing();
+        let given = json!({"brief": "b.pdf"}).as_object().unwrap().clone();
+        let missing = missing(&given, &inputs);
+        assert_eq!(missing.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["target_company"]);
+        assert_eq!(
+            form(&missing).unwrap(),
+            json!({"type": "object", "required": ["target_company"],
+                "properties": {"target_company": {"type": "string", "title": "target_company", "description": "The competitor to research"}}})
+        );
+        let none = Map::new();
+        assert!(form(&super::missing(&none, &inputs)).is_none(), "a file input cannot be asked for");
     }
 
     #[test]

@@ -140,6 +140,10 @@ impl Access for Admission {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+
+    fn confirm_destructive(&self) -> bool {
+        self.config.confirm_destructive
+    }
 }
 
 /// A server token's hash inside a [`Scope`] (its `Debug` prints nothing of it).

@@ -192,6 +192,7 @@ pub async fn server(cmd: ServerCommand) -> Result<()> {
             expires_at,
             require_api_token,
             flow_tools,
+            confirm_destructive,
             auth,
             tool_exposure,
             public_url,
@@ -204,6 +205,7 @@ pub async fn server(cmd: ServerCommand) -> Result<()> {
                 flow_tools,
                 auth,
                 tool_exposure,
+                confirm_destructive,
             };
             let problems = config.problems(gumloop_mcp_generated::resources::ALL_TOOLS);
             if !problems.is_empty() {

@@ -37,6 +37,11 @@ pub struct McpServerConfig {
     /// Absent (in configs stored before it existed, too): `all`.
     #[serde(default, skip_serializing_if = "ToolExposure::is_all")]
     pub tool_exposure: ToolExposure,
+    /// A call of a tool annotated destructive first asks the person for a yes (MCP
+    /// elicitation); a client that cannot be asked is refused. Absent in older configs,
+    /// and left out when off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confirm_destructive: bool,
 }
 
 /// Who may reach an MCP endpoint.

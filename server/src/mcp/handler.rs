@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::behaviours::downloads::LinkKey;
 use crate::behaviours::flow_inputs::InputCache;
+use crate::mcp::ask::Ask;
 use crate::mcp::catalog::{Catalog, Entry};
 use crate::mcp::discovery::{self, Routed, ToolExposure};
 use crate::mcp::pipeline::Follow;
@@ -161,6 +162,8 @@ impl GumloopServer {
     async fn call_tool_traced(&self, request: CallToolRequestParams, ctx: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
         let started = Instant::now();
         let scope = self.scope_of(&ctx)?;
+        let key = || self.state.links.derive(crate::mcp::ask::STATE_KEY_LABEL);
+        let ask = Ask::of(&ctx, &request, scope.as_ref().map(|s| s.server_id.as_str()), key);
         let args = request.arguments.map(Value::Object).unwrap_or_else(|| json!({}));
         // In discovery mode `call_tool` is unwrapped here, so all that follows is one path.
         let (name, args) = match self.route(request.name.to_string(), args, scope.as_ref()).await {
@@ -168,17 +171,34 @@ impl GumloopServer {
             Routed::Answered(answer) => return answer,
         };
         if tasks::wanted(&ctx) && self.starts_work(&name, scope.as_ref()) {
+            // Confirmed before a task exists: a task cannot ask.
+            if let Some(answer) = self.confirm_before_task(&name, &args, scope.as_ref(), &ask).await {
+                return Ok(answer);
+            }
             return self.start_task(name, args, scope, started).await;
         }
         let slot = ctx.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<RateLimitSlot>().cloned());
-        let follow = ctx.meta.get_progress_token().map(|token| Follow { progress: Some((ctx.peer.clone(), token)), task: None });
+        let progress = ctx.meta.get_progress_token().map(|token| (ctx.peer.clone(), token));
+        let follow = Follow { progress, task: None, ask: Some(ask) };
         // Dropping the upstream future on cancel drops its HTTP request (and stops a wait).
         let result = tokio::select! {
             _ = ctx.ct.cancelled() => Err(McpError::internal_error("the call was cancelled by the client", None)),
-            r = self.run(&name, args, slot.as_ref(), scope.as_ref(), follow.as_ref()) => r,
+            r = self.run(&name, args, slot.as_ref(), scope.as_ref(), Some(&follow)) => r,
         };
+        // A question put as an input-required result: the call goes on at the retry.
+        if let Some(pending) = follow.ask.as_ref().and_then(Ask::take_pending) {
+            return Ok(CallToolResponse::InputRequired(pending));
+        }
         self.audit(scope.as_ref(), &name, &result, started).await;
         result.map(|(r, _)| r.into())
+    }
+
+    /// A long-running destructive call the scope wants confirmed, asked before its task
+    /// is created: the answer to return when the call goes no further.
+    async fn confirm_before_task(&self, name: &str, args: &Value, scope: Option<&Scope>, ask: &Ask) -> Option<CallToolResponse> {
+        let entry = self.entry(name, scope).ok().filter(|e| Self::needs_confirmation(e.descriptor, scope))?;
+        let (result, _) = self.confirm(entry.descriptor, &entry.tool, args, scope, Some(ask)).await.err()?;
+        Some(ask.take_pending().map_or_else(|| result.into(), CallToolResponse::InputRequired))
     }
 }
 

@@ -2,6 +2,7 @@
 //! argument validation. It knows tools only through their descriptors (what the spec
 //! declares), and managed servers only through [`Scope`].
 
+pub mod ask;
 pub mod catalog;
 pub mod discovery;
 pub mod handler;

@@ -78,6 +78,10 @@ pub trait Access: Send + Sync {
     fn record<'a>(&'a self, server_id: &'a str, tool: &'a str, outcome: CallOutcome, started: Instant) -> BoxFuture<'a, ()>;
     /// The implementation itself, for the managed side's [`ScopedTools`] to read back.
     fn as_any(&self) -> &dyn Any;
+    /// Whether a destructive tool's call must first be confirmed by the person.
+    fn confirm_destructive(&self) -> bool {
+        false
+    }
 }
 
 /// How a scoped tool call is to be run.
@@ -93,6 +97,17 @@ pub enum Resolved {
     },
     /// Refused before anything was sent: the message.
     Refused(String),
+    /// One of its tools with inputs missing that the person may be asked for: run as
+    /// `tool` with `args` (the inputs by name) when the client can be asked, else
+    /// refused with `refused`.
+    Asking {
+        /// The catalogue tool.
+        tool: &'static str,
+        /// Its arguments.
+        args: Value,
+        /// The message when nobody can be asked.
+        refused: String,
+    },
 }
 
 /// Tools a scoped handler has beyond the catalogue (a managed server's per-flow tools),

@@ -36,7 +36,7 @@ use crate::mcp::pipeline::result::json_of;
 use crate::mcp::{GumloopServer, Resolved, Scope, ScopedTools};
 use crate::upstream::credential::Credential;
 
-pub use tools::{Flow, FlowSet, FlowTool, MAX_NAME, flow_tool, names, parse_flows, run_args, slug};
+pub use tools::{Flow, FlowSet, FlowTool, MAX_NAME, asking_args, flow_tool, names, parse_flows, run_args, slug};
 
 /// How long a server's flow list is trusted by default (`--flow-tools-ttl-secs`).
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
@@ -247,13 +247,16 @@ impl FlowTools {
         let set = self.flow_set(core, scope).await;
         // Not one of this server's flow tools: answered like any unknown tool.
         let Some(t) = set.get(name) else { return Resolved::Catalogue(args) };
+        let refused = |problems: Vec<String>| {
+            format!("invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}\n{}", problems.join("\n- "), flow_inputs::summary(&t.inputs))
+        };
         match run_args(t, &args, flows) {
             Ok(args) => Resolved::As { tool: flows.run.name, args },
-            Err(problems) => Resolved::Refused(format!(
-                "invalid arguments for `{name}` (nothing was sent to Gumloop):\n- {}\n{}",
-                problems.join("\n- "),
-                flow_inputs::summary(&t.inputs)
-            )),
+            // Only inputs missing: the run tool asks the person for them, if it can.
+            Err(problems) => match asking_args(t, &args, flows, problems.len()) {
+                Some(run) => Resolved::Asking { tool: flows.run.name, args: run, refused: refused(problems) },
+                None => Resolved::Refused(refused(problems)),
+            },
         }
     }
 

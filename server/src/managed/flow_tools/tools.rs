@@ -173,6 +173,26 @@ pub fn run_args(t: &FlowTool, args: &Value, flows: &Flows) -> Result<Value, Vec<
     Ok(Value::Object(run))
 }
 
+/// When the `problems` (their number) of a flow tool's arguments are exactly its missing
+/// inputs: the run tool's arguments with the given inputs by name (its `inputs` server
+/// argument), so the run asks the person for the rest.
+pub fn asking_args(t: &FlowTool, args: &Value, flows: &Flows, problems: usize) -> Option<Value> {
+    let Value::Object(given) = args else { return None };
+    let inputs: Map<String, Value> = given.iter().filter(|(k, _)| t.inputs.iter().any(|i| &i.name == *k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if problems == 0 || flow_inputs::missing(&inputs, &t.inputs).len() != problems || inputs.len() + waiting_args(t, given) != given.len() {
+        return None;
+    }
+    let mut run: Map<String, Value> = given.iter().filter(|(k, _)| !inputs.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    run.insert(flows.inputs.flow_arg.into(), json!(t.flow.id));
+    run.insert(flows.inputs.arg.into(), Value::Object(inputs));
+    Some(Value::Object(run))
+}
+
+/// How many of `given` are the run tool's `wait` arguments (not shadowed by an input).
+fn waiting_args(t: &FlowTool, given: &Map<String, Value>) -> usize {
+    waiting::ARGS.into_iter().filter(|a| given.contains_key(*a) && !t.inputs.iter().any(|i| i.name == *a)).count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

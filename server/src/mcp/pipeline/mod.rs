@@ -4,7 +4,8 @@
 //!    one the scope may see;
 //! 2. validate against the input schema;
 //! 3. take the server arguments out (`wait`, `max_items`, the behaviours' own);
-//! 4. prepare: flow inputs checked and placed, a skill packaged;
+//! 4. prepare: flow inputs checked and placed (the person asked for missing ones), a
+//!    skill packaged, a destructive call confirmed (`confirm_destructive`);
 //! 5. build the request; 6. send it;
 //! 7. finish: wait (or run as a task), walk pages, add download links, images and a
 //!    flow's inputs schema.
@@ -18,6 +19,7 @@
 #![allow(clippy::result_large_err)]
 
 pub(crate) mod adopt;
+mod confirm;
 mod finish;
 pub(crate) mod measure;
 mod prepare;
@@ -70,11 +72,13 @@ impl GumloopServer {
     ) -> Result<(CallToolResult, CallOutcome), McpError> {
         let s = &self.state;
         // 1. Admit.
+        let ask = follow.and_then(|f| f.ask.as_ref());
         let (name, mut args) = match (scope, &self.scoped) {
             (Some(sc), Some(tools)) => match tools.resolve(self, sc, name, args).await {
                 Resolved::Catalogue(args) => (name, args),
                 Resolved::As { tool, args } => (tool, args),
-                Resolved::Refused(text) => return Ok((tool_error(text), CallOutcome::Rejected)),
+                Resolved::Asking { tool, args, .. } if ask.is_some_and(|a| a.can()) => (tool, args),
+                Resolved::Refused(text) | Resolved::Asking { refused: text, .. } => return Ok((tool_error(text), CallOutcome::Rejected)),
             },
             _ => (name, args),
         };
@@ -105,8 +109,14 @@ impl GumloopServer {
         }
         if let Some(spec) = d.behaviours.flow_inputs
             && let Some(given) = own.remove(spec.arg)
-            && let Err(refused) = self.place_flow_inputs(d, &spec, &mut args, given, &entry.properties, credential).await
+            && let Err(refused) = self.place_flow_inputs(entry, &spec, &mut args, given, credential, ask).await
         {
+            return Ok(refused);
+        }
+        // The person confirms a destructive call last, once everything else is known good
+        // (a task's call was confirmed before its task was created).
+        let in_task = follow.is_some_and(|f| f.task.is_some());
+        if !in_task && let Err(refused) = self.confirm(d, &entry.tool, &args, scope, ask).await {
             return Ok(refused);
         }
         // 5. Build. The arguments are kept where a stage needs them again: page walks and links.

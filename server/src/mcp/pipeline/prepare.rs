@@ -12,6 +12,8 @@ use serde_json::{Map, Value, json};
 use super::result::{json_of, tool_error};
 use crate::behaviours::flow_inputs::{self, FlowInput};
 use crate::mcp::GumloopServer;
+use crate::mcp::ask::{Ask, Asked, Question};
+use crate::mcp::catalog::Entry;
 use crate::mcp::scope::CallOutcome;
 use crate::upstream::credential::Credential;
 
@@ -60,13 +62,14 @@ impl GumloopServer {
     /// Checks a run's inputs by name against the flow and puts them in the wire argument.
     pub(super) async fn place_flow_inputs(
         &self,
-        d: &ToolDescriptor,
+        entry: &Entry,
         spec: &FlowInputs,
         args: &mut Value,
         given: Value,
-        properties: &[String],
         credential: &Credential,
+        ask: Option<&Ask>,
     ) -> Result<(), (CallToolResult, CallOutcome)> {
+        let (d, properties) = (entry.descriptor, &entry.properties);
         let reject = |text: String| (tool_error(text), CallOutcome::Rejected);
         let Value::Object(given) = given else { return Err(reject(format!("`{}` must be an object of input name to value", spec.arg))) };
         if args.get(spec.wire_arg).is_some() {
@@ -75,7 +78,32 @@ impl GumloopServer {
         let flow = args.get(spec.flow_arg).and_then(Value::as_str).unwrap_or_default().to_owned();
         let inputs = self.fetch_flow_inputs(spec, &flow, credential).await.map_err(|r| (r, CallOutcome::ToolError))?;
         let tool_args: Vec<&str> = properties.iter().map(String::as_str).collect();
-        let problems = flow_inputs::problems(&given, &inputs, &format!("/{}", spec.arg), d.name, &tool_args);
+        let mut given = given;
+        let mut problems = flow_inputs::problems(&given, &inputs, &format!("/{}", spec.arg), d.name, &tool_args);
+        let missing = flow_inputs::missing(&given, &inputs);
+        // Only inputs missing, and a person to ask: they are asked for exactly those.
+        if let (Some(ask), Some(schema)) = (ask.filter(|a| a.can() && !problems.is_empty() && problems.len() == missing.len()), flow_inputs::form(&missing)) {
+            let names: Vec<&str> = missing.iter().map(|i| i.name.as_str()).collect();
+            let question = Question {
+                key: "inputs",
+                message: format!("The flow `{flow}` needs {} to run: {}.", if names.len() == 1 { "an input" } else { "inputs" }, names.join(", ")),
+                schema,
+                what: format!("the missing inputs of flow `{flow}`"),
+            };
+            let check = |answer: &Map<String, Value>| {
+                let mut all = given.clone();
+                all.extend(answer.clone());
+                flow_inputs::problems(&all, &inputs, "", d.name, &[])
+            };
+            match ask.ask(&question, check).await {
+                Asked::Answer(answer) => {
+                    given.extend(answer);
+                    problems.clear();
+                }
+                Asked::Stop(result) => return Err((result, CallOutcome::Rejected)),
+                Asked::Pending => return Err((tool_error("input required"), CallOutcome::Rejected)),
+            }
+        }
         if !problems.is_empty() {
             return Err(reject(format!(
                 "the inputs do not match flow `{flow}` (nothing was started):\n- {}\n{}",

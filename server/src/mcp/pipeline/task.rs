@@ -106,7 +106,7 @@ impl GumloopServer {
         let wait = async {
             match work {
                 Work::Start { name, args } => {
-                    let follow = Follow { progress: None, task: Some(hook.clone()) };
+                    let follow = Follow { progress: None, task: Some(hook.clone()), ask: None };
                     self.run(&name, args, None, scope.as_ref(), Some(&follow)).await
                 }
                 Work::Resume { upstream_id } => self.resume(&record.tool, &upstream_id, scope.as_ref(), &hook).await,
@@ -170,7 +170,7 @@ impl GumloopServer {
         let d = entry.descriptor;
         let spec = d.async_spec.ok_or_else(|| McpError::internal_error(format!("`{tool}` is not long-running"), None))?;
         let credential = scope.map_or(&self.state.credential, |s| s.credential.as_ref());
-        let follow = Follow { progress: None, task: Some(hook.clone()) };
+        let follow = Follow { progress: None, task: Some(hook.clone()), ask: None };
         // The first response is not kept (it may be large); the record is the last poll's.
         let waited = self.wait_for(tool, spec, json!({}), upstream_id, hook.timeout, credential, Some(&follow)).await;
         let result = self.finish_stages(d, waited, credential);

@@ -17,11 +17,12 @@ use crate::mcp::tasks;
 use crate::upstream::credential::Credential;
 
 /// Where a waiting call reports: the client's progress token (with its peer) and, for a
-/// call run as an MCP task, the task.
+/// call run as an MCP task, the task; and how the person behind the call can be asked.
 #[derive(Default)]
 pub struct Follow {
     pub(crate) progress: Option<(rmcp::service::Peer<RoleServer>, ProgressToken)>,
     pub(crate) task: Option<tasks::Hook>,
+    pub(crate) ask: Option<crate::mcp::ask::Ask>,
 }
 
 impl Follow {
