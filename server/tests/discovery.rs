@@ -265,6 +265,32 @@ async fn a_managed_server_lists_as_configured_and_hides_what_its_filters_hide() 
 }
 
 #[tokio::test]
+async fn call_tool_of_a_destructive_tool_is_confirmed_as_a_direct_call_is() {
+    let h = common::start_managed(HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() }).await;
+    let (_, url) = managed_server(&h, json!({"confirm_destructive": true, "tool_exposure": "discovery"})).await;
+    let cancel = json!({"name": "delete_a_gumloop_session_by_id", "arguments": {"id": "ses_998"}});
+    let through = json!({"name": "call_tool", "arguments": cancel.clone()});
+    // A client that cannot be asked: the same refusal, and nothing sent.
+    let direct = rpc_at(&h.client, &url, "tools/call", cancel, json!({})).await;
+    let refused = rpc_at(&h.client, &url, "tools/call", through.clone(), json!({})).await;
+    assert_eq!(refused.body["result"], direct.body["result"]);
+    assert!(common::text_of(&refused.body["result"]).contains("needs the person's confirmation"), "{}", refused.body);
+    // One that can: asked naming the tool and its target; the retry of the same call_tool runs it once confirmed.
+    let elicit = json!({"elicitation": {"form": {}}});
+    let asked = rpc_at(&h.client, &url, "tools/call", through.clone(), elicit.clone()).await;
+    assert_eq!(asked.body["result"]["resultType"], "input_required", "{}", asked.body);
+    let message = asked.body["result"]["inputRequests"]["confirm"]["params"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("Cancel session on id ses_998"), "{}", asked.body);
+    assert!(h.fake.requests().iter().all(|r| !r.path.ends_with("/cancel")), "nothing sent before the answer");
+    let mut retry = through;
+    retry["inputResponses"] = json!({"confirm": {"action": "accept", "content": {"confirm": true}}});
+    retry["requestState"] = asked.body["result"]["requestState"].clone();
+    let yes = rpc_at(&h.client, &url, "tools/call", retry, elicit).await;
+    assert_eq!(yes.body["result"]["structuredContent"]["session"]["state"], "failed", "{}", yes.body);
+    assert_eq!(h.fake.requests().iter().filter(|r| r.path.ends_with("/sessions/ses_998/cancel")).count(), 1);
+}
+
+#[tokio::test]
 async fn per_flow_tools_are_found_described_and_called() {
     let h = common::start_managed(HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() }).await;
     let (id, url) = managed_server(&h, json!({"flow_tools": true, "tool_exposure": "discovery"})).await;
