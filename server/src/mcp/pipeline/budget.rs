@@ -106,7 +106,13 @@ impl GumloopServer {
         let stored = self.state.tasks.store.keep_result(&kept).await;
         drop(kept);
         let target = budget.max_bytes.saturating_sub(blocks_len(&f) + NOTICE_BYTES) / 2;
-        let elided = budget::shrink(&mut f.body, target);
+        let mut elided = budget::shrink(&mut f.body, target);
+        let elided_count = elided.len();
+        // The notice names the first few places; `_meta` up to a hundred.
+        let places = match elided.len() {
+            0..=8 => elided.join(", "),
+            n => format!("{} and {} more", elided[..8].join(", "), n - 8),
+        };
         let (note, resource) = match &stored {
             Ok(()) => {
                 let secs = budget.keep_for.as_secs();
@@ -115,9 +121,7 @@ impl GumloopServer {
                     "PARTIAL RESULT: `{}` returned {whole} bytes of JSON, over this server's {}-byte result budget (--max-result-bytes). \
                      Below is a summary: the largest values are shortened (strings end with \"…[N more bytes elided]\", long lists keep their first items) at {}. \
                      The whole JSON is the resource {uri}: read it with resources/read (for {how_long}, on this server only).",
-                    d.name,
-                    budget.max_bytes,
-                    elided.join(", ")
+                    d.name, budget.max_bytes, places
                 );
                 (note, Some(uri.clone()))
             }
@@ -127,9 +131,7 @@ impl GumloopServer {
                     "PARTIAL RESULT: `{}` returned {whole} bytes of JSON, over this server's {}-byte result budget (--max-result-bytes), \
                      and the whole result could not be kept for reading. Below is a summary with the largest values shortened at {}; \
                      ask for less (narrower arguments) to see them whole.",
-                    d.name,
-                    budget.max_bytes,
-                    elided.join(", ")
+                    d.name, budget.max_bytes, places
                 );
                 (note, None)
             }
@@ -142,7 +144,9 @@ impl GumloopServer {
                 .with_size(whole as u64);
             f.extra.insert(0, ContentBlock::resource_link(link));
         }
-        let meta = json!({"partial": true, "bytes": whole, "max_bytes": budget.max_bytes, "elided": elided, "resource": resource});
+        elided.truncate(100);
+        let meta =
+            json!({"partial": true, "bytes": whole, "max_bytes": budget.max_bytes, "elided": elided, "elided_count": elided_count, "resource": resource});
         with_meta(f.into_result(), meta)
     }
 
