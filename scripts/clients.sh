@@ -11,6 +11,8 @@
 #   e. the six seed workflows of orchestration (clients/seed_workflows.py) with the Python
 #      client: flows with named inputs and artifacts read back, a stuck session, bad
 #      inputs, MCP tasks, skill rejections, audit-log pages; with its own fake and server
+#      then the result budget (clients/budget.py): a cut list and a summary with its link,
+#      both accepted by the client's outputSchema check, in both protocol eras
 #   f. three `serve` replicas on one throwaway PostgreSQL behind nginx (clients/replicas.py):
 #      create-and-use, tasks across replicas, revocation, SIGKILL adoption, links, list_changed
 #   g. the sign-in and consent pages in headless Chromium (clients/consent_browser.mjs, with
@@ -149,6 +151,7 @@ echo "   ($((SECONDS - t))s)"
 echo "== e. seed workflows (Python mcp client, own fake and server)"
 t=$SECONDS
 "$py" clients/seed_workflows.py --server-bin "$mcp_bin" --fake-bin "$fake_bin" --data-dir "$tmp/seed-workflows"
+"$py" clients/budget.py --server-bin "$mcp_bin" --fake-bin "$fake_bin"
 echo "   ($((SECONDS - t))s)"
 
 echo "== f. three replicas on one PostgreSQL behind nginx (Python mcp client)"

@@ -401,6 +401,12 @@ pub struct UpstreamArgs {
     /// Timeout for connecting to Gumloop, in seconds
     #[arg(long, env = "GUMLOOP_MCP_CONNECT_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout_secs: u64,
+    /// Most bytes of text one tool result gives the model (its JSON, the JSON's text copy and notes); the default keeps a result under Claude Code's 25,000-token limit. A longer list is cut at an item boundary with the exact continuation; any other result becomes a summary and a resource link to the whole JSON
+    #[arg(long, env = "GUMLOOP_MCP_MAX_RESULT_BYTES", default_value_t = crate::behaviours::budget::DEFAULT_MAX_RESULT_BYTES as u64, value_parser = clap::value_parser!(u64).range(2048..))]
+    pub max_result_bytes: u64,
+    /// Seconds the whole JSON of a result over --max-result-bytes stays readable with resources/read
+    #[arg(long, env = "GUMLOOP_MCP_RESULT_LINK_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub result_link_secs: u64,
 }
 
 impl UpstreamArgs {
@@ -413,6 +419,16 @@ impl UpstreamArgs {
             call_timeout: Duration::from_secs(self.call_timeout_secs),
             max_download_bytes: self.max_resource_bytes,
             max_response_bytes: self.max_response_bytes,
+        }
+    }
+}
+
+impl UpstreamArgs {
+    /// How much of a result the model is given.
+    pub fn result_budget(&self) -> crate::mcp::pipeline::budget::ResultBudget {
+        crate::mcp::pipeline::budget::ResultBudget {
+            max_bytes: usize::try_from(self.max_result_bytes).unwrap_or(usize::MAX),
+            keep_for: Duration::from_secs(self.result_link_secs),
         }
     }
 }
@@ -610,6 +626,23 @@ mod tests {
         assert_eq!(args.http_config().allowed_hosts, ["mcp.example.com", "proxy.internal:8443"]);
         assert_eq!(args.upstream.upstream_config().call_timeout, Duration::from_secs(5));
         assert!(Cli::try_parse_from(["gumloop-mcp", "stdio", "--call-timeout-secs", "0"]).is_err());
+    }
+
+    #[test]
+    fn result_budget_flags() {
+        let budget = |args: &[&str]| match Cli::try_parse_from(["gumloop-mcp"].iter().chain(args)).map(|c| c.command) {
+            Ok(Command::Serve(a)) => Ok(a.upstream.result_budget()),
+            Ok(Command::Stdio(a)) => Ok(a.result_budget()),
+            Ok(_) => panic!("neither serve nor stdio"),
+            Err(e) => Err(e.to_string()),
+        };
+        let default = crate::mcp::pipeline::budget::ResultBudget::default();
+        assert_eq!(budget(&["serve"]), Ok(default));
+        let small = budget(&["stdio", "--max-result-bytes", "6000", "--result-link-secs", "60"]).unwrap();
+        assert_eq!((small.max_bytes, small.keep_for), (6000, Duration::from_secs(60)));
+        assert_eq!(budget(&["serve", "--max-result-bytes", "9000"]).unwrap().max_bytes, 9000);
+        let err = budget(&["serve", "--max-result-bytes", "100"]).unwrap_err();
+        assert!(err.contains("--max-result-bytes") && err.contains("2048"), "{err}");
     }
 
     #[test]

@@ -71,5 +71,6 @@ fn state_for(
         flow_inputs: Default::default(),
         links: Default::default(),
         tasks: Default::default(),
+        budget: Default::default(),
     })
 }

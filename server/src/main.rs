@@ -26,7 +26,9 @@ fn build_server(args: &UpstreamArgs, exposure: ExposureArgs, links: LinkKey) -> 
     if credential.api_key.is_none() {
         tracing::warn!("GUMLOOP_API_KEY is not set: tools/list works, tools/call will report the missing key");
     }
-    Ok(gumloop_mcp::gumloop_server_with_links(args.upstream_config(), credential, links)?.with_tool_exposure(exposure.tool_exposure))
+    Ok(gumloop_mcp::gumloop_server_with_links(args.upstream_config(), credential, links)?
+        .with_tool_exposure(exposure.tool_exposure)
+        .with_result_budget(args.result_budget()))
 }
 
 /// stdio's link key: derived from GUMLOOP_MCP_SECRET_KEY when it is set (links then

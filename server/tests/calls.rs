@@ -236,7 +236,9 @@ async fn lists_resources_prompts_and_answers_ping_and_discover() {
 #[tokio::test]
 async fn an_oversized_answer_is_a_tool_error_naming_its_size_and_the_cap() {
     let cap = 1024 * 1024;
-    let h = Setup { max_response_bytes: cap, ..Setup::default() }.start().await;
+    // The upstream cap, not the result budget (tests/budget.rs), is what this checks.
+    let budget = gumloop_mcp::mcp::pipeline::budget::ResultBudget { max_bytes: usize::MAX, ..Default::default() };
+    let h = Setup { max_response_bytes: cap, budget, ..Setup::default() }.start().await;
     // Declared up front: refused before any of it is read.
     h.fake.push_fault(Fault { path_contains: None, kind: FaultKind::HugeBody { bytes: 200 * 1024 * 1024, declared: true } });
     let r = h.call("list_all_gumloop_flows", json!({})).await;

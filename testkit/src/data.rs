@@ -5,7 +5,7 @@
 //! `art_1`..`art_3` of `agent_1`, skills `skill_1`..`skill_3`, models `gpt-4.1` and
 //! `claude-sonnet-4`, organization `org_1`, team `team_1`, MCP servers `mcp_1`, `mcp_2`,
 //! evaluations `eval_1`..`eval_3`, versions `ver_1`, `ver_2`, triggers `trig_1`, `trig_2`,
-//! run `run_seed`, 120 audit log entries, and session `ses_998` of `agent_1`, stuck in
+//! run `run_seed`, 120 audit log entries (`FakeConfig::audit_logs`), and session `ses_998` of `agent_1`, stuck in
 //! `processing`. A finished run of `flow_pricing` (the Competitor Pricing Scraper) adds a
 //! CSV artifact to `agent_1` with a row for its `target_company`.
 

@@ -38,11 +38,20 @@ pub struct FakeConfig {
     pub session_polls: u32,
     /// Key for signing download URLs.
     pub signing_secret: String,
+    /// How many audit log entries the organization has.
+    pub audit_logs: usize,
 }
 
 impl Default for FakeConfig {
     fn default() -> Self {
-        Self { api_key: "test-key".into(), user_id: "user_test".into(), team_id: None, session_polls: 2, signing_secret: "fake-signing-secret".into() }
+        Self {
+            api_key: "test-key".into(),
+            user_id: "user_test".into(),
+            team_id: None,
+            session_polls: 2,
+            signing_secret: "fake-signing-secret".into(),
+            audit_logs: 120,
+        }
     }
 }
 

@@ -18,13 +18,19 @@ struct Args {
     /// Polls before a running session, run or export completes
     #[arg(long, default_value_t = 2)]
     session_polls: u32,
+    /// Audit log entries the organization has
+    #[arg(long, default_value_t = 120)]
+    audit_logs: usize,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    let fake =
-        FakeGumloop::start_on(a.bind, FakeConfig { api_key: a.api_key, user_id: a.user_id, session_polls: a.session_polls, ..FakeConfig::default() }).await?;
+    let fake = FakeGumloop::start_on(
+        a.bind,
+        FakeConfig { api_key: a.api_key, user_id: a.user_id, session_polls: a.session_polls, audit_logs: a.audit_logs, ..FakeConfig::default() },
+    )
+    .await?;
     println!("api {}", fake.api_base());
     println!("ws {}", fake.ws_base());
     tokio::select! {

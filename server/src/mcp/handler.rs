@@ -38,8 +38,10 @@ pub struct State {
     pub flow_inputs: InputCache,
     /// Seals resource links of signed downloads.
     pub links: LinkKey,
-    /// MCP tasks of long-running calls.
+    /// MCP tasks of long-running calls (and the oversized results kept for reading).
     pub tasks: Tasks,
+    /// How much of a result the model is given.
+    pub budget: crate::mcp::pipeline::budget::ResultBudget,
 }
 
 /// The rmcp handler. One instance serves `/mcp` and stdio with the configured

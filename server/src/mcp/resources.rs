@@ -1,5 +1,6 @@
 //! `resources/read` of the download links tool results carry: the bytes behind the
-//! signed URL, refetching the URL once through its tool when it has expired.
+//! signed URL, refetching the URL once through its tool when it has expired; and of the
+//! results too large to return (`pipeline::budget`).
 
 use base64::Engine as _;
 use gumloop_mcp_runtime::pointer;
@@ -17,6 +18,9 @@ impl GumloopServer {
     /// `resources/read` of a download link: the bytes behind the signed URL, refetching
     /// the URL once through its tool when it has expired.
     pub(crate) async fn read_download(&self, uri: &str, scope: Option<&Scope>) -> Result<ReadResourceResult, McpError> {
+        if let Some(kept) = self.read_kept(uri, scope).await {
+            return kept;
+        }
         let unknown = || McpError::invalid_params(format!("unknown resource `{uri}`: read only the resource links this server's tool results carry"), None);
         let link = self.state.links.decode(uri).ok_or_else(unknown)?;
         // A link to a tool the caller's scope hides is as unknown as a forged one.

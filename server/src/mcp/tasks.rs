@@ -20,7 +20,7 @@ use rmcp::model::{DetailedTask, ProtocolVersion, Task, TaskPayload, TaskStatus};
 use rmcp::service::{RequestContext, RoleServer};
 use tokio_util::sync::CancellationToken;
 
-pub use store::{Held, MemoryTaskStore, Settle, TaskRecord, TaskStore, TaskStoreError};
+pub use store::{Held, KeptResult, MemoryTaskStore, Settle, TaskRecord, TaskStore, TaskStoreError};
 
 use crate::mcp::scope::Scope;
 

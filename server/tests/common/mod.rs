@@ -21,6 +21,7 @@ pub struct Setup {
     pub http: HttpConfig,
     pub max_download_bytes: u64,
     pub max_response_bytes: u64,
+    pub budget: gumloop_mcp::mcp::pipeline::budget::ResultBudget,
 }
 
 impl Default for Setup {
@@ -32,6 +33,7 @@ impl Default for Setup {
             http: HttpConfig { shutdown_grace: Duration::from_secs(1), ..HttpConfig::default() },
             max_download_bytes: 5 * 1024 * 1024,
             max_response_bytes: gumloop_mcp::upstream::DEFAULT_MAX_RESPONSE_BYTES,
+            budget: Default::default(),
         }
     }
 }
@@ -51,7 +53,7 @@ impl Setup {
             max_response_bytes: self.max_response_bytes,
             ..UpstreamConfig::new(fake.api_base(), fake.ws_base())
         };
-        let server = gumloop_mcp::gumloop_server(upstream, self.credential).unwrap();
+        let server = gumloop_mcp::gumloop_server(upstream, self.credential).unwrap().with_result_budget(self.budget);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = http::spawn(server, listener, self.http).unwrap();
         Harness { url: running.url(), fake, client: reqwest::Client::new(), running: Some(running) }
@@ -265,11 +267,21 @@ pub async fn start_managed(http: HttpConfig) -> ManagedHarness {
 }
 
 /// [`start_managed`] with sign-in offered (`oauth`: the authorization server's settings).
-pub async fn start_managed_with(mut http: HttpConfig, oauth: Option<gumloop_mcp::oauth::OAuthConfig>) -> ManagedHarness {
+pub async fn start_managed_with(http: HttpConfig, oauth: Option<gumloop_mcp::oauth::OAuthConfig>) -> ManagedHarness {
+    start_managed_on(http, oauth, FakeConfig::default(), Default::default()).await
+}
+
+/// [`start_managed_with`] against a fake configured as `fake`, results held to `budget`.
+pub async fn start_managed_on(
+    mut http: HttpConfig,
+    oauth: Option<gumloop_mcp::oauth::OAuthConfig>,
+    fake: FakeConfig,
+    budget: gumloop_mcp::mcp::pipeline::budget::ResultBudget,
+) -> ManagedHarness {
     use gumloop_mcp::managed::admin::Admin;
     use gumloop_mcp::managed::store::{SqliteStore, Store};
     use gumloop_mcp::managed::{AuditLog, Clock, Managed};
-    let fake = FakeGumloop::start(FakeConfig::default()).await.unwrap();
+    let fake = FakeGumloop::start(fake).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store: std::sync::Arc<dyn Store> =
         std::sync::Arc::new(SqliteStore::open(dir.path(), gumloop_mcp::managed::secrets::SealingKey::from_bytes([7; 32])).unwrap());
@@ -278,7 +290,7 @@ pub async fn start_managed_with(mut http: HttpConfig, oauth: Option<gumloop_mcp:
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let upstream = UpstreamConfig { call_timeout: Duration::from_secs(30), ..UpstreamConfig::new(fake.api_base(), fake.ws_base()) };
-    let server = gumloop_mcp::gumloop_server(upstream, Credential::default()).unwrap();
+    let server = gumloop_mcp::gumloop_server(upstream, Credential::default()).unwrap().with_result_budget(budget);
     let store_handle = store.clone();
     let managed = Managed {
         store: store.clone(),

@@ -11,13 +11,13 @@ use super::reply::ok;
 use crate::data::{self, Polled};
 use crate::envelope::legacy;
 
-pub async fn audit_logs(Query(q): Q) -> Response {
+pub async fn audit_logs(State(s): S, Query(q): Q) -> Response {
     for k in ["organization_id", "user_id", "start_time", "end_time"] {
         if q.get(k).is_none_or(|v| v.is_empty()) {
             return legacy(400, &format!("{k} is required"));
         }
     }
-    let total = 120usize;
+    let total = s.config.audit_logs;
     let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
     let size: usize = q.get("page_size").and_then(|p| p.parse().ok()).unwrap_or(50).max(1);
     let logs: Vec<Value> = ((page - 1) * size..(page * size).min(total)).map(data::audit_log).collect();

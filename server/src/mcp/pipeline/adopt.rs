@@ -44,7 +44,7 @@ pub(crate) async fn run(state: Weak<State>, stop: CancellationToken) {
         if ticks.is_multiple_of(PRUNE_EVERY) {
             match server.state.tasks.store.prune(now_ms()).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(pruned = n, "tasks past their TTL removed"),
+                Ok(n) => tracing::info!(pruned = n, "tasks past their TTL and expired kept results removed"),
                 Err(e) => tracing::warn!("cannot prune tasks: {e}"),
             }
         }

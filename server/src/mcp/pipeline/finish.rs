@@ -20,12 +20,14 @@ pub struct Finished {
     pub notes: Vec<ContentBlock>,
     /// Blocks that go after it (links, images).
     pub extra: Vec<ContentBlock>,
+    /// Where the list's pages began, when a walk read them (for the budget's cut).
+    pub list: Option<super::budget::Listed>,
 }
 
 impl Finished {
     /// A plain record.
     pub fn of(body: Value) -> Self {
-        Self { body, notes: Vec::new(), extra: Vec::new() }
+        Self { body, notes: Vec::new(), extra: Vec::new(), list: None }
     }
 
     /// The result: notes, the JSON, then the extra blocks.

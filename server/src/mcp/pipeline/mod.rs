@@ -19,6 +19,7 @@
 #![allow(clippy::result_large_err)]
 
 pub(crate) mod adopt;
+pub mod budget;
 mod confirm;
 mod finish;
 pub(crate) mod measure;
@@ -151,7 +152,7 @@ impl GumloopServer {
                         Ok(Finished { extra, ..Finished::of(body) })
                     }
                 };
-                self.finish_stages(d, finished, credential)
+                self.finish_stages(d, finished, credential, scope).await
             }
         };
         let audited = if result.is_error == Some(true) { CallOutcome::ToolError } else { CallOutcome::Ok };
@@ -160,12 +161,14 @@ impl GumloopServer {
 }
 
 impl GumloopServer {
-    /// The stages after the wait or the walk: images taken out, a flow's inputs schema.
-    fn finish_stages(
+    /// The stages after the wait or the walk: images taken out, a flow's inputs schema,
+    /// then the result budget.
+    async fn finish_stages(
         &self,
         d: &gumloop_mcp_runtime::ToolDescriptor,
         finished: Result<Finished, CallToolResult>,
         credential: &crate::upstream::credential::Credential,
+        scope: Option<&Scope>,
     ) -> CallToolResult {
         match finished {
             Err(result) => result,
@@ -176,7 +179,7 @@ impl GumloopServer {
                 if let Some(spec) = d.behaviours.inputs_schema {
                     self.add_inputs_schema(&mut f, &spec, credential);
                 }
-                f.into_result()
+                self.fit(d, f, scope).await
             }
         }
     }

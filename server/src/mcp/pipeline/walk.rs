@@ -5,8 +5,10 @@ use gumloop_mcp_runtime::{Pagination, ToolDescriptor};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Value, json};
 
+use super::budget::Listed;
 use super::finish::Finished;
 use super::result::{NotJson, json_of, tool_error};
+use crate::behaviours::budget::PageStart;
 use crate::behaviours::pages;
 use crate::mcp::GumloopServer;
 use crate::upstream::credential::Credential;
@@ -28,6 +30,7 @@ impl GumloopServer {
         let mut items: Vec<Value> = first[&key].as_array().cloned().unwrap_or_default();
         let mut last = first;
         let mut pages_read = 1usize;
+        let mut starts = vec![PageStart { at: 0, resume: pages::continuation(d.pagination, Some(&args)) }];
         let mut next = pages::next_args(d.pagination, &args, &last, max.saturating_sub(items.len()));
         while items.len() < max && pages_read < pages::MAX_PAGES {
             let Some(page_args) = next.take() else { break };
@@ -45,6 +48,7 @@ impl GumloopServer {
                 e.into_tool_error(&doing, json!({ "walk": walk }))
             })?;
             extra.extend(links(&page_args, &body));
+            starts.push(PageStart { at: items.len(), resume: pages::continuation(d.pagination, Some(&page_args)) });
             items.extend(body[&key].as_array().cloned().unwrap_or_default());
             pages_read += 1;
             next = pages::next_args(d.pagination, &page_args, &body, max.saturating_sub(items.len()));
@@ -62,6 +66,7 @@ impl GumloopServer {
         }
         body["walk"] = json!({"pages_read": pages_read, "items": n, "max_items": max, "complete": !more, "continue_with": continue_with});
         let mut notes = Vec::new();
+        let list = Listed { key, pages: starts, note: more.then_some(0) };
         if more {
             let mut note = format!("Stopped at max_items={max} after {pages_read} page(s); more items remain.");
             if let Some(c) = &continue_with {
@@ -75,6 +80,6 @@ impl GumloopServer {
             }
             notes.push(ContentBlock::text(note));
         }
-        Ok(Finished { body, notes, extra })
+        Ok(Finished { body, notes, extra, list: Some(list) })
     }
 }

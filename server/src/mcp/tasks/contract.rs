@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use rmcp::model::TaskStatus;
 use serde_json::json;
 
-use super::store::{Held, Settle, TaskRecord, TaskStore};
+use super::store::{Held, KeptResult, Settle, TaskRecord, TaskStore};
 
 /// A working task of `owner`, leased to `holder` for a second, living `ttl_ms`.
 pub(crate) fn sample(owner: Option<&str>, holder: &str, now: Timestamp, ttl_ms: u64) -> TaskRecord {
@@ -108,4 +108,18 @@ pub(crate) async fn check(s: &dyn TaskStore) {
     assert_eq!(s.prune(at(now, 60_000 + 2100)).await.unwrap(), 4, "the settled ones and the short one");
     assert!(s.get(&short.id, None).await.unwrap().is_none());
     assert!(s.get(&a.id, Some("srv_a")).await.unwrap().is_none());
+
+    // A kept result reads back whole, by its owner only, until it expires; then it is pruned.
+    let body = json!({"items": [{"id": "x", "text": "é ✓ \u{0}"}], "n": 1.5});
+    let kept = KeptResult { id: super::new_id(), owner: Some("srv_a".into()), body: body.clone(), created_at: now, expires_at: at(now, 1000) };
+    s.keep_result(&kept).await.unwrap();
+    assert_eq!(s.kept_result(&kept.id, Some("srv_a"), at(now, 999)).await.unwrap(), Some(body));
+    assert_eq!(s.kept_result(&kept.id, Some("srv_b"), now).await.unwrap(), None, "another server's");
+    assert_eq!(s.kept_result(&kept.id, None, now).await.unwrap(), None, "not /mcp's");
+    assert_eq!(s.kept_result(&kept.id, Some("srv_a"), at(now, 1000)).await.unwrap(), None, "expired");
+    let open = KeptResult { id: super::new_id(), owner: None, body: json!({}), created_at: now, expires_at: at(now, 90_000) };
+    s.keep_result(&open).await.unwrap();
+    assert_eq!(s.kept_result(&open.id, Some("srv_a"), now).await.unwrap(), None);
+    assert_eq!(s.prune(at(now, 1001)).await.unwrap(), 1, "only the expired one");
+    assert_eq!(s.kept_result(&open.id, None, now).await.unwrap(), Some(json!({})));
 }

@@ -4,6 +4,9 @@
 //!
 //! A record never holds a call's arguments or a credential: only the tool, the upstream
 //! id its status tool polls with, and the tool result `tasks/get` returns.
+//!
+//! The same store keeps the whole JSON of results too large for the result budget
+//! ([`KeptResult`]), for `resources/read`: shared, owner-scoped and pruned like a task.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -61,6 +64,21 @@ impl TaskRecord {
     pub fn expired(&self, now: Timestamp) -> bool {
         now.as_millisecond() >= self.created_at.as_millisecond().saturating_add(self.ttl_ms as i64)
     }
+}
+
+/// A result too large to return, kept for `resources/read` until it expires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptResult {
+    /// The unguessable id its resource URI carries.
+    pub id: String,
+    /// The managed server whose call it was; `None` for `/mcp` and stdio.
+    pub owner: Option<String>,
+    /// The whole structured result.
+    pub body: Value,
+    /// When it was kept.
+    pub created_at: Timestamp,
+    /// After this it reads as unknown (and is pruned).
+    pub expires_at: Timestamp,
 }
 
 /// How a running task settles.
@@ -132,19 +150,27 @@ pub trait TaskStore: Send + Sync + 'static {
     /// Takes over up to `limit` working tasks whose lease ran out before `now`, leased to
     /// `holder` until `until`, atomically (two replicas never claim the same task).
     async fn claim_expired(&self, holder: &str, until: Timestamp, now: Timestamp, limit: usize) -> Result<Vec<TaskRecord>>;
-    /// Deletes tasks settled more than their TTL ago, and any task twice its TTL old;
-    /// returns how many.
+    /// Deletes tasks settled more than their TTL ago, any task twice its TTL old, and
+    /// kept results past their expiry; returns how many.
     async fn prune(&self, now: Timestamp) -> Result<usize>;
+    /// Keeps an oversized result; it is durable (committed) when this returns.
+    async fn keep_result(&self, kept: &KeptResult) -> Result<()>;
+    /// The kept result `id`, if `owner` kept it and it has not expired at `now`.
+    async fn kept_result(&self, id: &str, owner: Option<&str>, now: Timestamp) -> Result<Option<Value>>;
 }
 
 /// Tasks in this process's memory: a restart loses them (the upstream work goes on and
 /// can still be followed with the status tool).
 #[derive(Default)]
-pub struct MemoryTaskStore(Mutex<HashMap<String, TaskRecord>>);
+pub struct MemoryTaskStore(Mutex<HashMap<String, TaskRecord>>, Mutex<HashMap<String, KeptResult>>);
 
 impl MemoryTaskStore {
     fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, TaskRecord>) -> T) -> Result<T> {
         Ok(f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner())))
+    }
+
+    fn kept<T>(&self, f: impl FnOnce(&mut HashMap<String, KeptResult>) -> T) -> Result<T> {
+        Ok(f(&mut self.1.lock().unwrap_or_else(|e| e.into_inner())))
     }
 
     /// The working task `id` while `holder` holds it.
@@ -236,11 +262,30 @@ impl TaskStore for MemoryTaskStore {
     }
 
     async fn prune(&self, now: Timestamp) -> Result<usize> {
-        self.with(|m| {
+        let tasks = self.with(|m| {
             let before = m.len();
             m.retain(|_, t| !prunable(t, now));
             before - m.len()
+        })?;
+        let kept = self.kept(|m| {
+            let before = m.len();
+            m.retain(|_, k| k.expires_at > now);
+            before - m.len()
+        })?;
+        Ok(tasks + kept)
+    }
+
+    async fn keep_result(&self, kept: &KeptResult) -> Result<()> {
+        // As with tasks, each new one sweeps the expired.
+        let now = kept.created_at;
+        self.kept(|m| {
+            m.retain(|_, k| k.expires_at > now);
+            m.insert(kept.id.clone(), kept.clone());
         })
+    }
+
+    async fn kept_result(&self, id: &str, owner: Option<&str>, now: Timestamp) -> Result<Option<Value>> {
+        self.kept(|m| m.get(id).filter(|k| k.owner.as_deref() == owner && k.expires_at > now).map(|k| k.body.clone()))
     }
 }
 

@@ -166,6 +166,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX oauth_pending_expiry ON oauth_pending(expires_at);",
     // 4: an OIDC user's groups at their last sign-in (the SQLite schema's migration 6).
     "ALTER TABLE oauth_users ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';",
+    // 5: results too large for the result budget (the SQLite schema's migration 7).
+    "CREATE TABLE kept_results (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        body TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX kept_results_expiry ON kept_results(expires_at);",
 ];
 
 /// The schema version this build expects.

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use tokio_postgres::Row;
 
 use super::*;
-use crate::mcp::tasks::store::{Held, Result as TaskResult, Settle, TaskRecord, TaskStore, TaskStoreError, parse_status, status_name};
+use crate::mcp::tasks::store::{Held, KeptResult, Result as TaskResult, Settle, TaskRecord, TaskStore, TaskStoreError, parse_status, status_name};
 
 const COLUMNS: &str = "id, owner, tool, called_as, status, status_message, outcome, upstream_id, cancel_tool, cancel_requested, \
                        lease_owner, lease_until, created_at, ttl_ms, last_updated";
@@ -157,6 +157,29 @@ impl TaskStore for PostgresStore {
             .execute("DELETE FROM tasks WHERE (status <> 'working' AND last_updated + ttl_ms < $1) OR (created_at + 2 * ttl_ms < $1)", &[&ms(now)])
             .await
             .map_err(err)?;
-        Ok(n as usize)
+        let kept = self.execute("DELETE FROM kept_results WHERE expires_at <= $1", &[&ms(now)]).await.map_err(err)?;
+        Ok((n + kept) as usize)
+    }
+
+    async fn keep_result(&self, k: &KeptResult) -> TaskResult<()> {
+        let _t = timed(BACKEND, "keep_result");
+        self.execute(
+            "INSERT INTO kept_results (id, owner, body, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&k.id, &k.owner, &k.body.to_string(), &ms(k.created_at), &ms(k.expires_at)],
+        )
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn kept_result(&self, id: &str, owner: Option<&str>, now: Timestamp) -> TaskResult<Option<serde_json::Value>> {
+        let _t = timed(BACKEND, "kept_result");
+        let row = self
+            .row("SELECT body FROM kept_results WHERE id = $1 AND owner IS NOT DISTINCT FROM $2 AND expires_at > $3", &[&id, &owner, &ms(now)])
+            .await
+            .map_err(err)?;
+        let Some(r) = row else { return Ok(None) };
+        let body: String = col(&r, 0).map_err(err)?;
+        serde_json::from_str(&body).map(Some).map_err(|e| err(format!("a kept result does not parse: {e}")))
     }
 }

@@ -168,6 +168,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // 6: an OIDC user's groups at their last sign-in (their access adds the rules of the
     // `group:<name>` users), a JSON array of strings.
     "ALTER TABLE oauth_users ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';",
+    // 7: results too large for the result budget, kept for resources/read until they expire.
+    "CREATE TABLE kept_results (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX kept_results_expiry ON kept_results(expires_at);",
 ];
 
 /// The `meta` row holding the key check.

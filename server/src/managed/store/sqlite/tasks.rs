@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Inner, SqliteStore, ms, ts};
-use crate::mcp::tasks::store::{Held, Result, Settle, TaskRecord, TaskStore, TaskStoreError, parse_status, status_name};
+use crate::mcp::tasks::store::{Held, KeptResult, Result, Settle, TaskRecord, TaskStore, TaskStoreError, parse_status, status_name};
 
 const COLUMNS: &str = "id, owner, tool, called_as, status, status_message, outcome, upstream_id, cancel_tool, cancel_requested, \
                        lease_owner, lease_until, created_at, ttl_ms, last_updated";
@@ -115,7 +115,24 @@ impl Inner {
     }
 
     fn prune_tasks(&self, now: Timestamp) -> rusqlite::Result<usize> {
-        self.writer().execute("DELETE FROM tasks WHERE (status <> 'working' AND last_updated + ttl_ms < ?1) OR (created_at + 2 * ttl_ms < ?1)", [ms(now)])
+        let conn = self.writer();
+        let tasks =
+            conn.execute("DELETE FROM tasks WHERE (status <> 'working' AND last_updated + ttl_ms < ?1) OR (created_at + 2 * ttl_ms < ?1)", [ms(now)])?;
+        Ok(tasks + conn.execute("DELETE FROM kept_results WHERE expires_at <= ?1", [ms(now)])?)
+    }
+
+    fn keep(&self, k: &KeptResult) -> rusqlite::Result<()> {
+        self.writer().execute(
+            "INSERT INTO kept_results (id, owner, body, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![k.id, k.owner, k.body.to_string(), ms(k.created_at), ms(k.expires_at)],
+        )?;
+        Ok(())
+    }
+
+    fn kept(&self, id: &str, owner: Option<&str>, now: Timestamp) -> rusqlite::Result<Option<String>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached("SELECT body FROM kept_results WHERE id = ?1 AND owner IS ?2 AND expires_at > ?3")?;
+        stmt.query_row(params![id, owner, ms(now)], |r| r.get(0)).optional()
     }
 }
 
@@ -173,6 +190,16 @@ impl TaskStore for SqliteStore {
 
     async fn prune(&self, now: Timestamp) -> Result<usize> {
         self.task_write(move |s| s.prune_tasks(now)).await
+    }
+
+    async fn keep_result(&self, kept: &KeptResult) -> Result<()> {
+        let kept = kept.clone();
+        self.task_write(move |s| s.keep(&kept)).await
+    }
+
+    async fn kept_result(&self, id: &str, owner: Option<&str>, now: Timestamp) -> Result<Option<serde_json::Value>> {
+        let body = self.0.kept(id, owner, now).map_err(err)?;
+        body.map(|b| serde_json::from_str(&b).map_err(|e| err(format!("a kept result does not parse: {e}")))).transpose()
     }
 }
 
