@@ -632,7 +632,7 @@ mod tests {
     fn result_budget_flags() {
         let budget = |args: &[&str]| match Cli::try_parse_from(["gumloop-mcp"].iter().chain(args)).map(|c| c.command) {
             Ok(Command::Serve(a)) => Ok(a.upstream.result_budget()),
-            Ok(Command::Stdio(a)) => Ok(a.result_budget()),
+            Ok(Command::Stdio(a)) => Ok(a.upstream.result_budget()),
             Ok(_) => panic!("neither serve nor stdio"),
             Err(e) => Err(e.to_string()),
         };
