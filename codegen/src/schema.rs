@@ -118,3 +118,35 @@ pub fn is_object_schema(schema: &Value) -> bool {
         None => schema.get("properties").is_some(),
     }
 }
+
+/// The subschemas a value of `schema` is checked against in place: `properties` values,
+/// `items`, `prefixItems`, `additionalProperties` and the branches of `anyOf`, `oneOf`
+/// and `allOf` (`$ref`s are inlined before this).
+pub fn subschemas_mut(schema: &mut Value) -> Vec<&mut Value> {
+    let Value::Object(o) = schema else { return Vec::new() };
+    let mut out = Vec::new();
+    for (k, v) in o.iter_mut() {
+        match (k.as_str(), v) {
+            ("properties", Value::Object(props)) => out.extend(props.values_mut()),
+            ("items" | "additionalProperties", v @ Value::Object(_)) => out.push(v),
+            ("prefixItems" | "anyOf" | "oneOf" | "allOf", Value::Array(branches)) => out.extend(branches.iter_mut()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `schema` with every keyword that demands a field taken out (`required`,
+/// `minProperties`, `dependentRequired`), at every depth: the output schema of a tool
+/// whose result the caller may project onto a few fields (a projected record is then
+/// still valid).
+pub fn without_required(schema: &mut Value) {
+    if let Value::Object(o) = schema {
+        for k in ["required", "minProperties", "dependentRequired"] {
+            o.remove(k);
+        }
+    }
+    for s in subschemas_mut(schema) {
+        without_required(s);
+    }
+}

@@ -171,6 +171,6 @@ fn behaviours_are_descriptor_data() {
     assert_eq!(basic::resources::find("get_single_acme_widget_by_id").unwrap().behaviours, Behaviours::NONE);
     // A skill upload's server arguments never reach the builder; the body starts empty.
     let d = behaviours::resources::find("create_a_acme_skill").unwrap();
-    assert_eq!(d.server_args, ["skill_markdown", "name", "description", "files", "archive_base64"]);
+    assert_eq!(d.server_args, ["skill_markdown", "name", "description", "files", "archive_base64", "fields"]);
     assert_eq!((d.build)(json!({}), &ctx()).unwrap().body, Body::Multipart(Vec::new()));
 }

@@ -190,6 +190,26 @@ fn async_tools_must_exist() {
     assert!(d.help.unwrap().contains("leave cancel_tool out"));
 }
 
+#[test]
+fn upstream_argument_named_like_the_projection() {
+    let resource = "resource: widgets\ntags: [widgets]\nmethods:\n  list:\n    http: GET /widgets\n";
+    let docs = "list:\n  description: List widgets.\n  query_schema: { type: object, properties: { fields: { type: string } } }\n  response_schema: { type: object, properties: { widgets: { type: array } } }\n";
+    let d = only_error(spec(resource, docs));
+    assert_eq!((d.file.as_str(), d.key_path.as_str()), ("spec/docs/widgets.yaml", "list.query_schema.properties.fields"));
+    assert!(d.message.contains("`fields` is reserved on tools with an output schema"), "{d}");
+    let help = d.help.unwrap();
+    assert!(help.contains("args: { upstream_fields: { as: fields } }") && help.contains("spec/resources/widgets.yaml `methods.list`"), "{help}");
+    // The fix the help gives generates, and the tool takes both.
+    let fixed =
+        generate(&spec(&format!("{resource}    args:\n      upstream_fields: {{ as: fields }}\n"), &docs.replace("fields: {", "upstream_fields: {"))).unwrap();
+    let tools = &fixed.files.iter().find(|f| f.path == "mcp/tools.json").unwrap().contents;
+    let tools: serde_json::Value = serde_json::from_str(tools).unwrap();
+    let props = &tools[0]["inputSchema"]["properties"];
+    assert!(props.get("upstream_fields").is_some() && props.get("fields").is_some(), "{props}");
+    // Without an output schema there is no projection, so the name is free.
+    generate(&spec(resource, &docs.replace("  response_schema: { type: object, properties: { widgets: { type: array } } }\n", ""))).unwrap();
+}
+
 /// A valid spec using every behaviour; each test below breaks one thing in it.
 const B_RESOURCE: &str = r#"resource: widgets
 tags: [widgets]

@@ -1,5 +1,5 @@
 //! Rules both codegen and the server follow, defined once: the server arguments' names
-//! and bounds, the tool-name limit and unique-name suffixing, and media-type guessing.
+//! and bounds (`wait`, `max_items`, `fields`), the tool-name limit and unique-name suffixing, and media-type guessing.
 
 use std::ops::RangeInclusive;
 
@@ -15,6 +15,15 @@ pub const WAIT_TIMEOUT_RANGE: RangeInclusive<u64> = 1..=600;
 pub const MAX_ITEMS: &str = "max_items";
 /// The values `max_items` accepts.
 pub const MAX_ITEMS_RANGE: RangeInclusive<u64> = 1..=1000;
+/// The server argument of JSON tools that keeps only the named fields of the result:
+/// dotted paths through the output schema's properties, arrays traversed implicitly.
+pub const FIELDS: &str = "fields";
+/// How `fields` paths join their segments.
+pub const FIELD_SEPARATOR: char = '.';
+/// The most paths one `fields` takes.
+pub const FIELDS_MAX: usize = 64;
+/// The longest `fields` path, in bytes.
+pub const FIELD_PATH_MAX: usize = 256;
 
 /// The longest tool name clients accept (`^[a-z0-9_]{1,64}$`).
 pub const MAX_TOOL_NAME: usize = 64;

@@ -466,3 +466,24 @@ async fn changes_reach_listeners_on_another_replica_once() {
     assert!(until_message(&mut heard, "notifications/tools/list_changed", Duration::from_millis(800)).await.is_none(), "told once");
     drop(one);
 }
+
+#[tokio::test]
+async fn a_flow_tool_takes_the_run_tools_fields() {
+    let h = start(Duration::from_secs(60)).await;
+    let acct = h.account().await;
+    let (_, url) = h.server(&acct, json!({"flow_tools": true})).await;
+    let tools = h.tools(&url).await;
+    let run = &tool(&tools, "create_a_gumloop_flow_run")["inputSchema"]["properties"]["fields"];
+    assert_eq!(&tool(&tools, PRICING)["inputSchema"]["properties"]["fields"], run, "the run tool's argument, as it is");
+    let r = h.call(&url, PRICING, json!({"target_company": "Acme", "wait": true, "fields": ["state", "outputs"]})).await;
+    let done = &r["result"]["structuredContent"];
+    let mut keys: Vec<&str> = done.as_object().unwrap_or_else(|| panic!("{r}")).keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["outputs", "state", "wait"], "{r}");
+    assert!(h.starts()[0].get("fields").is_none(), "a server argument never goes upstream: {}", h.starts()[0]);
+    // A path that names nothing is refused before the run starts.
+    let bad = h.call(&url, PRICING, json!({"target_company": "Acme", "fields": ["stat"]})).await;
+    let text = common::text_of(&bad["result"]);
+    assert!(text.contains("/fields/0: `stat` names nothing in the result; did you mean `state`?"), "{text}");
+    assert_eq!(h.starts().len(), 1, "nothing more was started");
+}

@@ -79,9 +79,10 @@ impl Source<'_> {
     }
 
     /// The arguments the server consumes itself: `wait` and `wait_timeout_seconds` on
-    /// long-running methods, `max_items` on lists, and the record's `server_schema`. In
-    /// the input schema (so they validate and models see them), never in `Args`.
-    pub(super) fn server_arguments(&self, schemas: &Schemas, kind: Kind, input: &mut Input) -> Result<Vec<String>> {
+    /// long-running methods, `max_items` on lists, `fields` on tools whose output schema
+    /// names fields, and the record's `server_schema`. In the input schema (so they
+    /// validate and models see them), never in `Args`.
+    pub(super) fn server_arguments(&self, schemas: &Schemas, kind: Kind, output: Option<&Value>, input: &mut Input) -> Result<Vec<String>> {
         let (m, doc_file, key) = (self.m, self.doc_file, self.key);
         let mut server_args = Vec::new();
         if let Some(a) = &m.async_ {
@@ -127,8 +128,33 @@ impl Source<'_> {
             server_args.push(name.clone());
             input.properties.insert(name, s);
         }
+        if let Some(example) = output.and_then(field_example) {
+            let name = rules::FIELDS;
+            if input.properties.contains_key(name) {
+                return Err(internal(doc_file, key, format!("`{name}` is reserved on tools with an output schema (the server's projection of the result)")));
+            }
+            input.properties.insert(
+                name.into(),
+                json!({"type": "array", "items": {"type": "string"}, "description": format!(
+                    "Result fields to keep (dotted paths), e.g. [\"{example}\"]."
+                )}),
+            );
+            server_args.push(name.to_owned());
+        }
         Ok(server_args)
     }
+}
+
+/// The `fields` path the argument's description shows: the first field of the first
+/// array of objects (`items.id`), else the first field. `None` when the schema names no
+/// field, so the tool takes no `fields`.
+pub(super) fn field_example(output: &Value) -> Option<String> {
+    let props = schema::properties(output);
+    let nested = props.iter().find_map(|(name, s)| {
+        let items = s.get("items").unwrap_or(s);
+        schema::properties(items).first().map(|(child, _)| format!("{name}{}{child}", rules::FIELD_SEPARATOR))
+    });
+    nested.or_else(|| props.first().map(|(name, _)| (*name).clone()))
 }
 
 /// The pagination arguments, added when the record does not declare them.

@@ -110,9 +110,9 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
 
     let mut input = Input::default();
     let args = src.arguments(&schemas, &params, &mut input);
-    let server_args = src.server_arguments(&schemas, kind, &mut input)?;
-    let path = path_pieces(&m.http.path, &args);
     let output_schema = output_schema(&schemas, m.response);
+    let server_args = src.server_arguments(&schemas, kind, output_schema.as_ref(), &mut input)?;
+    let path = path_pieces(&m.http.path, &args);
     let description = src.description(&args, output_schema.as_ref());
     let body_format = if m.multipart() {
         BodyFormat::Multipart
@@ -234,13 +234,18 @@ fn push_literal(path: &mut Vec<PathPiece>, text: &str) {
     }
 }
 
-/// The output schema: the response schema of a JSON method, an object at its root.
+/// The output schema: the response schema of a JSON method, an object at its root. A
+/// tool with fields takes `fields`, so nothing in it is required: a projected result
+/// still validates.
 fn output_schema(schemas: &Schemas, response: ResponseFormat) -> Option<Value> {
     match (&schemas.response, response) {
         (Some(s), ResponseFormat::Json) => {
             let mut s = s.clone();
             if let Value::Object(o) = &mut s {
                 o.entry("type").or_insert(json!("object"));
+            }
+            if arguments::field_example(&s).is_some() {
+                schema::without_required(&mut s);
             }
             Some(s)
         }

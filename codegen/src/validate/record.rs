@@ -70,6 +70,29 @@ impl Validator<'_> {
                 );
             }
         }
+        // A tool with an output schema that names fields takes the server's `fields`.
+        if m.response == crate::spec::ResponseFormat::Json && !props("response_schema").is_empty() {
+            let name = rules::FIELDS;
+            let server_p = props("server_schema");
+            for (schema_key, taken) in [("path_schema", &path_p), ("query_schema", &query_p), ("body_schema", &body_p), ("server_schema", &server_p)] {
+                if !taken.contains(name) {
+                    continue;
+                }
+                let help = match schema_key {
+                    "path_schema" => format!("rename the path parameter (`{{{name}}}` in `{}` and its path_schema property): its name is not sent", m.http),
+                    "server_schema" => "rename the server argument".to_owned(),
+                    _ => format!(
+                        "rename the property (e.g. `upstream_{name}`) and send it as `{name}` with `args: {{ upstream_{name}: {{ as: {name} }} }}` in {file} `{at}`"
+                    ),
+                };
+                self.err(
+                    doc_file,
+                    format!("{key}.{schema_key}.properties.{name}"),
+                    format!("`{name}` is reserved on tools with an output schema: it is the server's argument that keeps only the named result fields"),
+                    help,
+                );
+            }
+        }
         let verb = m.http.verb;
         if r.body_schema.is_some() && matches!(verb, Verb::Get | Verb::Delete) {
             self.err(

@@ -181,7 +181,7 @@ pub mod resources {
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
                 tags: &["widgets"],
                 description: "Make a widget.\n\nReturns: id, name.\nRequired: name.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"team_id\":{\"type\":\"string\",\"description\":\"Team to create it in\"},\"name\":{\"type\":\"string\",\"description\":\"Display name\"},\"user_id\":{\"type\":\"string\",\"description\":\"Filled from the server's Gumloop credential when omitted.\"},\"size\":{\"type\":\"number\",\"description\":\"Size in cm\"},\"count\":{\"type\":\"integer\"},\"enabled\":{\"type\":\"boolean\"},\"meta\":{\"type\":\"object\",\"description\":\"Free-form metadata\"},\"query\":{\"type\":\"string\",\"description\":\"An argument whose name matches a generated local\"},\"path\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"team_id\":{\"type\":\"string\",\"description\":\"Team to create it in\"},\"name\":{\"type\":\"string\",\"description\":\"Display name\"},\"user_id\":{\"type\":\"string\",\"description\":\"Filled from the server's Gumloop credential when omitted.\"},\"size\":{\"type\":\"number\",\"description\":\"Size in cm\"},\"count\":{\"type\":\"integer\"},\"enabled\":{\"type\":\"boolean\"},\"meta\":{\"type\":\"object\",\"description\":\"Free-form metadata\"},\"query\":{\"type\":\"string\",\"description\":\"An argument whose name matches a generated local\"},\"path\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"id\\\"].\"}},\"required\":[\"name\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"},\"name\":{\"type\":[\"string\",\"null\"]}}}",
                 ),
@@ -198,7 +198,7 @@ pub mod resources {
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
                 behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
-                server_args: &[],
+                server_args: &["fields"],
                 build,
             };
         }
@@ -411,7 +411,7 @@ pub mod resources {
                 kind: ::gumloop_mcp_runtime::MethodKind::Get,
                 tags: &["widgets"],
                 description: "Read one widget.\n\nReturns: id, name.\nRequired: id.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"},\"name\":{\"type\":[\"string\",\"null\"]}}}",
                 ),
@@ -428,7 +428,7 @@ pub mod resources {
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
                 behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
-                server_args: &[],
+                server_args: &["fields"],
                 build,
             };
         }
@@ -544,7 +544,7 @@ pub mod resources {
                 kind: ::gumloop_mcp_runtime::MethodKind::List,
                 tags: &["widgets"],
                 description: "List a team's widgets, newest first.\n\nReturns: widgets, next_cursor.\nRequired: team.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"team\":{\"type\":\"string\",\"description\":\"The team slug\"},\"user_id\":{\"type\":\"string\",\"description\":\"Owner Filled from the server's Gumloop credential when omitted.\"},\"type\":{\"type\":\"string\",\"enum\":[\"round\",\"square\"],\"description\":\"Widget shape\"},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"cursor\":{\"type\":\"string\",\"description\":\"Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"description\":\"Items per page (1-100).\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you following next_cursor; the result says whether more remain and how to continue. Without it you get one page.\"}},\"required\":[\"team\"],\"additionalProperties\":false}",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"team\":{\"type\":\"string\",\"description\":\"The team slug\"},\"user_id\":{\"type\":\"string\",\"description\":\"Owner Filled from the server's Gumloop credential when omitted.\"},\"type\":{\"type\":\"string\",\"enum\":[\"round\",\"square\"],\"description\":\"Widget shape\"},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"cursor\":{\"type\":\"string\",\"description\":\"Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"description\":\"Items per page (1-100).\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you following next_cursor; the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"widgets.id\\\"].\"}},\"required\":[\"team\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"widgets\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"},\"name\":{\"type\":[\"string\",\"null\"]}}}},\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}",
                 ),
@@ -561,7 +561,7 @@ pub mod resources {
                 response: ::gumloop_mcp_runtime::ResponseFormat::Json,
                 async_spec: ::core::option::Option::None,
                 behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
-                server_args: &["max_items"],
+                server_args: &["max_items", "fields"],
                 build,
             };
         }

@@ -91,7 +91,7 @@ pub mod resources {
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
                 tags: &["chat"],
                 description: "Complete a chat; generated images come back as image content.\n\nReturns: choices.\nRequired: prompt.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"prompt\":{\"type\":\"string\"}},\"required\":[\"prompt\"],\"additionalProperties\":false}",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"prompt\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"choices\\\"].\"}},\"required\":[\"prompt\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"choices\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}}",
                 ),
@@ -114,7 +114,7 @@ pub mod resources {
                     }),
                     ..::gumloop_mcp_runtime::Behaviours::NONE
                 },
-                server_args: &[],
+                server_args: &["fields"],
                 build,
             };
         }
@@ -176,7 +176,7 @@ pub mod resources {
                 kind: ::gumloop_mcp_runtime::MethodKind::Get,
                 tags: &["files"],
                 description: "Get a signed download URL for one export.\n\nReturns: download_url, filename, media_type, size.\nRequired: id.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"download_url\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"download_url\":{\"type\":\"string\"},\"filename\":{\"type\":\"string\"},\"media_type\":{\"type\":\"string\"},\"size\":{\"type\":\"integer\"}}}",
                 ),
@@ -202,7 +202,7 @@ pub mod resources {
                     }),
                     ..::gumloop_mcp_runtime::Behaviours::NONE
                 },
-                server_args: &[],
+                server_args: &["fields"],
                 build,
             };
         }
@@ -253,7 +253,7 @@ pub mod resources {
                 kind: ::gumloop_mcp_runtime::MethodKind::List,
                 tags: &["files"],
                 description: "List the finished exports, each with a signed URL.\n\nReturns: items.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you (this list is not paginated: it is only cut to the cap); the result says whether more remain and how to continue. Without it you get one page.\"}},\"additionalProperties\":false}",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you (this list is not paginated: it is only cut to the cap); the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"items.url\\\"].\"}},\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"url\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}}}}}}",
                 ),
@@ -279,7 +279,7 @@ pub mod resources {
                     }),
                     ..::gumloop_mcp_runtime::Behaviours::NONE
                 },
-                server_args: &["max_items"],
+                server_args: &["max_items", "fields"],
                 build,
             };
         }
@@ -358,7 +358,7 @@ pub mod resources {
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
                 tags: &["flows"],
                 description: "Run a flow.\n\nReturns: run_id.\nRequired: flow_id.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"flow_id\":{\"type\":\"string\"},\"wire_inputs\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},\"inputs\":{\"type\":\"object\",\"description\":\"The flow's inputs by name.\"}},\"required\":[\"flow_id\"],\"additionalProperties\":false}",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"flow_id\":{\"type\":\"string\"},\"wire_inputs\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},\"inputs\":{\"type\":\"object\",\"description\":\"The flow's inputs by name.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"run_id\\\"].\"}},\"required\":[\"flow_id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"run_id\":{\"type\":\"string\"}}}",
                 ),
@@ -385,7 +385,7 @@ pub mod resources {
                     }),
                     ..::gumloop_mcp_runtime::Behaviours::NONE
                 },
-                server_args: &["inputs"],
+                server_args: &["inputs", "fields"],
                 build,
             };
         }
@@ -448,7 +448,7 @@ pub mod resources {
                 kind: ::gumloop_mcp_runtime::MethodKind::Get,
                 tags: &["flows"],
                 description: "Read a flow's inputs.\n\nReturns: id, inputs.\nRequired: id.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"inputs\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}}",
                 ),
@@ -478,7 +478,7 @@ pub mod resources {
                     }),
                     ..::gumloop_mcp_runtime::Behaviours::NONE
                 },
-                server_args: &[],
+                server_args: &["fields"],
                 build,
             };
         }
@@ -550,7 +550,7 @@ pub mod resources {
                 kind: ::gumloop_mcp_runtime::MethodKind::List,
                 tags: &["flows"],
                 description: "List the flows.\n\nReturns: flows, next_cursor.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"cursor\":{\"type\":\"string\",\"description\":\"Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"description\":\"Items per page (1-100).\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you following next_cursor; the result says whether more remain and how to continue. Without it you get one page.\"}},\"additionalProperties\":false}",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"cursor\":{\"type\":\"string\",\"description\":\"Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"description\":\"Items per page (1-100).\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you following next_cursor; the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"flows\\\"].\"}},\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"flows\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}",
                 ),
@@ -578,7 +578,7 @@ pub mod resources {
                     }),
                     ..::gumloop_mcp_runtime::Behaviours::NONE
                 },
-                server_args: &["max_items"],
+                server_args: &["max_items", "fields"],
                 build,
             };
         }
@@ -634,7 +634,7 @@ pub mod resources {
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
                 tags: &["files"],
                 description: "Upload a skill in one of three forms.\n\nReturns: id.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"skill_markdown\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"description\":{\"type\":\"string\"},\"files\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},\"archive_base64\":{\"type\":\"string\"}},\"additionalProperties\":false}",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"skill_markdown\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"description\":{\"type\":\"string\"},\"files\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},\"archive_base64\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"id\\\"].\"}},\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"}}}",
                 ),
@@ -669,6 +669,7 @@ pub mod resources {
                     "description",
                     "files",
                     "archive_base64",
+                    "fields",
                 ],
                 build,
             };

@@ -6,5 +6,6 @@ pub mod downloads;
 pub mod flow_inputs;
 pub mod images;
 pub mod pages;
+pub mod projection;
 pub mod skills;
 pub mod waiting;

@@ -9,6 +9,10 @@ use serde_json::{Map, Value, json};
 /// ends).
 pub const MAX_PAGES: usize = 100;
 
+/// The key of a walked list's summary (pages read, whether it is complete, how to go on),
+/// which the server adds to the record.
+pub const WALK: &str = "walk";
+
 /// The largest page a cursor list accepts.
 const MAX_PAGE_SIZE: u64 = 100;
 

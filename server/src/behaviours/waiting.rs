@@ -87,6 +87,10 @@ pub fn still_running(tool: &str, spec: &AsyncSpec, id: Option<&str>, state: Opti
     )
 }
 
+/// The key of a waited call's summary (polls, elapsed time, whether it finished), which
+/// the server adds to the record.
+pub const SUMMARY: &str = "wait";
+
 /// The final record of a waited call: the first response's fields, then the last status
 /// record's over them, then what the wait came to under `wait`.
 pub fn merged(first: &Value, last: &Value, summary: Value) -> Value {
@@ -98,7 +102,7 @@ pub fn merged(first: &Value, last: &Value, summary: Value) -> Value {
             }
         }
     }
-    out.insert("wait".into(), summary);
+    out.insert(SUMMARY.into(), summary);
     Value::Object(out)
 }
 

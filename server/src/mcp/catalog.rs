@@ -4,9 +4,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use gumloop_mcp_runtime::ToolDescriptor;
+use gumloop_mcp_runtime::{ToolDescriptor, rules};
 
 use crate::behaviours::flow_inputs::Flows;
+use crate::behaviours::projection::Paths;
+use crate::behaviours::{pages, waiting};
 use crate::mcp::discovery::SearchIndex;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 
@@ -20,6 +22,8 @@ pub struct Entry {
     pub properties: Vec<String>,
     /// The MCP tool (rmcp's HTTP layer asks for it on every call to check `Mcp-Param-*` headers).
     pub tool: Tool,
+    /// The paths `fields` may name, for a tool that takes it.
+    pub fields: Option<Paths>,
 }
 
 /// Every tool, in name order.
@@ -43,9 +47,31 @@ pub enum CatalogError {
     /// The input schema does not compile.
     #[error("input schema of `{tool}` does not compile: {message}")]
     Invalid { tool: &'static str, message: String },
+    /// A tool takes `fields` but its output schema declares none.
+    #[error("`{tool}` takes `fields` but its output schema declares no field")]
+    NoFields { tool: &'static str },
     /// Two descriptors share a name.
     #[error("two tools are named `{tool}`")]
     Duplicate { tool: &'static str },
+}
+
+/// The paths `fields` may name on `d`: its output's, and a long-running tool's status
+/// tool's (a wait merges the status record in). A projection keeps the top-level keys
+/// the server adds to the record: a walk's or a wait's summary, a flow's inputs schema.
+fn fields_of(d: &'static ToolDescriptor, out: &JsonObject, all: &[&'static ToolDescriptor]) -> Result<Paths, CatalogError> {
+    let own = serde_json::Value::Object(out.clone());
+    let status = d.async_spec.and_then(|a| all.iter().find(|s| s.name == a.status_tool)).and_then(|s| s.output_schema);
+    let status: Option<serde_json::Value> = status.map(|s| object(s, "output schema", d.name)).transpose()?.map(serde_json::Value::Object);
+    let mut added = Vec::new();
+    if d.server_args.contains(&rules::MAX_ITEMS) {
+        added.push(pages::WALK.to_owned());
+    }
+    if d.async_spec.is_some() {
+        added.push(waiting::SUMMARY.to_owned());
+    }
+    added.extend(d.behaviours.inputs_schema.map(|s| s.into.to_owned()));
+    let schemas: Vec<&serde_json::Value> = std::iter::once(&own).chain(status.as_ref()).collect();
+    Paths::of(&schemas, added).ok_or(CatalogError::NoFields { tool: d.name })
 }
 
 fn object(text: &str, what: &'static str, tool: &'static str) -> Result<JsonObject, CatalogError> {
@@ -69,11 +95,16 @@ impl Catalog {
             let mut tool = Tool::new(d.name, d.description, Arc::new(input)).with_title(d.title).with_annotations(
                 ToolAnnotations::with_title(d.title).read_only(a.read_only).destructive(a.destructive).idempotent(a.idempotent).open_world(a.open_world),
             );
+            let mut fields = None;
             if let Some(out) = d.output_schema {
-                tool = tool.with_raw_output_schema(Arc::new(object(out, "output schema", d.name)?));
+                let out = object(out, "output schema", d.name)?;
+                if d.server_args.contains(&rules::FIELDS) {
+                    fields = Some(fields_of(d, &out, descriptors)?);
+                }
+                tool = tool.with_raw_output_schema(Arc::new(out));
             }
             tools.push(tool.clone());
-            if entries.insert(d.name, Entry { descriptor: d, validator, properties, tool }).is_some() {
+            if entries.insert(d.name, Entry { descriptor: d, validator, properties, tool, fields }).is_some() {
                 return Err(CatalogError::Duplicate { tool: d.name });
             }
         }

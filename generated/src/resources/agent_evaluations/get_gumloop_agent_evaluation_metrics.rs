@@ -62,7 +62,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
     tags: &["agents", "evaluations"],
     description: "Summarise an agent's evaluation grades (pass, needs_review, needs_attention) over the last N days, to judge how an agent is doing before reading single evaluations.\n\nReturns: metrics.\nRequired: agent_id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"days\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"How many days back to count.\"}},\"required\":[\"agent_id\"],\"additionalProperties\":false}",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"days\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"How many days back to count.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"metrics\\\"].\"}},\"required\":[\"agent_id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"metrics\":{\"type\":\"object\"}}}",
     ),
@@ -79,6 +79,6 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
     behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
-    server_args: &[],
+    server_args: &["fields"],
     build,
 };

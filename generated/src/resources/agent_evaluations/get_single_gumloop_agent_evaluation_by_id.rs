@@ -61,7 +61,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     kind: ::gumloop_mcp_runtime::MethodKind::Get,
     tags: &["agents", "evaluations"],
     description: "Read one evaluation with its grade and reasoning. Find ids with list_all_gumloop_agent_evaluations.\n\nReturns: evaluation.\nRequired: agent_id, id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"id\":{\"type\":\"string\",\"description\":\"The evaluation id.\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"id\":{\"type\":\"string\",\"description\":\"The evaluation id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"evaluation\\\"].\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"evaluation\":{\"type\":\"object\"}}}",
     ),
@@ -78,6 +78,6 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
     behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
-    server_args: &[],
+    server_args: &["fields"],
     build,
 };

@@ -61,7 +61,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     kind: ::gumloop_mcp_runtime::MethodKind::Delete,
     tags: &["agents", "mcp"],
     description: "Detach an MCP server from an agent. The server itself is not deleted.\n\nReturns: agent_id, server_id, detached.\nRequired: agent_id, id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"id\":{\"type\":\"string\",\"description\":\"The MCP server id.\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"id\":{\"type\":\"string\",\"description\":\"The MCP server id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"agent_id\\\"].\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\"},\"server_id\":{\"type\":\"string\"},\"detached\":{\"type\":\"boolean\"}}}",
     ),
@@ -78,6 +78,6 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
     behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
-    server_args: &[],
+    server_args: &["fields"],
     build,
 };

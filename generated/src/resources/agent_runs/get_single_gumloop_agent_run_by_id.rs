@@ -85,7 +85,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     kind: ::gumloop_mcp_runtime::MethodKind::Get,
     tags: &["agents", "legacy"],
     description: "Read a legacy agent run: state is ASYNC_PROCESSING until it becomes COMPLETED (read response) or FAILED (read error_message).\n\nReturns: interaction_id, gummie_id, state, created_ts, messages, response, error_message.\nRequired: id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The interaction_id from create_a_gumloop_agent_run.\"},\"user_id\":{\"type\":\"string\",\"description\":\"The user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The interaction_id from create_a_gumloop_agent_run.\"},\"user_id\":{\"type\":\"string\",\"description\":\"The user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"interaction_id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"interaction_id\":{\"type\":\"string\"},\"gummie_id\":{\"type\":[\"string\",\"null\"]},\"state\":{\"type\":\"string\",\"enum\":[\"ASYNC_PROCESSING\",\"COMPLETED\",\"FAILED\"]},\"created_ts\":{\"type\":[\"string\",\"null\"]},\"messages\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"object\"}},\"response\":{\"type\":[\"string\",\"null\"]},\"error_message\":{\"type\":[\"string\",\"null\"]}}}",
     ),
@@ -102,6 +102,6 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
     behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
-    server_args: &[],
+    server_args: &["fields"],
     build,
 };

@@ -90,7 +90,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
     tags: &["files", "legacy"],
     description: "Upload several files at once (base64 content each). A partial failure lists failed_files; retry only those.\n\nReturns: success, partial_success, uploaded_files, failed_files.\nRequired: files.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"files\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"type\":\"object\",\"required\":[\"file_name\",\"file_content\"],\"properties\":{\"file_name\":{\"type\":\"string\"},\"file_content\":{\"type\":\"string\",\"contentEncoding\":\"base64\"}}}},\"user_id\":{\"type\":\"string\",\"description\":\"The owner's user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"}},\"required\":[\"files\"],\"additionalProperties\":false}",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"files\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"type\":\"object\",\"required\":[\"file_name\",\"file_content\"],\"properties\":{\"file_name\":{\"type\":\"string\"},\"file_content\":{\"type\":\"string\",\"contentEncoding\":\"base64\"}}}},\"user_id\":{\"type\":\"string\",\"description\":\"The owner's user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"success\\\"].\"}},\"required\":[\"files\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"success\":{\"type\":\"boolean\"},\"partial_success\":{\"type\":\"boolean\"},\"uploaded_files\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"failed_files\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}",
     ),
@@ -107,6 +107,6 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
     behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
-    server_args: &[],
+    server_args: &["fields"],
     build,
 };

@@ -85,7 +85,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     kind: ::gumloop_mcp_runtime::MethodKind::Get,
     tags: &["flows", "legacy"],
     description: "Read a flow run's state, outputs and log. Use it to poll a run started with create_a_gumloop_flow_run: state moves from QUEUED or STARTED through RUNNING to DONE, FAILED or TERMINATED; outputs are keyed by Output node name once DONE.\n\nReturns: user_id, state, outputs, created_ts, finished_ts, log.\nRequired: id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The run_id.\"},\"user_id\":{\"type\":\"string\",\"description\":\"The run owner's user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The run_id.\"},\"user_id\":{\"type\":\"string\",\"description\":\"The run owner's user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"user_id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"user_id\":{\"type\":[\"string\",\"null\"]},\"state\":{\"type\":\"string\",\"enum\":[\"QUEUED\",\"STARTED\",\"RUNNING\",\"DONE\",\"TERMINATING\",\"FAILED\",\"TERMINATED\"]},\"outputs\":{\"type\":[\"object\",\"null\"],\"description\":\"Output values keyed by Output node name.\"},\"created_ts\":{\"type\":[\"string\",\"null\"]},\"finished_ts\":{\"type\":[\"string\",\"null\"]},\"log\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}}}}",
     ),
@@ -102,6 +102,6 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
     behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
-    server_args: &[],
+    server_args: &["fields"],
     build,
 };

@@ -54,7 +54,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
     tags: &["mcp"],
     description: "List the tools a connected MCP server offers, with their input schemas, before calling them with create_a_gumloop_mcp_tool_call.\n\nReturns: tools.\nRequired: id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The MCP server id.\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The MCP server id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"tools\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"tools\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}}",
     ),
@@ -71,6 +71,6 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
     behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
-    server_args: &[],
+    server_args: &["fields"],
     build,
 };

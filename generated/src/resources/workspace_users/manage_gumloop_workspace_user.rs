@@ -111,7 +111,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
     tags: &["admin", "organization"],
     description: "Add a user to a workspace or remove one (enterprise; the caller must be an organization admin).\n\nReturns: success, message.\nRequired: organization_id, workspace_id, action, user_email.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"organization_id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\",\"description\":\"The admin making the change. Filled from the server's Gumloop credential when omitted.\"},\"workspace_id\":{\"type\":\"string\"},\"action\":{\"type\":\"string\",\"enum\":[\"add\",\"remove\"]},\"user_email\":{\"type\":\"string\",\"format\":\"email\",\"description\":\"The user to add or remove.\"},\"is_admin\":{\"type\":\"boolean\",\"description\":\"Make the added user a workspace admin.\"}},\"required\":[\"organization_id\",\"workspace_id\",\"action\",\"user_email\"],\"additionalProperties\":false}",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"organization_id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\",\"description\":\"The admin making the change. Filled from the server's Gumloop credential when omitted.\"},\"workspace_id\":{\"type\":\"string\"},\"action\":{\"type\":\"string\",\"enum\":[\"add\",\"remove\"]},\"user_email\":{\"type\":\"string\",\"format\":\"email\",\"description\":\"The user to add or remove.\"},\"is_admin\":{\"type\":\"boolean\",\"description\":\"Make the added user a workspace admin.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"success\\\"].\"}},\"required\":[\"organization_id\",\"workspace_id\",\"action\",\"user_email\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"success\":{\"type\":\"boolean\"},\"message\":{\"type\":[\"string\",\"null\"]}}}",
     ),
@@ -128,6 +128,6 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     response: ::gumloop_mcp_runtime::ResponseFormat::Json,
     async_spec: ::core::option::Option::None,
     behaviours: ::gumloop_mcp_runtime::Behaviours::NONE,
-    server_args: &[],
+    server_args: &["fields"],
     build,
 };

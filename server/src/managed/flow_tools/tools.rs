@@ -10,7 +10,7 @@ use rmcp::model::Tool;
 use serde_json::{Map, Value, json};
 
 use gumloop_mcp_runtime::behaviour::FlowTools as Listing;
-use gumloop_mcp_runtime::pointer;
+use gumloop_mcp_runtime::{pointer, rules};
 
 use crate::behaviours::flow_inputs::{self, FlowInput, Flows};
 use crate::behaviours::waiting;
@@ -101,12 +101,12 @@ pub struct FlowTool {
 }
 
 /// The tool of `flow`, named `name`: the flow's inputs as its schema plus the run tool's
-/// `wait` arguments (unless an input has that name), the run tool's annotations and
+/// `wait` and `fields` arguments (unless an input has that name), the run tool's annotations and
 /// output schema, and the flow's description.
 pub fn flow_tool(flow: Flow, inputs: Arc<Vec<FlowInput>>, name: String, run: &Tool, flows: &Flows, title: &str) -> FlowTool {
     let mut schema = flow_inputs::json_schema(&inputs);
     let run_props = run.input_schema.get("properties");
-    for arg in waiting::ARGS {
+    for arg in passed_on() {
         if let Some(p) = run_props.and_then(|p| p.get(arg)).filter(|_| !inputs.iter().any(|i| i.name == arg)) {
             schema["properties"][arg] = p.clone();
         }
@@ -119,6 +119,11 @@ pub fn flow_tool(flow: Flow, inputs: Arc<Vec<FlowInput>>, name: String, run: &To
     tool.description = Some(description.into());
     tool.input_schema = Arc::new(schema);
     FlowTool { flow, inputs, tool }
+}
+
+/// The run tool's server arguments a flow tool takes too (unless an input has the name).
+fn passed_on() -> impl Iterator<Item = &'static str> {
+    waiting::ARGS.into_iter().chain([rules::FIELDS])
 }
 
 /// A server's flow tools, sorted by name.
@@ -151,10 +156,15 @@ pub fn run_args(t: &FlowTool, args: &Value, flows: &Flows) -> Result<Value, Vec<
     let mut run = Map::new();
     run.insert(flows.inputs.flow_arg.into(), json!(t.flow.id));
     let mut problems = Vec::new();
-    for arg in waiting::ARGS.into_iter().filter(|a| !t.inputs.iter().any(|i| i.name == *a)) {
+    for arg in passed_on().filter(|a| !t.inputs.iter().any(|i| i.name == *a)) {
         let Some(v) = given.remove(arg) else { continue };
+        if arg == rules::FIELDS {
+            // The run tool checks it against its output schema.
+            run.insert(arg.into(), v);
+            continue;
+        }
         let flag = arg == waiting::ARGS[0];
-        let ok = if flag { v.is_boolean() } else { v.as_u64().is_some_and(|s| gumloop_mcp_runtime::rules::WAIT_TIMEOUT_RANGE.contains(&s)) };
+        let ok = if flag { v.is_boolean() } else { v.as_u64().is_some_and(|s| rules::WAIT_TIMEOUT_RANGE.contains(&s)) };
         if !ok {
             let quoted = crate::text::quote(&v);
             problems.push(if flag {

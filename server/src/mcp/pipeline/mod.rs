@@ -3,12 +3,12 @@
 //! 1. admit: a scope's own tool becomes the catalogue tool it runs as; the tool must be
 //!    one the scope may see;
 //! 2. validate against the input schema;
-//! 3. take the server arguments out (`wait`, `max_items`, the behaviours' own);
+//! 3. take the server arguments out (`wait`, `max_items`, `fields`, the behaviours' own);
 //! 4. prepare: flow inputs checked and placed (the person asked for missing ones), a
 //!    skill packaged, a destructive call confirmed (`confirm_destructive`);
 //! 5. build the request; 6. send it;
 //! 7. finish: wait (or run as a task), walk pages, add download links, images and a
-//!    flow's inputs schema.
+//!    flow's inputs schema, keep the `fields` asked for.
 //!
 //! Each behaviour is a stage that runs when the tool's descriptor declares it, so they
 //! compose: a walked list whose items carry signed URLs gets a link for every item of
@@ -24,6 +24,7 @@ mod confirm;
 mod finish;
 pub(crate) mod measure;
 mod prepare;
+mod project;
 pub mod result;
 mod task;
 mod wait;
@@ -85,8 +86,9 @@ impl GumloopServer {
         };
         let entry = self.entry(name, scope)?;
         let d = entry.descriptor;
-        // 2. Validate.
-        let problems = crate::mcp::validate::violations(entry, &args);
+        // 2. Validate (and check `fields` against the output schema, in the same answer).
+        let mut problems = crate::mcp::validate::violations(entry, &args);
+        let projection = project::requested(entry, &args, &mut problems);
         if !problems.is_empty() {
             return Ok((invalid_arguments(d.name, &problems), CallOutcome::Rejected));
         }
@@ -152,7 +154,7 @@ impl GumloopServer {
                         Ok(Finished { extra, ..Finished::of(body) })
                     }
                 };
-                self.finish_stages(d, finished, credential, scope).await
+                self.finish_stages(d, finished, credential, projection.as_ref(), scope).await
             }
         };
         let audited = if result.is_error == Some(true) { CallOutcome::ToolError } else { CallOutcome::Ok };
@@ -162,12 +164,13 @@ impl GumloopServer {
 
 impl GumloopServer {
     /// The stages after the wait or the walk: images taken out, a flow's inputs schema,
-    /// then the result budget.
+    /// the `fields` projection, then the result budget.
     async fn finish_stages(
         &self,
         d: &gumloop_mcp_runtime::ToolDescriptor,
         finished: Result<Finished, CallToolResult>,
         credential: &crate::upstream::credential::Credential,
+        projection: Option<&crate::behaviours::projection::Projection>,
         scope: Option<&Scope>,
     ) -> CallToolResult {
         match finished {
@@ -179,6 +182,7 @@ impl GumloopServer {
                 if let Some(spec) = d.behaviours.inputs_schema {
                     self.add_inputs_schema(&mut f, &spec, credential);
                 }
+                project::apply(&mut f, projection);
                 self.fit(d, f, scope).await
             }
         }

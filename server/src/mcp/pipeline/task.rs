@@ -173,7 +173,8 @@ impl GumloopServer {
         let follow = Follow { progress: None, task: Some(hook.clone()), ask: None };
         // The first response is not kept (it may be large); the record is the last poll's.
         let waited = self.wait_for(tool, spec, json!({}), upstream_id, hook.timeout, credential, Some(&follow)).await;
-        let result = self.finish_stages(d, waited, credential, scope).await;
+        // The task record holds no arguments, so an adopted task's record is whole.
+        let result = self.finish_stages(d, waited, credential, None, scope).await;
         let outcome = if result.is_error == Some(true) { CallOutcome::ToolError } else { CallOutcome::Ok };
         Ok((result, outcome))
     }

@@ -64,7 +64,7 @@ impl GumloopServer {
         if d.pagination == Pagination::Cursor {
             body["next_cursor"] = continue_with.as_ref().and_then(|c| c.get("cursor").cloned()).unwrap_or(Value::Null);
         }
-        body["walk"] = json!({"pages_read": pages_read, "items": n, "max_items": max, "complete": !more, "continue_with": continue_with});
+        body[pages::WALK] = json!({"pages_read": pages_read, "items": n, "max_items": max, "complete": !more, "continue_with": continue_with});
         let mut notes = Vec::new();
         let list = Listed { key, pages: starts, note: more.then_some(0) };
         if more {
