@@ -249,3 +249,24 @@ async fn a_link_made_on_one_replica_reads_on_another() {
     let whole: Value = serde_json::from_str(read.body["result"]["contents"][0]["text"].as_str().unwrap()).unwrap();
     assert_eq!(whole["agent"]["id"], json!(id));
 }
+
+#[tokio::test]
+async fn a_cursor_list_is_cut_on_a_page_and_continues_with_that_pages_cursor() {
+    let art_ids =
+        |r: &Value| -> Vec<String> { r["structuredContent"]["artifacts"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect() };
+    let whole = start(120, budget(usize::MAX)).await.call("list_all_gumloop_artifacts", json!({"agent_id": "agent_1", "max_items": 3, "page_size": 1})).await;
+    let all = art_ids(&whole);
+    assert_eq!(all.len(), 3);
+    // Just over what the three take: the room a notice needs leaves fewer.
+    let h = start(120, budget(model_bytes(&whole) - 1)).await;
+    let r = h.call("list_all_gumloop_artifacts", json!({"agent_id": "agent_1", "max_items": 3, "page_size": 1})).await;
+    let kept = art_ids(&r);
+    assert!(!kept.is_empty() && kept.len() < 3, "{kept:?}");
+    assert_eq!(kept, all[..kept.len()]);
+    let account = &r["_meta"][META_KEY];
+    assert_eq!(account["skip_first"], 0, "{account}");
+    let cursor = account["continue_with"]["cursor"].as_str().expect("a cursor").to_owned();
+    assert_eq!(r["structuredContent"]["next_cursor"], json!(cursor), "next_cursor says the same");
+    let next = h.call("list_all_gumloop_artifacts", json!({"agent_id": "agent_1", "cursor": cursor, "page_size": 1, "max_items": 1})).await;
+    assert_eq!(art_ids(&next), all[kept.len()..=kept.len()]);
+}

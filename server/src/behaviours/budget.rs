@@ -113,6 +113,10 @@ fn shrink_at(v: &mut Value, target: usize, at: String, elided: &mut Vec<String>)
                     keep -= 1;
                 }
             }
+            if keep >= s.len() {
+                // Already at the floor: nothing to gain here.
+                return;
+            }
             let cut = s.len() - keep;
             s.truncate(keep);
             s.push_str(&marker(cut));
@@ -236,6 +240,10 @@ mod tests {
         let mut one = json!({"items": [{"blob": "z".repeat(10_000)}]});
         assert_eq!(shrink(&mut one, 1_000), ["/items/0/blob"]);
         assert!(json_len(&one) <= 1_000);
+        // Short strings stay whole even when the target cannot be met.
+        let mut ids = json!({"id": "art_1", "n": 1});
+        assert!(shrink(&mut ids, 5).is_empty());
+        assert_eq!(ids, json!({"id": "art_1", "n": 1}));
         // Multi-byte text is cut on a character boundary.
         let mut wide = json!("é".repeat(3_000));
         shrink(&mut wide, 500);
