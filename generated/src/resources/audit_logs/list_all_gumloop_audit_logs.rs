@@ -10,7 +10,7 @@ pub struct Args {
     ///
     /// Sent as query parameter `organization_id`.
     pub organization_id: ::std::string::String,
-    /// An organization admin's user id. Filled from the server's Gumloop credential when omitted.
+    /// An organization admin's user id. Defaults to the server's credential.
     ///
     /// Sent as query parameter `user_id`.
     #[serde(default)]
@@ -106,8 +106,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "list",
     kind: ::gumloop_mcp_runtime::MethodKind::List,
     tags: &["admin", "organization"],
-    description: "Read an organization's audit log for a time window (enterprise; the user must be an organization admin). Pages are numbered: read total_pages and ask for the next page while page < total_pages.\n\nReturns: audit_logs, total_count, page, page_size, total_pages.\nRequired: organization_id, start_time, end_time.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"organization_id\":{\"type\":\"string\",\"description\":\"From list_all_gumloop_organizations.\"},\"user_id\":{\"type\":\"string\",\"description\":\"An organization admin's user id. Filled from the server's Gumloop credential when omitted.\"},\"start_time\":{\"type\":\"string\",\"format\":\"date-time\",\"description\":\"ISO 8601 start of the window.\"},\"end_time\":{\"type\":\"string\",\"format\":\"date-time\",\"description\":\"ISO 8601 end of the window.\"},\"page\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"Page number, from 1 (default 1).\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"Entries per page (default 50).\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you page after page up to total_pages; the result says whether more remain and how to continue. Without it you get one page.\"}},\"required\":[\"organization_id\",\"start_time\",\"end_time\"],\"additionalProperties\":false}",
+    description: "Read an organization's audit log for a time window (enterprise; the user must be an organization admin). Pages are numbered: read total_pages and ask for the next page while page < total_pages.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"organization_id\":{\"type\":\"string\",\"description\":\"From list_all_gumloop_organizations.\"},\"user_id\":{\"type\":\"string\",\"description\":\"An organization admin's user id. Defaults to the server's credential.\"},\"start_time\":{\"type\":\"string\",\"format\":\"date-time\",\"description\":\"ISO 8601 start of the window.\"},\"end_time\":{\"type\":\"string\",\"format\":\"date-time\",\"description\":\"ISO 8601 end of the window.\"},\"page\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"Page number, from 1 (default 1).\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"Entries per page (default 50).\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items over several pages; the result says how to continue. Without it: one page.\"}},\"required\":[\"organization_id\",\"start_time\",\"end_time\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"audit_logs\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"event_id\":{\"type\":\"string\"},\"timestamp\":{\"type\":\"string\"},\"event_type\":{\"type\":\"string\"},\"user_id\":{\"type\":[\"string\",\"null\"]},\"details\":{\"type\":[\"object\",\"null\"]},\"source_ip\":{\"type\":[\"string\",\"null\"]},\"user_agent\":{\"type\":[\"string\",\"null\"]}}}},\"total_count\":{\"type\":\"integer\"},\"page\":{\"type\":\"integer\"},\"page_size\":{\"type\":\"integer\"},\"total_pages\":{\"type\":\"integer\"}}}",
     ),
