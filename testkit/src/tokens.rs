@@ -2,6 +2,8 @@
 //! `tiktoken-rs` (no download). Bytes/4 is only a rough guide; figures and checks about
 //! what the server serves count with this.
 
+pub mod tools;
+
 use std::sync::OnceLock;
 
 use tiktoken_rs::CoreBPE;

@@ -183,3 +183,13 @@ pub fn bench_sessions(args: &[&str]) -> Result<()> {
     anyhow::ensure!(bench.status()?.success(), "the benchmark failed");
     Ok(())
 }
+
+/// Runs `server/examples/tokens.rs`: the tools/list `tools` array as `/mcp` serves it,
+/// counted in `o200k_base` tokens (totals, median, mean, p90, and a per-tool table). A
+/// dev build: counting needs no optimisation, and the test builds share it.
+pub fn tokens() -> Result<()> {
+    let status =
+        std::process::Command::new(env!("CARGO")).current_dir(project_root()).args(["run", "--quiet", "-p", "gumloop-mcp", "--example", "tokens"]).status()?;
+    anyhow::ensure!(status.success(), "the token report failed");
+    Ok(())
+}

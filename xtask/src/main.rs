@@ -9,6 +9,7 @@
 //! - `bench-replicas`: replicas on one PostgreSQL (admission, throughput 1 vs 3, revocation, RSS)
 //! - `bench-oauth`: access-token validation plus grant lookup per call, and one password check
 //! - `mcpb [--out PATH] [--profile release|dev | --binary PATH] [--server-json OUT]`: the one-click MCP Bundle
+//! - `tokens`: what tools/list costs a model in `o200k_base` tokens, per exposure and per tool
 
 mod bench;
 mod codegen;
@@ -33,9 +34,10 @@ fn main() -> Result<()> {
         ["bench-sessions", rest @ ..] => bench::bench_sessions(rest),
         ["bench-replicas"] => bench::bench_replicas(),
         ["bench-oauth"] => bench::bench_oauth(),
+        ["tokens"] => bench::tokens(),
         ["mcpb", rest @ ..] => mcpb::run(rest),
         _ => bail!(
-            "usage:\n  cargo xtask codegen [--check]\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR]\n  cargo xtask synth-spec N --out DIR\n  cargo xtask bench-codegen [--ops N] [--compile]\n  cargo xtask bench\n  cargo xtask bench-sessions [--server PATH]\n  cargo xtask bench-replicas\n  cargo xtask bench-oauth\n  cargo xtask mcpb [--out PATH] [--profile release|dev | --binary PATH] [--server-json OUT]"
+            "usage:\n  cargo xtask codegen [--check]\n  cargo xtask import-openapi FILE --resource-map MAP [--out DIR]\n  cargo xtask synth-spec N --out DIR\n  cargo xtask bench-codegen [--ops N] [--compile]\n  cargo xtask bench\n  cargo xtask bench-sessions [--server PATH]\n  cargo xtask bench-replicas\n  cargo xtask bench-oauth\n  cargo xtask mcpb [--out PATH] [--profile release|dev | --binary PATH] [--server-json OUT]\n  cargo xtask tokens"
         ),
     }
 }

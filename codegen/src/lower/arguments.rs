@@ -11,8 +11,10 @@ use crate::model::*;
 use crate::naming;
 use crate::schema;
 
-const CURSOR_HINT: &str = "Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.";
-const CONTEXT_HINT: &str = "Filled from the server's Gumloop credential when omitted.";
+// Server-written texts repeat in every tool that has the argument, so each word is paid
+// for many times over on every tools/list: keep them to what a model needs to call well.
+const CURSOR_HINT: &str = "The previous page's `next_cursor`, as received; omit for the first page.";
+const CONTEXT_HINT: &str = "Defaults to the server's credential.";
 
 impl Source<'_> {
     /// The upstream arguments in input order (path, query, body, then added pagination
@@ -85,8 +87,8 @@ impl Source<'_> {
     pub(super) fn server_arguments(&self, schemas: &Schemas, kind: Kind, output: Option<&Value>, input: &mut Input) -> Result<Vec<String>> {
         let (m, doc_file, key) = (self.m, self.doc_file, self.key);
         let mut server_args = Vec::new();
-        if let Some(a) = &m.async_ {
-            for (name, s) in wait_args(a) {
+        if m.async_.is_some() {
+            for (name, s) in wait_args() {
                 if input.properties.contains_key(name) {
                     return Err(internal(
                         doc_file,
@@ -107,18 +109,14 @@ impl Source<'_> {
                     format!("`{name}` is reserved on list methods (the server's page walker); rename the upstream field with `args.{name}.as`"),
                 ));
             }
-            let how = match m.pagination {
-                Pagination::Cursor => "following next_cursor",
-                Pagination::Page => "page after page up to total_pages",
-                Pagination::None => "(this list is not paginated: it is only cut to the cap)",
+            let description = match m.pagination {
+                Pagination::Cursor | Pagination::Page => {
+                    "Collect up to this many items over several pages; the result says how to continue. Without it: one page."
+                }
+                Pagination::None => "Return at most this many items.",
             };
             let (min, max) = (*rules::MAX_ITEMS_RANGE.start(), *rules::MAX_ITEMS_RANGE.end());
-            input.properties.insert(
-                name.into(),
-                json!({"type": "integer", "minimum": min, "maximum": max, "description": format!(
-                    "Collect up to this many items in one call, the server reading the pages for you {how}; the result says whether more remain and how to continue. Without it you get one page."
-                )}),
-            );
+            input.properties.insert(name.into(), json!({"type": "integer", "minimum": min, "maximum": max, "description": description}));
             server_args.push(name.to_owned());
         }
         for (name, s, req) in schemas.server.as_ref().map(props_of).unwrap_or_default() {
@@ -162,43 +160,32 @@ fn pagination_arguments(pagination: Pagination, entries: &mut Vec<(String, Value
     match pagination {
         Pagination::Cursor => {
             ensure_query(entries, "cursor", json!({"type": "string", "description": CURSOR_HINT}));
-            ensure_query(entries, "page_size", json!({"type": "integer", "minimum": 1, "maximum": 100, "description": "Items per page (1-100)."}));
+            ensure_query(entries, "page_size", json!({"type": "integer", "minimum": 1, "maximum": 100}));
             if let Some(e) = entries.iter_mut().find(|e| e.0 == "cursor") {
                 append_description(&mut e.1, CURSOR_HINT);
             }
         }
         Pagination::Page => {
-            ensure_query(
-                entries,
-                "page",
-                json!({"type": "integer", "minimum": 1, "description": "The page to read, starting at 1. Read `total_pages` from the response to know when to stop."}),
-            );
-            ensure_query(entries, "page_size", json!({"type": "integer", "minimum": 1, "description": "Items per page."}));
+            ensure_query(entries, "page", json!({"type": "integer", "minimum": 1, "description": "From 1; the result's `total_pages` says when to stop."}));
+            ensure_query(entries, "page_size", json!({"type": "integer", "minimum": 1}));
         }
         Pagination::None => {}
     }
 }
 
-/// The server-side waiting arguments of a long-running method.
-fn wait_args(a: &crate::spec::AsyncRule) -> [(&'static str, Value); 2] {
+/// The server-side waiting arguments of a long-running method (the tool's description
+/// names the status tool and the final states; bounds and default are in the schema).
+fn wait_args() -> [(&'static str, Value); 2] {
+    let (min, max, default) = (*rules::WAIT_TIMEOUT_RANGE.start(), *rules::WAIT_TIMEOUT_RANGE.end(), rules::WAIT_TIMEOUT_DEFAULT);
     [
+        (rules::WAIT, json!({"type": "boolean", "description": "Wait for the work to finish and return the final record. Without it: the unfinished state."})),
         (
-            rules::WAIT,
-            json!({"type": "boolean", "description": format!(
-                "Wait for the work to finish: the server polls `{}` with backoff (sending progress notifications when you give a progress token) and returns the final record. Without it you get the immediate, unfinished state.",
-                a.status_tool
+            rules::WAIT_TIMEOUT_SECONDS,
+            json!({"type": "integer", "minimum": min, "maximum": max, "default": default, "description": format!(
+                "Seconds `{}` may take. On timeout: the latest state and the id to poll; the work goes on.",
+                rules::WAIT
             )}),
         ),
-        {
-            let (min, max, default) = (*rules::WAIT_TIMEOUT_RANGE.start(), *rules::WAIT_TIMEOUT_RANGE.end(), rules::WAIT_TIMEOUT_DEFAULT);
-            (
-                rules::WAIT_TIMEOUT_SECONDS,
-                json!({"type": "integer", "minimum": min, "maximum": max, "default": default, "description": format!(
-                    "How long `{}` may take ({min}-{max} s, default {default}). On timeout you get the latest state and the id to poll with; the work continues upstream.",
-                    rules::WAIT
-                )}),
-            )
-        },
     ]
 }
 

@@ -113,7 +113,7 @@ fn lower_tool(spec: &Spec, file: &str, res: &Resource, key: &str, m: &Method, do
     let output_schema = output_schema(&schemas, m.response);
     let server_args = src.server_arguments(&schemas, kind, output_schema.as_ref(), &mut input)?;
     let path = path_pieces(&m.http.path, &args);
-    let description = src.description(&args, output_schema.as_ref());
+    let description = src.description();
     let body_format = if m.multipart() {
         BodyFormat::Multipart
     } else if args.iter().any(|a| matches!(a.location, Location::Body | Location::Both)) {
@@ -179,36 +179,22 @@ impl Source<'_> {
         })
     }
 
-    /// The record's description with the generated `Returns:`, `Long-running:` and
-    /// `Required:` lines.
-    fn description(&self, args: &[ArgIr], output_schema: Option<&Value>) -> String {
+    /// The record's description with the generated `Returns:` line of binary methods
+    /// (which have no output schema to say it) and the `Long-running:` guidance.
+    /// Required arguments and result fields are not repeated: the schemas carry them.
+    fn description(&self) -> String {
         let m = self.m;
-        let required_names: Vec<&str> = args.iter().filter(|a| a.required).map(|a| a.name.as_str()).collect();
         let mut description = self.r.description.trim().to_owned();
-        description.push_str("\n\nReturns: ");
-        match (output_schema, m.response) {
-            (_, ResponseFormat::Binary) => description.push_str("the file's bytes as an embedded resource with its media type."),
-            (Some(s), _) if !schema::properties(s).is_empty() => {
-                let names: Vec<&str> = schema::properties(s).into_iter().map(|(k, _)| k.as_str()).collect();
-                description.push_str(&names.join(", "));
-                description.push('.');
-            }
-            _ => description.push_str("the upstream JSON response."),
+        if m.response == ResponseFormat::Binary {
+            description.push_str("\n\nReturns: the file's bytes as an embedded resource with its media type.");
         }
         if let Some(a) = &m.async_ {
             description.push_str(&format!(
-                "\nLong-running: Gumloop answers at once while the work goes on. Pass `{wait}: true` to have the server poll `{}` until the state is {} (up to `{timeout}`, default {default}), or poll it yourself.",
+                "\n\nLong-running: Gumloop answers at once while the work goes on. Pass `{wait}: true` to have the server poll `{}` until the state is {}, or poll it yourself.",
                 a.status_tool,
                 a.terminal.join(" or "),
                 wait = rules::WAIT,
-                timeout = rules::WAIT_TIMEOUT_SECONDS,
-                default = rules::WAIT_TIMEOUT_DEFAULT,
             ));
-        }
-        if !required_names.is_empty() {
-            description.push_str("\nRequired: ");
-            description.push_str(&required_names.join(", "));
-            description.push('.');
         }
         description
     }

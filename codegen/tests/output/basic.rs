@@ -45,7 +45,7 @@ pub mod resources {
                 ///
                 /// Sent as body field `name`.
                 pub name: ::std::string::String,
-                /// Filled from the server's Gumloop credential when omitted.
+                /// Defaults to the server's credential.
                 ///
                 /// Sent as body field `user_id`.
                 #[serde(default)]
@@ -180,8 +180,8 @@ pub mod resources {
                 method: "create",
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
                 tags: &["widgets"],
-                description: "Make a widget.\n\nReturns: id, name.\nRequired: name.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"team_id\":{\"type\":\"string\",\"description\":\"Team to create it in\"},\"name\":{\"type\":\"string\",\"description\":\"Display name\"},\"user_id\":{\"type\":\"string\",\"description\":\"Filled from the server's Gumloop credential when omitted.\"},\"size\":{\"type\":\"number\",\"description\":\"Size in cm\"},\"count\":{\"type\":\"integer\"},\"enabled\":{\"type\":\"boolean\"},\"meta\":{\"type\":\"object\",\"description\":\"Free-form metadata\"},\"query\":{\"type\":\"string\",\"description\":\"An argument whose name matches a generated local\"},\"path\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"id\\\"].\"}},\"required\":[\"name\"],\"additionalProperties\":false}",
+                description: "Make a widget.",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"team_id\":{\"type\":\"string\",\"description\":\"Team to create it in\"},\"name\":{\"type\":\"string\",\"description\":\"Display name\"},\"user_id\":{\"type\":\"string\",\"description\":\"Defaults to the server's credential.\"},\"size\":{\"type\":\"number\",\"description\":\"Size in cm\"},\"count\":{\"type\":\"integer\"},\"enabled\":{\"type\":\"boolean\"},\"meta\":{\"type\":\"object\",\"description\":\"Free-form metadata\"},\"query\":{\"type\":\"string\",\"description\":\"An argument whose name matches a generated local\"},\"path\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"id\\\"].\"}},\"required\":[\"name\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"},\"name\":{\"type\":[\"string\",\"null\"]}}}",
                 ),
@@ -261,7 +261,7 @@ pub mod resources {
                 method: "delete",
                 kind: ::gumloop_mcp_runtime::MethodKind::Delete,
                 tags: &["widgets"],
-                description: "Destroy a widget.\n\nReturns: the upstream JSON response.\nRequired: id.",
+                description: "Destroy a widget.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::None,
                 annotations: ::gumloop_mcp_runtime::Annotations {
@@ -336,7 +336,7 @@ pub mod resources {
                 method: "export",
                 kind: ::gumloop_mcp_runtime::MethodKind::Custom,
                 tags: &["widgets"],
-                description: "Download a widget as a zip.\n\nReturns: the file's bytes as an embedded resource with its media type.\nRequired: id.",
+                description: "Download a widget as a zip.\n\nReturns: the file's bytes as an embedded resource with its media type.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::None,
                 annotations: ::gumloop_mcp_runtime::Annotations {
@@ -410,7 +410,7 @@ pub mod resources {
                 method: "get",
                 kind: ::gumloop_mcp_runtime::MethodKind::Get,
                 tags: &["widgets"],
-                description: "Read one widget.\n\nReturns: id, name.\nRequired: id.",
+                description: "Read one widget.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"},\"name\":{\"type\":[\"string\",\"null\"]}}}",
@@ -442,7 +442,7 @@ pub mod resources {
                 ///
                 /// Sent as path segment `team`.
                 pub team: ::std::string::String,
-                /// Owner Filled from the server's Gumloop credential when omitted.
+                /// Owner Defaults to the server's credential.
                 ///
                 /// Sent as query parameter `user_id`.
                 #[serde(default)]
@@ -457,12 +457,12 @@ pub mod resources {
                 /// Sent as query parameter `tags`.
                 #[serde(default)]
                 pub tags: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
-                /// Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.
+                /// The previous page's `next_cursor`, as received; omit for the first page.
                 ///
                 /// Sent as query parameter `cursor`.
                 #[serde(default)]
                 pub cursor: ::core::option::Option<::std::string::String>,
-                /// Items per page (1-100).
+                /// `page_size`
                 ///
                 /// Sent as query parameter `page_size`.
                 #[serde(default)]
@@ -543,8 +543,8 @@ pub mod resources {
                 method: "list",
                 kind: ::gumloop_mcp_runtime::MethodKind::List,
                 tags: &["widgets"],
-                description: "List a team's widgets, newest first.\n\nReturns: widgets, next_cursor.\nRequired: team.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"team\":{\"type\":\"string\",\"description\":\"The team slug\"},\"user_id\":{\"type\":\"string\",\"description\":\"Owner Filled from the server's Gumloop credential when omitted.\"},\"type\":{\"type\":\"string\",\"enum\":[\"round\",\"square\"],\"description\":\"Widget shape\"},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"cursor\":{\"type\":\"string\",\"description\":\"Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"description\":\"Items per page (1-100).\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you following next_cursor; the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"widgets.id\\\"].\"}},\"required\":[\"team\"],\"additionalProperties\":false}",
+                description: "List a team's widgets, newest first.",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"team\":{\"type\":\"string\",\"description\":\"The team slug\"},\"user_id\":{\"type\":\"string\",\"description\":\"Owner Defaults to the server's credential.\"},\"type\":{\"type\":\"string\",\"enum\":[\"round\",\"square\"],\"description\":\"Widget shape\"},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"cursor\":{\"type\":\"string\",\"description\":\"The previous page's `next_cursor`, as received; omit for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items over several pages; the result says how to continue. Without it: one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"widgets.id\\\"].\"}},\"required\":[\"team\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"widgets\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"Widget id\"},\"name\":{\"type\":[\"string\",\"null\"]}}}},\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}",
                 ),
@@ -623,8 +623,8 @@ pub mod resources {
                 method: "spin_fast",
                 kind: ::gumloop_mcp_runtime::MethodKind::Custom,
                 tags: &["widgets"],
-                description: "Start spinning a widget; poll get_single_acme_widget_by_id until done.\n\nReturns: the upstream JSON response.\nLong-running: Gumloop answers at once while the work goes on. Pass `wait: true` to have the server poll `get_single_acme_widget_by_id` until the state is done or failed (up to `wait_timeout_seconds`, default 60), or poll it yourself.\nRequired: id.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\",\"description\":\"Numeric widget id\"},\"wait\":{\"type\":\"boolean\",\"description\":\"Wait for the work to finish: the server polls `get_single_acme_widget_by_id` with backoff (sending progress notifications when you give a progress token) and returns the final record. Without it you get the immediate, unfinished state.\"},\"wait_timeout_seconds\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":600,\"default\":60,\"description\":\"How long `wait` may take (1-600 s, default 60). On timeout you get the latest state and the id to poll with; the work continues upstream.\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+                description: "Start spinning a widget; poll get_single_acme_widget_by_id until done.\n\nLong-running: Gumloop answers at once while the work goes on. Pass `wait: true` to have the server poll `get_single_acme_widget_by_id` until the state is done or failed, or poll it yourself.",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\",\"description\":\"Numeric widget id\"},\"wait\":{\"type\":\"boolean\",\"description\":\"Wait for the work to finish and return the final record. Without it: the unfinished state.\"},\"wait_timeout_seconds\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":600,\"default\":60,\"description\":\"Seconds `wait` may take. On timeout: the latest state and the id to poll; the work goes on.\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::None,
                 annotations: ::gumloop_mcp_runtime::Annotations {
                     read_only: false,

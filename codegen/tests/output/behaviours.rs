@@ -90,7 +90,7 @@ pub mod resources {
                 method: "create",
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
                 tags: &["chat"],
-                description: "Complete a chat; generated images come back as image content.\n\nReturns: choices.\nRequired: prompt.",
+                description: "Complete a chat; generated images come back as image content.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"prompt\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"choices\\\"].\"}},\"required\":[\"prompt\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"choices\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}}",
@@ -175,7 +175,7 @@ pub mod resources {
                 method: "get",
                 kind: ::gumloop_mcp_runtime::MethodKind::Get,
                 tags: &["files"],
-                description: "Get a signed download URL for one export.\n\nReturns: download_url, filename, media_type, size.\nRequired: id.",
+                description: "Get a signed download URL for one export.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"download_url\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"download_url\":{\"type\":\"string\"},\"filename\":{\"type\":\"string\"},\"media_type\":{\"type\":\"string\"},\"size\":{\"type\":\"integer\"}}}",
@@ -252,8 +252,8 @@ pub mod resources {
                 method: "list",
                 kind: ::gumloop_mcp_runtime::MethodKind::List,
                 tags: &["files"],
-                description: "List the finished exports, each with a signed URL.\n\nReturns: items.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you (this list is not paginated: it is only cut to the cap); the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"items.url\\\"].\"}},\"additionalProperties\":false}",
+                description: "List the finished exports, each with a signed URL.",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Return at most this many items.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"items.url\\\"].\"}},\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"url\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}}}}}}",
                 ),
@@ -357,7 +357,7 @@ pub mod resources {
                 method: "create",
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
                 tags: &["flows"],
-                description: "Run a flow.\n\nReturns: run_id.\nRequired: flow_id.",
+                description: "Run a flow.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"flow_id\":{\"type\":\"string\"},\"wire_inputs\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},\"inputs\":{\"type\":\"object\",\"description\":\"The flow's inputs by name.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"run_id\\\"].\"}},\"required\":[\"flow_id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"run_id\":{\"type\":\"string\"}}}",
@@ -447,7 +447,7 @@ pub mod resources {
                 method: "get",
                 kind: ::gumloop_mcp_runtime::MethodKind::Get,
                 tags: &["flows"],
-                description: "Read a flow's inputs.\n\nReturns: id, inputs.\nRequired: id.",
+                description: "Read a flow's inputs.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"inputs\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}}",
@@ -488,12 +488,12 @@ pub mod resources {
             #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
             #[serde(deny_unknown_fields)]
             pub struct Args {
-                /// Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.
+                /// The previous page's `next_cursor`, as received; omit for the first page.
                 ///
                 /// Sent as query parameter `cursor`.
                 #[serde(default)]
                 pub cursor: ::core::option::Option<::std::string::String>,
-                /// Items per page (1-100).
+                /// `page_size`
                 ///
                 /// Sent as query parameter `page_size`.
                 #[serde(default)]
@@ -549,8 +549,8 @@ pub mod resources {
                 method: "list",
                 kind: ::gumloop_mcp_runtime::MethodKind::List,
                 tags: &["flows"],
-                description: "List the flows.\n\nReturns: flows, next_cursor.",
-                input_schema: "{\"type\":\"object\",\"properties\":{\"cursor\":{\"type\":\"string\",\"description\":\"Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"description\":\"Items per page (1-100).\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you following next_cursor; the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"flows\\\"].\"}},\"additionalProperties\":false}",
+                description: "List the flows.",
+                input_schema: "{\"type\":\"object\",\"properties\":{\"cursor\":{\"type\":\"string\",\"description\":\"The previous page's `next_cursor`, as received; omit for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items over several pages; the result says how to continue. Without it: one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"flows\\\"].\"}},\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"flows\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}",
                 ),
@@ -633,7 +633,7 @@ pub mod resources {
                 method: "create",
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
                 tags: &["files"],
-                description: "Upload a skill in one of three forms.\n\nReturns: id.",
+                description: "Upload a skill in one of three forms.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"skill_markdown\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"description\":{\"type\":\"string\"},\"files\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},\"archive_base64\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"id\\\"].\"}},\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"}}}",

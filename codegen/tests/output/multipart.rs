@@ -114,7 +114,7 @@ pub mod resources {
                 method: "create",
                 kind: ::gumloop_mcp_runtime::MethodKind::Create,
                 tags: &["files"],
-                description: "Upload files as one attachment.\n\nReturns: id.\nRequired: files.",
+                description: "Upload files as one attachment.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"files\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"filename\":{\"type\":\"string\",\"description\":\"File name, e.g. SKILL.md or bundle.zip.\"},\"content\":{\"type\":\"string\",\"description\":\"The file's text (for text files such as SKILL.md).\"},\"content_base64\":{\"type\":\"string\",\"description\":\"The file's bytes, base64-encoded (for binary files such as .zip).\"},\"media_type\":{\"type\":\"string\",\"description\":\"Content type; guessed from the extension when omitted.\"}},\"required\":[\"filename\"],\"additionalProperties\":false},\"minItems\":1,\"description\":\"The files\"},\"cover\":{\"type\":\"object\",\"properties\":{\"filename\":{\"type\":\"string\",\"description\":\"File name, e.g. SKILL.md or bundle.zip.\"},\"content\":{\"type\":\"string\",\"description\":\"The file's text (for text files such as SKILL.md).\"},\"content_base64\":{\"type\":\"string\",\"description\":\"The file's bytes, base64-encoded (for binary files such as .zip).\"},\"media_type\":{\"type\":\"string\",\"description\":\"Content type; guessed from the extension when omitted.\"}},\"required\":[\"filename\"],\"additionalProperties\":false,\"description\":\"Optional cover image\"},\"label\":{\"type\":\"string\"},\"flags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"id\\\"].\"}},\"required\":[\"files\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::Some(
                     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"}}}",
@@ -201,7 +201,7 @@ pub mod resources {
                 method: "update",
                 kind: ::gumloop_mcp_runtime::MethodKind::Update,
                 tags: &["files"],
-                description: "Replace an attachment's files.\n\nReturns: the upstream JSON response.\nRequired: id, files.",
+                description: "Replace an attachment's files.",
                 input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"files\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"filename\":{\"type\":\"string\",\"description\":\"File name, e.g. SKILL.md or bundle.zip.\"},\"content\":{\"type\":\"string\",\"description\":\"The file's text (for text files such as SKILL.md).\"},\"content_base64\":{\"type\":\"string\",\"description\":\"The file's bytes, base64-encoded (for binary files such as .zip).\"},\"media_type\":{\"type\":\"string\",\"description\":\"Content type; guessed from the extension when omitted.\"}},\"required\":[\"filename\"],\"additionalProperties\":false}}},\"required\":[\"id\",\"files\"],\"additionalProperties\":false}",
                 output_schema: ::core::option::Option::None,
                 annotations: ::gumloop_mcp_runtime::Annotations {

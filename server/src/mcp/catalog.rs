@@ -92,9 +92,11 @@ impl Catalog {
             let validator = jsonschema::validator_for(&schema).map_err(|e| CatalogError::Invalid { tool: d.name, message: e.to_string() })?;
             let properties = input.get("properties").and_then(|p| p.as_object()).map(|p| p.keys().cloned().collect()).unwrap_or_default();
             let a = d.annotations;
-            let mut tool = Tool::new(d.name, d.description, Arc::new(input)).with_title(d.title).with_annotations(
-                ToolAnnotations::with_title(d.title).read_only(a.read_only).destructive(a.destructive).idempotent(a.idempotent).open_world(a.open_world),
-            );
+            // The title once, at the top level: `annotations.title` would repeat it in every
+            // listing, and the protocol versions served read the top-level one.
+            let mut tool = Tool::new(d.name, d.description, Arc::new(input))
+                .with_title(d.title)
+                .with_annotations(ToolAnnotations::new().read_only(a.read_only).destructive(a.destructive).idempotent(a.idempotent).open_world(a.open_world));
             let mut fields = None;
             if let Some(out) = d.output_schema {
                 let out = object(out, "output schema", d.name)?;

@@ -53,7 +53,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "get",
     kind: ::gumloop_mcp_runtime::MethodKind::Get,
     tags: &["agents", "evaluations"],
-    description: "Read how an agent's sessions are evaluated (whether evaluation is on and its criteria).\n\nReturns: evaluation_config.\nRequired: id.",
+    description: "Read how an agent's sessions are evaluated (whether evaluation is on and its criteria).",
     input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"evaluation_config\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"evaluation_config\":{\"type\":\"object\"}}}",

@@ -84,7 +84,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "update",
     kind: ::gumloop_mcp_runtime::MethodKind::Update,
     tags: &["agents", "evaluations"],
-    description: "Change how an agent's sessions are evaluated. Read the current settings with get_single_gumloop_agent_evaluation_config_by_id first.\n\nReturns: evaluation_config.\nRequired: id.",
+    description: "Change how an agent's sessions are evaluated. Read the current settings with get_single_gumloop_agent_evaluation_config_by_id first.",
     input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"enabled\":{\"type\":\"boolean\",\"description\":\"Turn evaluation on or off.\"},\"criteria\":{\"type\":[\"string\",\"null\"],\"description\":\"What a good session looks like.\"},\"sample_rate\":{\"type\":\"number\",\"minimum\":0,\"maximum\":1,\"description\":\"Fraction of sessions to evaluate.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"evaluation_config\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"evaluation_config\":{\"type\":\"object\"}}}",

@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The agent id.
+    /// `agent_id`
     ///
     /// Sent as path segment `agent_id`.
     pub agent_id: ::std::string::String,
@@ -61,8 +61,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "get_metrics",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
     tags: &["agents", "evaluations"],
-    description: "Summarise an agent's evaluation grades (pass, needs_review, needs_attention) over the last N days, to judge how an agent is doing before reading single evaluations.\n\nReturns: metrics.\nRequired: agent_id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"days\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"How many days back to count.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"metrics\\\"].\"}},\"required\":[\"agent_id\"],\"additionalProperties\":false}",
+    description: "Summarise an agent's evaluation grades (pass, needs_review, needs_attention) over the last N days, to judge how an agent is doing before reading single evaluations.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\"},\"days\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"How many days back to count.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"metrics\\\"].\"}},\"required\":[\"agent_id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"metrics\":{\"type\":\"object\"}}}",
     ),

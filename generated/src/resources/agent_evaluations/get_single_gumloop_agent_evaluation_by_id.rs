@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The agent id.
+    /// `agent_id`
     ///
     /// Sent as path segment `agent_id`.
     pub agent_id: ::std::string::String,
@@ -60,8 +60,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "get",
     kind: ::gumloop_mcp_runtime::MethodKind::Get,
     tags: &["agents", "evaluations"],
-    description: "Read one evaluation with its grade and reasoning. Find ids with list_all_gumloop_agent_evaluations.\n\nReturns: evaluation.\nRequired: agent_id, id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"id\":{\"type\":\"string\",\"description\":\"The evaluation id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"evaluation\\\"].\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
+    description: "Read one evaluation with its grade and reasoning. Find ids with list_all_gumloop_agent_evaluations.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"description\":\"The evaluation id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"evaluation\\\"].\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"evaluation\":{\"type\":\"object\"}}}",
     ),

@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, PartialEq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The agent id.
+    /// `agent_id`
     ///
     /// Sent as path segment `agent_id`.
     pub agent_id: ::std::string::String,
@@ -81,8 +81,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "update",
     kind: ::gumloop_mcp_runtime::MethodKind::Update,
     tags: &["agents", "mcp"],
-    description: "Attach an MCP server to an agent, or update the attachment (an upsert). Find server ids with list_all_gumloop_mcp_servers.\n\nReturns: agent_id, mcp_server, created, auth_status.\nRequired: agent_id, id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"id\":{\"type\":\"string\",\"description\":\"The MCP server id.\"},\"tools\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Limit the agent to these tool names.\"},\"config\":{\"type\":\"object\",\"description\":\"Server-specific settings.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"mcp_server.id\\\"].\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
+    description: "Attach an MCP server to an agent, or update the attachment (an upsert). Find server ids with list_all_gumloop_mcp_servers.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"description\":\"The MCP server id.\"},\"tools\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Limit the agent to these tool names.\"},\"config\":{\"type\":\"object\",\"description\":\"Server-specific settings.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"mcp_server.id\\\"].\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\"},\"mcp_server\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":[\"string\",\"null\"]},\"url\":{\"type\":[\"string\",\"null\"]},\"description\":{\"type\":[\"string\",\"null\"]}}},\"created\":{\"type\":\"boolean\"},\"auth_status\":{\"type\":[\"string\",\"null\"]}}}",
     ),

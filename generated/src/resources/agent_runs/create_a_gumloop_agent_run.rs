@@ -19,12 +19,12 @@ pub struct Args {
     /// Sent as body field `interaction_id`.
     #[serde(default)]
     pub interaction_id: ::core::option::Option<::std::string::String>,
-    /// The user the agent acts for. Filled from the server's Gumloop credential when omitted.
+    /// The user the agent acts for. Defaults to the server's credential.
     ///
     /// Sent as body field `user_id`.
     #[serde(default)]
     pub user_id: ::core::option::Option<::std::string::String>,
-    /// The workspace id. Filled from the server's Gumloop credential when omitted.
+    /// The workspace id. Defaults to the server's credential.
     ///
     /// Sent as body field `project_id`.
     #[serde(default)]
@@ -108,8 +108,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "create",
     kind: ::gumloop_mcp_runtime::MethodKind::Create,
     tags: &["agents", "legacy"],
-    description: "Send a message to an agent through the legacy run API (prefer create_a_gumloop_session for new work). Returns an interaction_id at once; poll get_single_gumloop_agent_run_by_id until state is COMPLETED or FAILED. Pass interaction_id to continue a finished conversation.\n\nReturns: interaction_id, status.\nLong-running: Gumloop answers at once while the work goes on. Pass `wait: true` to have the server poll `get_single_gumloop_agent_run_by_id` until the state is COMPLETED or FAILED (up to `wait_timeout_seconds`, default 60), or poll it yourself.\nRequired: gummie_id, message.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"gummie_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"message\":{\"type\":\"string\",\"description\":\"What to say to the agent.\"},\"interaction_id\":{\"type\":\"string\",\"description\":\"Continue this conversation; it must be COMPLETED or FAILED.\"},\"user_id\":{\"type\":\"string\",\"description\":\"The user the agent acts for. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"},\"wait\":{\"type\":\"boolean\",\"description\":\"Wait for the work to finish: the server polls `get_single_gumloop_agent_run_by_id` with backoff (sending progress notifications when you give a progress token) and returns the final record. Without it you get the immediate, unfinished state.\"},\"wait_timeout_seconds\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":600,\"default\":60,\"description\":\"How long `wait` may take (1-600 s, default 60). On timeout you get the latest state and the id to poll with; the work continues upstream.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"interaction_id\\\"].\"}},\"required\":[\"gummie_id\",\"message\"],\"additionalProperties\":false}",
+    description: "Send a message to an agent through the legacy run API (prefer create_a_gumloop_session for new work); it returns an interaction_id. Pass interaction_id to continue a finished conversation.\n\nLong-running: Gumloop answers at once while the work goes on. Pass `wait: true` to have the server poll `get_single_gumloop_agent_run_by_id` until the state is COMPLETED or FAILED, or poll it yourself.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"gummie_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"message\":{\"type\":\"string\",\"description\":\"What to say to the agent.\"},\"interaction_id\":{\"type\":\"string\",\"description\":\"Continue this conversation; it must be COMPLETED or FAILED.\"},\"user_id\":{\"type\":\"string\",\"description\":\"The user the agent acts for. Defaults to the server's credential.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Defaults to the server's credential.\"},\"wait\":{\"type\":\"boolean\",\"description\":\"Wait for the work to finish and return the final record. Without it: the unfinished state.\"},\"wait_timeout_seconds\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":600,\"default\":60,\"description\":\"Seconds `wait` may take. On timeout: the latest state and the id to poll; the work goes on.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"interaction_id\\\"].\"}},\"required\":[\"gummie_id\",\"message\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"interaction_id\":{\"type\":\"string\"},\"status\":{\"type\":\"string\"}}}",
     ),

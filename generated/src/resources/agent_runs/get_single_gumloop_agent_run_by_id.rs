@@ -10,12 +10,12 @@ pub struct Args {
     ///
     /// Sent as path segment `id`.
     pub id: ::std::string::String,
-    /// The user id. Filled from the server's Gumloop credential when omitted.
+    /// Defaults to the server's credential.
     ///
     /// Sent as query parameter `user_id`.
     #[serde(default)]
     pub user_id: ::core::option::Option<::std::string::String>,
-    /// The workspace id. Filled from the server's Gumloop credential when omitted.
+    /// The workspace id. Defaults to the server's credential.
     ///
     /// Sent as query parameter `project_id`.
     #[serde(default)]
@@ -84,8 +84,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "get",
     kind: ::gumloop_mcp_runtime::MethodKind::Get,
     tags: &["agents", "legacy"],
-    description: "Read a legacy agent run: state is ASYNC_PROCESSING until it becomes COMPLETED (read response) or FAILED (read error_message).\n\nReturns: interaction_id, gummie_id, state, created_ts, messages, response, error_message.\nRequired: id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The interaction_id from create_a_gumloop_agent_run.\"},\"user_id\":{\"type\":\"string\",\"description\":\"The user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"interaction_id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+    description: "Read a legacy agent run: state is ASYNC_PROCESSING until it becomes COMPLETED (read response) or FAILED (read error_message).",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The interaction_id from create_a_gumloop_agent_run.\"},\"user_id\":{\"type\":\"string\",\"description\":\"Defaults to the server's credential.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Defaults to the server's credential.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"interaction_id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"interaction_id\":{\"type\":\"string\"},\"gummie_id\":{\"type\":[\"string\",\"null\"]},\"state\":{\"type\":\"string\",\"enum\":[\"ASYNC_PROCESSING\",\"COMPLETED\",\"FAILED\"]},\"created_ts\":{\"type\":[\"string\",\"null\"]},\"messages\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"object\"}},\"response\":{\"type\":[\"string\",\"null\"]},\"error_message\":{\"type\":[\"string\",\"null\"]}}}",
     ),

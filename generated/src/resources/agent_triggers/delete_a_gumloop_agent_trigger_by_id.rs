@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The agent id.
+    /// `agent_id`
     ///
     /// Sent as path segment `agent_id`.
     pub agent_id: ::std::string::String,
@@ -60,8 +60,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "delete",
     kind: ::gumloop_mcp_runtime::MethodKind::Delete,
     tags: &["agents"],
-    description: "Delete one of an agent's triggers; the agent stops running on it. Find the id with list_all_gumloop_agent_triggers.\n\nReturns: deleted.\nRequired: agent_id, id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"id\":{\"type\":\"string\",\"description\":\"The trigger id (from list_all_gumloop_agent_triggers).\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"deleted\\\"].\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
+    description: "Delete one of an agent's triggers; the agent stops running on it. Find the id with list_all_gumloop_agent_triggers.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"description\":\"The trigger id (from list_all_gumloop_agent_triggers).\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"deleted\\\"].\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"deleted\":{\"type\":\"boolean\"}}}",
     ),

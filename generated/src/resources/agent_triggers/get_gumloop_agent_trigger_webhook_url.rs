@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The agent id.
+    /// `agent_id`
     ///
     /// Sent as path segment `agent_id`.
     pub agent_id: ::std::string::String,
@@ -61,8 +61,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "get_webhook_url",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
     tags: &["agents"],
-    description: "Get the URL that fires a webhook trigger, to hand to the system that should call it.\n\nReturns: webhook_url.\nRequired: agent_id, id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"id\":{\"type\":\"string\",\"description\":\"The webhook trigger id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"webhook_url\\\"].\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
+    description: "Get the URL that fires a webhook trigger, to hand to the system that should call it.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"description\":\"The webhook trigger id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"webhook_url\\\"].\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"webhook_url\":{\"type\":\"string\"}}}",
     ),

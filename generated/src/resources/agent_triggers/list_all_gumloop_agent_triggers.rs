@@ -6,16 +6,16 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The agent id.
+    /// `agent_id`
     ///
     /// Sent as path segment `agent_id`.
     pub agent_id: ::std::string::String,
-    /// Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.
+    /// The previous page's `next_cursor`, as received; omit for the first page.
     ///
     /// Sent as query parameter `cursor`.
     #[serde(default)]
     pub cursor: ::core::option::Option<::std::string::String>,
-    /// Items per page (1-100).
+    /// `page_size`
     ///
     /// Sent as query parameter `page_size`.
     #[serde(default)]
@@ -71,8 +71,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "list",
     kind: ::gumloop_mcp_runtime::MethodKind::List,
     tags: &["agents"],
-    description: "List an agent's triggers (schedules, webhooks and integrations). Only schedule and webhook triggers can be changed through the API.\n\nReturns: triggers, next_cursor.\nRequired: agent_id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"cursor\":{\"type\":\"string\",\"description\":\"Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"description\":\"Items per page (1-100).\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you following next_cursor; the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"triggers\\\"].\"}},\"required\":[\"agent_id\"],\"additionalProperties\":false}",
+    description: "List an agent's triggers (schedules, webhooks and integrations). Only schedule and webhook triggers can be changed through the API.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\"},\"cursor\":{\"type\":\"string\",\"description\":\"The previous page's `next_cursor`, as received; omit for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items over several pages; the result says how to continue. Without it: one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"triggers\\\"].\"}},\"required\":[\"agent_id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"triggers\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}",
     ),

@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The agent id.
+    /// `agent_id`
     ///
     /// Sent as path segment `agent_id`.
     pub agent_id: ::std::string::String,
@@ -60,8 +60,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "get",
     kind: ::gumloop_mcp_runtime::MethodKind::Get,
     tags: &["agents"],
-    description: "Read one saved version of an agent's configuration, e.g. to compare with the current one from get_single_gumloop_agent_by_id.\n\nReturns: version.\nRequired: agent_id, id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"id\":{\"type\":\"string\",\"description\":\"The version id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"version\\\"].\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
+    description: "Read one saved version of an agent's configuration, e.g. to compare with the current one from get_single_gumloop_agent_by_id.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"description\":\"The version id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"version\\\"].\"}},\"required\":[\"agent_id\",\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"version\":{\"type\":\"object\"}}}",
     ),

@@ -74,7 +74,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "manage_skills",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
     tags: &["agents", "skills"],
-    description: "Attach and detach skills on an agent in one idempotent call (at most 100 ids). Find skill ids with list_all_gumloop_skills.\n\nReturns: agent_id, skill_ids, attached, detached, already_attached, already_detached.\nRequired: id.",
+    description: "Attach and detach skills on an agent in one idempotent call (at most 100 ids). Find skill ids with list_all_gumloop_skills.",
     input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"attach\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":100},\"detach\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":100},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"agent_id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\"},\"skill_ids\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"attached\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"detached\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"already_attached\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"already_detached\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}",

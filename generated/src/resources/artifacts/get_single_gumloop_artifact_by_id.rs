@@ -63,7 +63,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "get",
     kind: ::gumloop_mcp_runtime::MethodKind::Get,
     tags: &["agents", "artifacts"],
-    description: "Get a short-lived signed download URL for an artifact, with its filename, media type and size (never the bytes). Give the URL to the user or fetch it.\n\nReturns: download_url, filename, media_type, size.\nRequired: id.",
+    description: "Get a short-lived signed download URL for an artifact, with its filename, media type and size (never the bytes). Give the URL to the user or fetch it.",
     input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The artifact id (from list_all_gumloop_artifacts).\"},\"version_id\":{\"type\":\"string\",\"description\":\"A specific version; defaults to the latest.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"download_url\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"download_url\":{\"type\":\"string\",\"description\":\"A short-lived signed URL; GET it for the bytes.\"},\"filename\":{\"type\":[\"string\",\"null\"]},\"media_type\":{\"type\":[\"string\",\"null\"]},\"size\":{\"type\":[\"integer\",\"null\"],\"description\":\"Size in bytes.\"}}}",

@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The agent id.
+    /// `agent_id`
     ///
     /// Sent as path segment `agent_id`.
     pub agent_id: ::std::string::String,
@@ -25,12 +25,12 @@ pub struct Args {
     /// Sent as query parameter `sort_order`.
     #[serde(default)]
     pub sort_order: ::core::option::Option<::std::string::String>,
-    /// Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.
+    /// The previous page's `next_cursor`, as received; omit for the first page.
     ///
     /// Sent as query parameter `cursor`.
     #[serde(default)]
     pub cursor: ::core::option::Option<::std::string::String>,
-    /// Items per page (1-100).
+    /// `page_size`
     ///
     /// Sent as query parameter `page_size`.
     #[serde(default)]
@@ -101,10 +101,10 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "list",
     kind: ::gumloop_mcp_runtime::MethodKind::List,
     tags: &["agents", "artifacts"],
-    description: "List the files an agent produced, optionally for one session or by filename. Then call get_single_gumloop_artifact_by_id for a download link.\n\nReturns: artifacts, next_cursor.\nRequired: agent_id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"session_id\":{\"type\":\"string\",\"description\":\"Only this session's files.\"},\"search_query\":{\"type\":\"string\",\"description\":\"Case-insensitive filename substring.\"},\"sort_order\":{\"type\":\"string\",\"enum\":[\"newest\",\"oldest\"]},\"cursor\":{\"type\":\"string\",\"description\":\"Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"description\":\"Items per page (1-100).\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you following next_cursor; the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"artifacts.id\\\"].\"}},\"required\":[\"agent_id\"],\"additionalProperties\":false}",
+    description: "List the files an agent produced, optionally for one session or by filename. Then call get_single_gumloop_artifact_by_id for a download link.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\"},\"session_id\":{\"type\":\"string\",\"description\":\"Only this session's files.\"},\"search_query\":{\"type\":\"string\",\"description\":\"Case-insensitive filename substring.\"},\"sort_order\":{\"type\":\"string\",\"enum\":[\"newest\",\"oldest\"]},\"cursor\":{\"type\":\"string\",\"description\":\"The previous page's `next_cursor`, as received; omit for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items over several pages; the result says how to continue. Without it: one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"artifacts.id\\\"].\"}},\"required\":[\"agent_id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
-        "{\"type\":\"object\",\"properties\":{\"artifacts\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"version_id\":{\"type\":[\"string\",\"null\"]},\"major_version\":{\"type\":[\"integer\",\"null\"]},\"agent_id\":{\"type\":[\"string\",\"null\"]},\"session_id\":{\"type\":[\"string\",\"null\"]},\"filename\":{\"type\":[\"string\",\"null\"]},\"created_at\":{\"type\":[\"string\",\"null\"]},\"metadata\":{\"type\":[\"object\",\"null\"]},\"url\":{\"type\":[\"string\",\"null\"]},\"creator\":{\"type\":[\"object\",\"null\"],\"description\":\"Who created the record.\",\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"first_name\":{\"type\":[\"string\",\"null\"]},\"last_name\":{\"type\":[\"string\",\"null\"]},\"email\":{\"type\":[\"string\",\"null\"]},\"profile_picture\":{\"type\":[\"string\",\"null\"]}}}}}},\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}",
+        "{\"type\":\"object\",\"properties\":{\"artifacts\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"version_id\":{\"type\":[\"string\",\"null\"]},\"major_version\":{\"type\":[\"integer\",\"null\"]},\"agent_id\":{\"type\":[\"string\",\"null\"]},\"session_id\":{\"type\":[\"string\",\"null\"]},\"filename\":{\"type\":[\"string\",\"null\"]},\"created_at\":{\"type\":[\"string\",\"null\"]},\"metadata\":{\"type\":[\"object\",\"null\"]},\"url\":{\"type\":[\"string\",\"null\"]},\"creator\":{\"type\":[\"object\",\"null\"],\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"first_name\":{\"type\":[\"string\",\"null\"]},\"last_name\":{\"type\":[\"string\",\"null\"]},\"email\":{\"type\":[\"string\",\"null\"]},\"profile_picture\":{\"type\":[\"string\",\"null\"]}}}}}},\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}",
     ),
     annotations: ::gumloop_mcp_runtime::Annotations {
         read_only: true,

@@ -77,7 +77,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "search",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
     tags: &["brain"],
-    description: "Search the workspace knowledge base (Brain) and return the best-matching passages.\n\nReturns: results.\nRequired: query.",
+    description: "Search the workspace knowledge base (Brain) and return the best-matching passages.",
     input_schema: "{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\",\"description\":\"What to look for.\"},\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":50,\"description\":\"Results to return (default 8).\"},\"source_type\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Only these source types.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"results\\\"].\"}},\"required\":[\"query\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"results\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}}",

@@ -10,7 +10,7 @@ pub struct Args {
     ///
     /// Sent as query parameter `data_export_id`.
     pub id: ::std::string::String,
-    /// The admin who requested it. Filled from the server's Gumloop credential when omitted.
+    /// The admin who requested it. Defaults to the server's credential.
     ///
     /// Sent as query parameter `user_id`.
     #[serde(default)]
@@ -72,8 +72,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "get",
     kind: ::gumloop_mcp_runtime::MethodKind::Get,
     tags: &["admin"],
-    description: "Read a data export's state: REQUESTED, IN_PROGRESS, COMPLETED or FAILED.\n\nReturns: data_export_id, state, created_ts, finished_ts.\nRequired: id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The data_export_id from create_a_gumloop_data_export.\"},\"user_id\":{\"type\":\"string\",\"description\":\"The admin who requested it. Filled from the server's Gumloop credential when omitted.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"data_export_id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+    description: "Read a data export's state: REQUESTED, IN_PROGRESS, COMPLETED or FAILED.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The data_export_id from create_a_gumloop_data_export.\"},\"user_id\":{\"type\":\"string\",\"description\":\"The admin who requested it. Defaults to the server's credential.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"data_export_id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"data_export_id\":{\"type\":\"string\"},\"state\":{\"type\":\"string\",\"enum\":[\"REQUESTED\",\"IN_PROGRESS\",\"COMPLETED\",\"FAILED\"]},\"created_ts\":{\"type\":[\"string\",\"null\"]},\"finished_ts\":{\"type\":[\"string\",\"null\"]}}}",
     ),

@@ -14,12 +14,12 @@ pub struct Args {
     ///
     /// Sent as body field `file_content`.
     pub file_content: ::std::string::String,
-    /// The owner's user id. Filled from the server's Gumloop credential when omitted.
+    /// Defaults to the server's credential.
     ///
     /// Sent as body field `user_id`.
     #[serde(default)]
     pub user_id: ::core::option::Option<::std::string::String>,
-    /// The workspace id. Filled from the server's Gumloop credential when omitted.
+    /// The workspace id. Defaults to the server's credential.
     ///
     /// Sent as body field `project_id`.
     #[serde(default)]
@@ -98,8 +98,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "create",
     kind: ::gumloop_mcp_runtime::MethodKind::Create,
     tags: &["files", "legacy"],
-    description: "Upload one file to Gumloop storage so a flow can use it as a file input. Pass the bytes base64-encoded; then give file_name as the input's value in create_a_gumloop_flow_run.\n\nReturns: success, file_name.\nRequired: file_name, file_content.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"file_name\":{\"type\":\"string\",\"description\":\"The name to store it under.\"},\"file_content\":{\"type\":\"string\",\"contentEncoding\":\"base64\",\"description\":\"The file's bytes, base64-encoded.\"},\"user_id\":{\"type\":\"string\",\"description\":\"The owner's user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"success\\\"].\"}},\"required\":[\"file_name\",\"file_content\"],\"additionalProperties\":false}",
+    description: "Upload one file to Gumloop storage so a flow can use it as a file input. Pass the bytes base64-encoded; then give file_name as the input's value in create_a_gumloop_flow_run.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"file_name\":{\"type\":\"string\",\"description\":\"The name to store it under.\"},\"file_content\":{\"type\":\"string\",\"contentEncoding\":\"base64\",\"description\":\"The file's bytes, base64-encoded.\"},\"user_id\":{\"type\":\"string\",\"description\":\"Defaults to the server's credential.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Defaults to the server's credential.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"success\\\"].\"}},\"required\":[\"file_name\",\"file_content\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"success\":{\"type\":\"boolean\"},\"file_name\":{\"type\":\"string\"}}}",
     ),

@@ -19,12 +19,12 @@ pub struct Args {
     /// Sent as body field `saved_item_id`.
     #[serde(default)]
     pub saved_item_id: ::core::option::Option<::std::string::String>,
-    /// The owner's user id. Filled from the server's Gumloop credential when omitted.
+    /// Defaults to the server's credential.
     ///
     /// Sent as body field `user_id`.
     #[serde(default)]
     pub user_id: ::core::option::Option<::std::string::String>,
-    /// The workspace id. Filled from the server's Gumloop credential when omitted.
+    /// The workspace id. Defaults to the server's credential.
     ///
     /// Sent as body field `project_id`.
     #[serde(default)]
@@ -108,8 +108,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "download_many",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
     tags: &["files", "legacy"],
-    description: "Download several files of one flow run as a single zip archive.\n\nReturns: the file's bytes as an embedded resource with its media type.\nRequired: file_names, run_id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"file_names\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"type\":\"string\"}},\"run_id\":{\"type\":\"string\"},\"saved_item_id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\",\"description\":\"The owner's user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"}},\"required\":[\"file_names\",\"run_id\"],\"additionalProperties\":false}",
+    description: "Download several files of one flow run as a single zip archive.\n\nReturns: the file's bytes as an embedded resource with its media type.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"file_names\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"type\":\"string\"}},\"run_id\":{\"type\":\"string\"},\"saved_item_id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\",\"description\":\"Defaults to the server's credential.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Defaults to the server's credential.\"}},\"required\":[\"file_names\",\"run_id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::None,
     annotations: ::gumloop_mcp_runtime::Annotations {
         read_only: true,

@@ -10,12 +10,12 @@ pub struct Args {
     ///
     /// Sent as body field `files`.
     pub files: ::std::vec::Vec<::serde_json::Value>,
-    /// The owner's user id. Filled from the server's Gumloop credential when omitted.
+    /// Defaults to the server's credential.
     ///
     /// Sent as body field `user_id`.
     #[serde(default)]
     pub user_id: ::core::option::Option<::std::string::String>,
-    /// The workspace id. Filled from the server's Gumloop credential when omitted.
+    /// The workspace id. Defaults to the server's credential.
     ///
     /// Sent as body field `project_id`.
     #[serde(default)]
@@ -89,8 +89,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "upload_many",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
     tags: &["files", "legacy"],
-    description: "Upload several files at once (base64 content each). A partial failure lists failed_files; retry only those.\n\nReturns: success, partial_success, uploaded_files, failed_files.\nRequired: files.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"files\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"type\":\"object\",\"required\":[\"file_name\",\"file_content\"],\"properties\":{\"file_name\":{\"type\":\"string\"},\"file_content\":{\"type\":\"string\",\"contentEncoding\":\"base64\"}}}},\"user_id\":{\"type\":\"string\",\"description\":\"The owner's user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"success\\\"].\"}},\"required\":[\"files\"],\"additionalProperties\":false}",
+    description: "Upload several files at once (base64 content each). A partial failure lists failed_files; retry only those.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"files\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"type\":\"object\",\"required\":[\"file_name\",\"file_content\"],\"properties\":{\"file_name\":{\"type\":\"string\"},\"file_content\":{\"type\":\"string\",\"contentEncoding\":\"base64\"}}}},\"user_id\":{\"type\":\"string\",\"description\":\"Defaults to the server's credential.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Defaults to the server's credential.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"success\\\"].\"}},\"required\":[\"files\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"success\":{\"type\":\"boolean\"},\"partial_success\":{\"type\":\"boolean\"},\"uploaded_files\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"failed_files\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}",
     ),

@@ -10,12 +10,12 @@ pub struct Args {
     ///
     /// Sent as body field `run_id`.
     pub id: ::std::string::String,
-    /// The run owner's user id. Filled from the server's Gumloop credential when omitted.
+    /// Defaults to the server's credential.
     ///
     /// Sent as body field `user_id`.
     #[serde(default)]
     pub user_id: ::core::option::Option<::std::string::String>,
-    /// The workspace id. Filled from the server's Gumloop credential when omitted.
+    /// The workspace id. Defaults to the server's credential.
     ///
     /// Sent as body field `project_id`.
     #[serde(default)]
@@ -89,8 +89,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "delete",
     kind: ::gumloop_mcp_runtime::MethodKind::Delete,
     tags: &["flows", "legacy"],
-    description: "Stop a running flow run and its subflows. Use it when the user wants to cancel a run; get_single_gumloop_flow_run_by_id then reports TERMINATING and TERMINATED.\n\nReturns: success, run_id.\nRequired: id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The run_id to stop.\"},\"user_id\":{\"type\":\"string\",\"description\":\"The run owner's user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"success\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+    description: "Stop a running flow run and its subflows. Use it when the user wants to cancel a run; get_single_gumloop_flow_run_by_id then reports TERMINATING and TERMINATED.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The run_id to stop.\"},\"user_id\":{\"type\":\"string\",\"description\":\"Defaults to the server's credential.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Defaults to the server's credential.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"success\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"success\":{\"type\":\"boolean\"},\"run_id\":{\"type\":\"string\"}}}",
     ),

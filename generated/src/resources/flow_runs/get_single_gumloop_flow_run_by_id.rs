@@ -10,12 +10,12 @@ pub struct Args {
     ///
     /// Sent as query parameter `run_id`.
     pub id: ::std::string::String,
-    /// The run owner's user id. Filled from the server's Gumloop credential when omitted.
+    /// Defaults to the server's credential.
     ///
     /// Sent as query parameter `user_id`.
     #[serde(default)]
     pub user_id: ::core::option::Option<::std::string::String>,
-    /// The workspace id. Filled from the server's Gumloop credential when omitted.
+    /// The workspace id. Defaults to the server's credential.
     ///
     /// Sent as query parameter `project_id`.
     #[serde(default)]
@@ -84,8 +84,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "get",
     kind: ::gumloop_mcp_runtime::MethodKind::Get,
     tags: &["flows", "legacy"],
-    description: "Read a flow run's state, outputs and log. Use it to poll a run started with create_a_gumloop_flow_run: state moves from QUEUED or STARTED through RUNNING to DONE, FAILED or TERMINATED; outputs are keyed by Output node name once DONE.\n\nReturns: user_id, state, outputs, created_ts, finished_ts, log.\nRequired: id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The run_id.\"},\"user_id\":{\"type\":\"string\",\"description\":\"The run owner's user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"user_id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+    description: "Read a flow run's state, outputs and log. Use it to poll a run started with create_a_gumloop_flow_run: state moves from QUEUED or STARTED through RUNNING to DONE, FAILED or TERMINATED; outputs are keyed by Output node name once DONE.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The run_id.\"},\"user_id\":{\"type\":\"string\",\"description\":\"Defaults to the server's credential.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Defaults to the server's credential.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"user_id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"user_id\":{\"type\":[\"string\",\"null\"]},\"state\":{\"type\":\"string\",\"enum\":[\"QUEUED\",\"STARTED\",\"RUNNING\",\"DONE\",\"TERMINATING\",\"FAILED\",\"TERMINATED\"]},\"outputs\":{\"type\":[\"object\",\"null\"],\"description\":\"Output values keyed by Output node name.\"},\"created_ts\":{\"type\":[\"string\",\"null\"]},\"finished_ts\":{\"type\":[\"string\",\"null\"]},\"log\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}}}}",
     ),

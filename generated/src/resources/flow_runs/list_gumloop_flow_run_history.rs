@@ -16,12 +16,12 @@ pub struct Args {
     /// Sent as query parameter `workbook_id`.
     #[serde(default)]
     pub workbook_id: ::core::option::Option<::std::string::String>,
-    /// The owner's user id. Filled from the server's Gumloop credential when omitted.
+    /// Defaults to the server's credential.
     ///
     /// Sent as query parameter `user_id`.
     #[serde(default)]
     pub user_id: ::core::option::Option<::std::string::String>,
-    /// The workspace id. Filled from the server's Gumloop credential when omitted.
+    /// The workspace id. Defaults to the server's credential.
     ///
     /// Sent as query parameter `project_id`.
     #[serde(default)]
@@ -99,8 +99,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "list_history",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
     tags: &["flows", "legacy"],
-    description: "Show recent runs (up to 10 each) of one flow or of every flow in a workbook. Give saved_item_id or workbook_id.\n\nReturns: the upstream JSON response.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"saved_item_id\":{\"type\":\"string\",\"description\":\"A flow id.\"},\"workbook_id\":{\"type\":\"string\",\"description\":\"A workbook id (from list_all_gumloop_workbooks).\"},\"user_id\":{\"type\":\"string\",\"description\":\"The owner's user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"}},\"additionalProperties\":false}",
+    description: "Show recent runs (up to 10 each) of one flow or of every flow in a workbook. Give saved_item_id or workbook_id.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"saved_item_id\":{\"type\":\"string\",\"description\":\"A flow id.\"},\"workbook_id\":{\"type\":\"string\",\"description\":\"A workbook id (from list_all_gumloop_workbooks).\"},\"user_id\":{\"type\":\"string\",\"description\":\"Defaults to the server's credential.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Defaults to the server's credential.\"}},\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"description\":\"Recent runs keyed by saved_item_id.\"}",
     ),

@@ -10,12 +10,12 @@ pub struct Args {
     ///
     /// Sent as query parameter `saved_item_id`.
     pub id: ::std::string::String,
-    /// The flow owner's user id. Filled from the server's Gumloop credential when omitted.
+    /// Defaults to the server's credential.
     ///
     /// Sent as query parameter `user_id`.
     #[serde(default)]
     pub user_id: ::core::option::Option<::std::string::String>,
-    /// The workspace id, for workspace flows. Filled from the server's Gumloop credential when omitted.
+    /// The workspace id, for workspace flows. Defaults to the server's credential.
     ///
     /// Sent as query parameter `project_id`.
     #[serde(default)]
@@ -88,8 +88,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "get",
     kind: ::gumloop_mcp_runtime::MethodKind::Get,
     tags: &["flows", "legacy"],
-    description: "Read a saved flow's input schema: the name, data type (string or file) and description of each Input node. Call it before create_a_gumloop_flow_run and map the user's words onto these input names.\n\nReturns: inputs.\nRequired: id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The flow's saved_item_id (from list_all_gumloop_flows).\"},\"user_id\":{\"type\":\"string\",\"description\":\"The flow owner's user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id, for workspace flows. Filled from the server's Gumloop credential when omitted.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"inputs.name\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+    description: "Read a saved flow's input schema: the name, data type (string or file) and description of each Input node. Call it before create_a_gumloop_flow_run and map the user's words onto these input names.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The flow's saved_item_id (from list_all_gumloop_flows).\"},\"user_id\":{\"type\":\"string\",\"description\":\"Defaults to the server's credential.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id, for workspace flows. Defaults to the server's credential.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"inputs.name\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"inputs\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"description\":\"Pass this as input_name in create_a_gumloop_flow_run.\"},\"data_type\":{\"type\":\"string\",\"enum\":[\"string\",\"file\"]},\"description\":{\"type\":[\"string\",\"null\"]}}}}}}",
     ),

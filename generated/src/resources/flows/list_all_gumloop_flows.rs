@@ -6,12 +6,12 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// List the flows of this user. Filled from the server's Gumloop credential when omitted.
+    /// List the flows of this user. Defaults to the server's credential.
     ///
     /// Sent as query parameter `user_id`.
     #[serde(default)]
     pub user_id: ::core::option::Option<::std::string::String>,
-    /// List the flows of this workspace instead of a user. Filled from the server's Gumloop credential when omitted.
+    /// List the flows of this workspace instead of a user. Defaults to the server's credential.
     ///
     /// Sent as query parameter `project_id`.
     #[serde(default)]
@@ -79,8 +79,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "list",
     kind: ::gumloop_mcp_runtime::MethodKind::List,
     tags: &["flows", "legacy"],
-    description: "List the saved flows (automations) the credential can run. Start here when the user names a flow: pick its saved_item_id, then call get_single_gumloop_automation_by_id to learn its inputs before create_a_gumloop_flow_run.\n\nReturns: saved_items.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"user_id\":{\"type\":\"string\",\"description\":\"List the flows of this user. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"List the flows of this workspace instead of a user. Filled from the server's Gumloop credential when omitted.\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you (this list is not paginated: it is only cut to the cap); the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"saved_items.saved_item_id\\\"].\"}},\"additionalProperties\":false}",
+    description: "List the saved flows (automations) the credential can run. Start here when the user names a flow: pick its saved_item_id, then call get_single_gumloop_automation_by_id to learn its inputs before create_a_gumloop_flow_run.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"user_id\":{\"type\":\"string\",\"description\":\"List the flows of this user. Defaults to the server's credential.\"},\"project_id\":{\"type\":\"string\",\"description\":\"List the flows of this workspace instead of a user. Defaults to the server's credential.\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Return at most this many items.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"saved_items.saved_item_id\\\"].\"}},\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"saved_items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"saved_item_id\":{\"type\":\"string\",\"description\":\"The flow id; pass it as `id` to get_single_gumloop_automation_by_id.\"},\"name\":{\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"created_ts\":{\"type\":[\"string\",\"null\"]}}}}}}",
     ),

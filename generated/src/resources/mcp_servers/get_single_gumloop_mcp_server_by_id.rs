@@ -52,7 +52,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "get",
     kind: ::gumloop_mcp_runtime::MethodKind::Get,
     tags: &["mcp"],
-    description: "Read one connected MCP server (name, URL, description). See what it can do with list_gumloop_mcp_server_tools.\n\nReturns: server.\nRequired: id.",
+    description: "Read one connected MCP server (name, URL, description). See what it can do with list_gumloop_mcp_server_tools.",
     input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The MCP server id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"server.id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"server\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":[\"string\",\"null\"]},\"url\":{\"type\":[\"string\",\"null\"]},\"description\":{\"type\":[\"string\",\"null\"]}}}}}",

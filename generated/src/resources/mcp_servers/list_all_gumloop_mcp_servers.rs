@@ -46,8 +46,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "list",
     kind: ::gumloop_mcp_runtime::MethodKind::List,
     tags: &["mcp"],
-    description: "List the MCP servers connected to the caller's Gumloop account. Inspect one's tools with list_gumloop_mcp_server_tools and call them with create_a_gumloop_mcp_tool_call.\n\nReturns: servers.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you (this list is not paginated: it is only cut to the cap); the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"servers.id\\\"].\"}},\"additionalProperties\":false}",
+    description: "List the MCP servers connected to the caller's Gumloop account. Inspect one's tools with list_gumloop_mcp_server_tools and call them with create_a_gumloop_mcp_tool_call.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Return at most this many items.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"servers.id\\\"].\"}},\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"servers\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":[\"string\",\"null\"]},\"url\":{\"type\":[\"string\",\"null\"]},\"description\":{\"type\":[\"string\",\"null\"]}}}}}}",
     ),

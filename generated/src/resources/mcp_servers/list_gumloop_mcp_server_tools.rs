@@ -53,7 +53,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "list_tools",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
     tags: &["mcp"],
-    description: "List the tools a connected MCP server offers, with their input schemas, before calling them with create_a_gumloop_mcp_tool_call.\n\nReturns: tools.\nRequired: id.",
+    description: "List the tools a connected MCP server offers, with their input schemas, before calling them with create_a_gumloop_mcp_tool_call.",
     input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The MCP server id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"tools\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"tools\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}}",

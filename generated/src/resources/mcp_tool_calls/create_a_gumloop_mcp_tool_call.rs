@@ -67,7 +67,7 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "create",
     kind: ::gumloop_mcp_runtime::MethodKind::Create,
     tags: &["mcp"],
-    description: "Call one to five tools on connected MCP servers in one request. Each call's result comes back under its ref; a mix of successes and failures is a 207 with per-call status. Find tool names with list_gumloop_mcp_server_tools.\n\nReturns: results.\nRequired: calls.",
+    description: "Call one to five tools on connected MCP servers in one request. Each call's result comes back under its ref; a mix of successes and failures is a 207 with per-call status. Find tool names with list_gumloop_mcp_server_tools.",
     input_schema: "{\"type\":\"object\",\"properties\":{\"calls\":{\"type\":\"array\",\"minItems\":1,\"maxItems\":5,\"items\":{\"type\":\"object\",\"required\":[\"server_id\",\"tool_name\"],\"properties\":{\"ref\":{\"type\":\"string\",\"description\":\"Your label for matching results.\"},\"server_id\":{\"type\":\"string\"},\"tool_name\":{\"type\":\"string\"},\"arguments\":{\"type\":\"object\"}}}},\"team_id\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"results.ref\\\"].\"}},\"required\":[\"calls\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"results\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"ref\":{\"type\":[\"string\",\"null\"]},\"status\":{\"type\":\"string\"},\"content\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"object\"}},\"error\":{\"type\":[\"object\",\"string\",\"null\"]}}}}}}",

@@ -57,8 +57,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "list",
     kind: ::gumloop_mcp_runtime::MethodKind::List,
     tags: &["models"],
-    description: "List the models available to agents and chat completions, grouped by provider. Use a model id as model_name in create_a_gumloop_agent or model in create_a_gumloop_chat_completion.\n\nReturns: model_groups.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"team_id\":{\"type\":\"string\",\"description\":\"Models available to this team.\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you (this list is not paginated: it is only cut to the cap); the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"model_groups\\\"].\"}},\"additionalProperties\":false}",
+    description: "List the models available to agents and chat completions, grouped by provider. Use a model id as model_name in create_a_gumloop_agent or model in create_a_gumloop_chat_completion.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"team_id\":{\"type\":\"string\",\"description\":\"Models available to this team.\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Return at most this many items.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"model_groups\\\"].\"}},\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"model_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}}",
     ),

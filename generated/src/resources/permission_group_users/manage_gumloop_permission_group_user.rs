@@ -10,7 +10,7 @@ pub struct Args {
     ///
     /// Sent as body field `organization_id`.
     pub organization_id: ::std::string::String,
-    /// The admin making the change. Filled from the server's Gumloop credential when omitted.
+    /// The admin making the change. Defaults to the server's credential.
     ///
     /// Sent as body field `user_id`.
     #[serde(default)]
@@ -100,8 +100,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "manage",
     kind: ::gumloop_mcp_runtime::MethodKind::Custom,
     tags: &["admin", "organization"],
-    description: "Add a user to a permission group or remove one (enterprise; organization admins only).\n\nReturns: success, message.\nRequired: organization_id, group_id, action, user_email.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"organization_id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\",\"description\":\"The admin making the change. Filled from the server's Gumloop credential when omitted.\"},\"group_id\":{\"type\":\"string\"},\"action\":{\"type\":\"string\",\"enum\":[\"add\",\"remove\"]},\"user_email\":{\"type\":\"string\",\"format\":\"email\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"success\\\"].\"}},\"required\":[\"organization_id\",\"group_id\",\"action\",\"user_email\"],\"additionalProperties\":false}",
+    description: "Add a user to a permission group or remove one (enterprise; organization admins only).",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"organization_id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\",\"description\":\"The admin making the change. Defaults to the server's credential.\"},\"group_id\":{\"type\":\"string\"},\"action\":{\"type\":\"string\",\"enum\":[\"add\",\"remove\"]},\"user_email\":{\"type\":\"string\",\"format\":\"email\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"success\\\"].\"}},\"required\":[\"organization_id\",\"group_id\",\"action\",\"user_email\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"success\":{\"type\":\"boolean\"},\"message\":{\"type\":[\"string\",\"null\"]}}}",
     ),

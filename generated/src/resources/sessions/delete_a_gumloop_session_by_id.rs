@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The session id.
+    /// `id`
     ///
     /// Sent as path segment `id`.
     pub id: ::std::string::String,
@@ -53,10 +53,10 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "delete",
     kind: ::gumloop_mcp_runtime::MethodKind::Delete,
     tags: &["agents", "sessions"],
-    description: "Cancel a session's running work (sessions cannot be deleted). A processing or queued session becomes failed; a completed or failed one is returned unchanged.\n\nReturns: session, queue_position.\nRequired: id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The session id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"session.id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+    description: "Cancel a session's running work (sessions cannot be deleted). A processing or queued session becomes failed; a completed or failed one is returned unchanged.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"session.id\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
-        "{\"type\":\"object\",\"properties\":{\"session\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"agent_id\":{\"type\":[\"string\",\"null\"]},\"name\":{\"type\":[\"string\",\"null\"]},\"type\":{\"type\":[\"string\",\"null\"]},\"state\":{\"type\":[\"string\",\"null\"],\"description\":\"queued, processing, completed, failed or idle.\"},\"messages\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"role\":{\"type\":[\"string\",\"null\"]},\"content\":{\"type\":[\"string\",\"null\"]},\"created_at\":{\"type\":[\"string\",\"null\"]},\"creator_id\":{\"type\":[\"string\",\"null\"]},\"parts\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"object\"}}}}},\"created_at\":{\"type\":[\"string\",\"null\"]},\"agent_name\":{\"type\":[\"string\",\"null\"]},\"creator\":{\"type\":[\"object\",\"null\"],\"description\":\"Who created the record.\",\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"first_name\":{\"type\":[\"string\",\"null\"]},\"last_name\":{\"type\":[\"string\",\"null\"]},\"email\":{\"type\":[\"string\",\"null\"]},\"profile_picture\":{\"type\":[\"string\",\"null\"]}}}}},\"queue_position\":{\"type\":[\"integer\",\"null\"],\"description\":\"Set only while the session is queued.\"}}}",
+        "{\"type\":\"object\",\"properties\":{\"session\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"agent_id\":{\"type\":[\"string\",\"null\"]},\"name\":{\"type\":[\"string\",\"null\"]},\"type\":{\"type\":[\"string\",\"null\"]},\"state\":{\"type\":[\"string\",\"null\"],\"description\":\"queued, processing, completed, failed or idle.\"},\"messages\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"role\":{\"type\":[\"string\",\"null\"]},\"content\":{\"type\":[\"string\",\"null\"]},\"created_at\":{\"type\":[\"string\",\"null\"]},\"creator_id\":{\"type\":[\"string\",\"null\"]},\"parts\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"object\"}}}}},\"created_at\":{\"type\":[\"string\",\"null\"]},\"agent_name\":{\"type\":[\"string\",\"null\"]},\"creator\":{\"type\":[\"object\",\"null\"],\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"first_name\":{\"type\":[\"string\",\"null\"]},\"last_name\":{\"type\":[\"string\",\"null\"]},\"email\":{\"type\":[\"string\",\"null\"]},\"profile_picture\":{\"type\":[\"string\",\"null\"]}}}}},\"queue_position\":{\"type\":[\"integer\",\"null\"],\"description\":\"Set only while the session is queued.\"}}}",
     ),
     annotations: ::gumloop_mcp_runtime::Annotations {
         read_only: false,

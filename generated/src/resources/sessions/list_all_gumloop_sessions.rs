@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The agent id.
+    /// `agent_id`
     ///
     /// Sent as path segment `agent_id`.
     pub agent_id: ::std::string::String,
@@ -40,12 +40,12 @@ pub struct Args {
     /// Sent as query parameter `trigger_id`.
     #[serde(default)]
     pub trigger_id: ::core::option::Option<::std::string::String>,
-    /// Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.
+    /// The previous page's `next_cursor`, as received; omit for the first page.
     ///
     /// Sent as query parameter `cursor`.
     #[serde(default)]
     pub cursor: ::core::option::Option<::std::string::String>,
-    /// Items per page (1-100).
+    /// `page_size`
     ///
     /// Sent as query parameter `page_size`.
     #[serde(default)]
@@ -119,10 +119,10 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "list",
     kind: ::gumloop_mcp_runtime::MethodKind::List,
     tags: &["agents", "sessions"],
-    description: "List an agent's sessions (conversations), without their messages; filter by state, type, creator or text. Read one with get_single_gumloop_session_by_id.\n\nReturns: sessions, next_cursor.\nRequired: agent_id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\",\"description\":\"The agent id.\"},\"search\":{\"type\":\"string\",\"description\":\"Text to look for.\"},\"sort_order\":{\"type\":\"string\",\"enum\":[\"newest\",\"oldest\"]},\"type\":{\"type\":\"string\",\"description\":\"Session type, e.g. api, web or slack.\"},\"state\":{\"type\":\"string\",\"enum\":[\"queued\",\"processing\",\"completed\",\"failed\",\"idle\"]},\"creator_user_id\":{\"type\":\"string\"},\"trigger_id\":{\"type\":\"string\"},\"cursor\":{\"type\":\"string\",\"description\":\"Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"description\":\"Items per page (1-100).\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you following next_cursor; the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"sessions.id\\\"].\"}},\"required\":[\"agent_id\"],\"additionalProperties\":false}",
+    description: "List an agent's sessions (conversations), without their messages; filter by state, type, creator or text. Read one with get_single_gumloop_session_by_id.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"agent_id\":{\"type\":\"string\"},\"search\":{\"type\":\"string\",\"description\":\"Text to look for.\"},\"sort_order\":{\"type\":\"string\",\"enum\":[\"newest\",\"oldest\"]},\"type\":{\"type\":\"string\",\"description\":\"Session type, e.g. api, web or slack.\"},\"state\":{\"type\":\"string\",\"enum\":[\"queued\",\"processing\",\"completed\",\"failed\",\"idle\"]},\"creator_user_id\":{\"type\":\"string\"},\"trigger_id\":{\"type\":\"string\"},\"cursor\":{\"type\":\"string\",\"description\":\"The previous page's `next_cursor`, as received; omit for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items over several pages; the result says how to continue. Without it: one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"sessions.id\\\"].\"}},\"required\":[\"agent_id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
-        "{\"type\":\"object\",\"properties\":{\"sessions\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"agent_id\":{\"type\":[\"string\",\"null\"]},\"name\":{\"type\":[\"string\",\"null\"]},\"type\":{\"type\":[\"string\",\"null\"]},\"state\":{\"type\":[\"string\",\"null\"],\"description\":\"queued, processing, completed, failed or idle.\"},\"messages\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"role\":{\"type\":[\"string\",\"null\"]},\"content\":{\"type\":[\"string\",\"null\"]},\"created_at\":{\"type\":[\"string\",\"null\"]},\"creator_id\":{\"type\":[\"string\",\"null\"]},\"parts\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"object\"}}}}},\"created_at\":{\"type\":[\"string\",\"null\"]},\"agent_name\":{\"type\":[\"string\",\"null\"]},\"creator\":{\"type\":[\"object\",\"null\"],\"description\":\"Who created the record.\",\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"first_name\":{\"type\":[\"string\",\"null\"]},\"last_name\":{\"type\":[\"string\",\"null\"]},\"email\":{\"type\":[\"string\",\"null\"]},\"profile_picture\":{\"type\":[\"string\",\"null\"]}}}}}},\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}",
+        "{\"type\":\"object\",\"properties\":{\"sessions\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"agent_id\":{\"type\":[\"string\",\"null\"]},\"name\":{\"type\":[\"string\",\"null\"]},\"type\":{\"type\":[\"string\",\"null\"]},\"state\":{\"type\":[\"string\",\"null\"],\"description\":\"queued, processing, completed, failed or idle.\"},\"messages\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"role\":{\"type\":[\"string\",\"null\"]},\"content\":{\"type\":[\"string\",\"null\"]},\"created_at\":{\"type\":[\"string\",\"null\"]},\"creator_id\":{\"type\":[\"string\",\"null\"]},\"parts\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"object\"}}}}},\"created_at\":{\"type\":[\"string\",\"null\"]},\"agent_name\":{\"type\":[\"string\",\"null\"]},\"creator\":{\"type\":[\"object\",\"null\"],\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"first_name\":{\"type\":[\"string\",\"null\"]},\"last_name\":{\"type\":[\"string\",\"null\"]},\"email\":{\"type\":[\"string\",\"null\"]},\"profile_picture\":{\"type\":[\"string\",\"null\"]}}}}}},\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}",
     ),
     annotations: ::gumloop_mcp_runtime::Annotations {
         read_only: true,

@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The skill id.
+    /// `id`
     ///
     /// Sent as path segment `id`.
     pub id: ::std::string::String,
@@ -52,8 +52,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "delete",
     kind: ::gumloop_mcp_runtime::MethodKind::Delete,
     tags: &["skills"],
-    description: "Delete a skill (a soft delete; agents lose access to it). Find the id with list_all_gumloop_skills; to detach it from one agent only, use manage_gumloop_agent_skills instead.\n\nReturns: deleted.\nRequired: id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The skill id.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"deleted\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+    description: "Delete a skill (a soft delete; agents lose access to it). Find the id with list_all_gumloop_skills; to detach it from one agent only, use manage_gumloop_agent_skills instead.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"deleted\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"deleted\":{\"type\":\"boolean\"}}}",
     ),

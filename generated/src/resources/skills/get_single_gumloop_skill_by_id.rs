@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The skill id.
+    /// `id`
     ///
     /// Sent as path segment `id`.
     pub id: ::std::string::String,
@@ -63,8 +63,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "get",
     kind: ::gumloop_mcp_runtime::MethodKind::Get,
     tags: &["skills"],
-    description: "Get a signed download URL for a skill's package (a .skill zip), optionally of one version.\n\nReturns: download_url, filename, media_type, size, id, version_id, major_version.\nRequired: id.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"description\":\"The skill id.\"},\"version_id\":{\"type\":\"string\",\"description\":\"Defaults to the current draft.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"download_url\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
+    description: "Get a signed download URL for a skill's package (a .skill zip), optionally of one version.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"version_id\":{\"type\":\"string\",\"description\":\"Defaults to the current draft.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"download_url\\\"].\"}},\"required\":[\"id\"],\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"download_url\":{\"type\":\"string\"},\"filename\":{\"type\":[\"string\",\"null\"]},\"media_type\":{\"type\":[\"string\",\"null\"]},\"size\":{\"type\":[\"integer\",\"null\"]},\"id\":{\"type\":\"string\"},\"version_id\":{\"type\":[\"string\",\"null\"]},\"major_version\":{\"type\":[\"integer\",\"null\"]}}}",
     ),

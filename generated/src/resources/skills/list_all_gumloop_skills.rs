@@ -41,12 +41,12 @@ pub struct Args {
     /// Sent as query parameter `unused`.
     #[serde(default)]
     pub unused: ::core::option::Option<bool>,
-    /// Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.
+    /// The previous page's `next_cursor`, as received; omit for the first page.
     ///
     /// Sent as query parameter `cursor`.
     #[serde(default)]
     pub cursor: ::core::option::Option<::std::string::String>,
-    /// Items per page (1-100).
+    /// `page_size`
     ///
     /// Sent as query parameter `page_size`.
     #[serde(default)]
@@ -129,10 +129,10 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "list",
     kind: ::gumloop_mcp_runtime::MethodKind::List,
     tags: &["skills"],
-    description: "List skills (SKILL.md packages agents can use), newest, most popular or most used first. Attach one with manage_gumloop_agent_skills.\n\nReturns: skills, next_cursor, total_count.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"team_id\":{\"type\":\"string\",\"description\":\"List this team's skills.\"},\"search_query\":{\"type\":\"string\"},\"sort_order\":{\"type\":\"string\",\"enum\":[\"newest\",\"popular\",\"most_used\"]},\"creator_user_id\":{\"type\":\"string\"},\"related_server_id\":{\"type\":\"string\",\"description\":\"Skills tied to this MCP server.\"},\"agent_id\":{\"type\":\"string\",\"description\":\"Skills attached to this agent.\"},\"unused\":{\"type\":\"boolean\",\"description\":\"Only skills no agent uses.\"},\"cursor\":{\"type\":\"string\",\"description\":\"Pass the `next_cursor` of the previous page back exactly as received; omit it for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100,\"description\":\"Items per page (1-100).\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you following next_cursor; the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"skills.id\\\"].\"}},\"additionalProperties\":false}",
+    description: "List skills (SKILL.md packages agents can use), newest, most popular or most used first. Attach one with manage_gumloop_agent_skills.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"team_id\":{\"type\":\"string\",\"description\":\"List this team's skills.\"},\"search_query\":{\"type\":\"string\"},\"sort_order\":{\"type\":\"string\",\"enum\":[\"newest\",\"popular\",\"most_used\"]},\"creator_user_id\":{\"type\":\"string\"},\"related_server_id\":{\"type\":\"string\",\"description\":\"Skills tied to this MCP server.\"},\"agent_id\":{\"type\":\"string\",\"description\":\"Skills attached to this agent.\"},\"unused\":{\"type\":\"boolean\",\"description\":\"Only skills no agent uses.\"},\"cursor\":{\"type\":\"string\",\"description\":\"The previous page's `next_cursor`, as received; omit for the first page.\"},\"page_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items over several pages; the result says how to continue. Without it: one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"skills.id\\\"].\"}},\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
-        "{\"type\":\"object\",\"properties\":{\"skills\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"description\":{\"type\":\"string\"},\"team_id\":{\"type\":[\"string\",\"null\"]},\"created_at\":{\"type\":[\"string\",\"null\"]},\"updated_at\":{\"type\":[\"string\",\"null\"]},\"metadata\":{\"type\":[\"object\",\"null\"]},\"usage_count\":{\"type\":[\"integer\",\"null\"]},\"version_id\":{\"type\":[\"string\",\"null\"]},\"major_version\":{\"type\":[\"integer\",\"null\"]},\"is_deployed\":{\"type\":[\"boolean\",\"null\"]},\"creator\":{\"type\":[\"object\",\"null\"],\"description\":\"Who created the record.\",\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"first_name\":{\"type\":[\"string\",\"null\"]},\"last_name\":{\"type\":[\"string\",\"null\"]},\"email\":{\"type\":[\"string\",\"null\"]},\"profile_picture\":{\"type\":[\"string\",\"null\"]}}}}}},\"next_cursor\":{\"type\":[\"string\",\"null\"]},\"total_count\":{\"type\":[\"integer\",\"null\"]}}}",
+        "{\"type\":\"object\",\"properties\":{\"skills\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"description\":{\"type\":\"string\"},\"team_id\":{\"type\":[\"string\",\"null\"]},\"created_at\":{\"type\":[\"string\",\"null\"]},\"updated_at\":{\"type\":[\"string\",\"null\"]},\"metadata\":{\"type\":[\"object\",\"null\"]},\"usage_count\":{\"type\":[\"integer\",\"null\"]},\"version_id\":{\"type\":[\"string\",\"null\"]},\"major_version\":{\"type\":[\"integer\",\"null\"]},\"is_deployed\":{\"type\":[\"boolean\",\"null\"]},\"creator\":{\"type\":[\"object\",\"null\"],\"properties\":{\"id\":{\"type\":[\"string\",\"null\"]},\"first_name\":{\"type\":[\"string\",\"null\"]},\"last_name\":{\"type\":[\"string\",\"null\"]},\"email\":{\"type\":[\"string\",\"null\"]},\"profile_picture\":{\"type\":[\"string\",\"null\"]}}}}}},\"next_cursor\":{\"type\":[\"string\",\"null\"]},\"total_count\":{\"type\":[\"integer\",\"null\"]}}}",
     ),
     annotations: ::gumloop_mcp_runtime::Annotations {
         read_only: true,

@@ -46,8 +46,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "list",
     kind: ::gumloop_mcp_runtime::MethodKind::List,
     tags: &["organization"],
-    description: "List the teams the caller belongs to. Pass a team id as team_id to list_all_gumloop_agents, list_all_gumloop_skills or list_all_gumloop_models.\n\nReturns: teams.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you (this list is not paginated: it is only cut to the cap); the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"teams.id\\\"].\"}},\"additionalProperties\":false}",
+    description: "List the teams the caller belongs to. Pass a team id as team_id to list_all_gumloop_agents, list_all_gumloop_skills or list_all_gumloop_models.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Return at most this many items.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"teams.id\\\"].\"}},\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"teams\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}}}}}}",
     ),

@@ -6,12 +6,12 @@
 #[derive(Debug, Clone, PartialEq, Eq, ::serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
-    /// The owner's user id. Filled from the server's Gumloop credential when omitted.
+    /// Defaults to the server's credential.
     ///
     /// Sent as query parameter `user_id`.
     #[serde(default)]
     pub user_id: ::core::option::Option<::std::string::String>,
-    /// The workspace id. Filled from the server's Gumloop credential when omitted.
+    /// The workspace id. Defaults to the server's credential.
     ///
     /// Sent as query parameter `project_id`.
     #[serde(default)]
@@ -79,8 +79,8 @@ pub static DESCRIPTOR: ::gumloop_mcp_runtime::ToolDescriptor = ::gumloop_mcp_run
     method: "list",
     kind: ::gumloop_mcp_runtime::MethodKind::List,
     tags: &["flows", "legacy"],
-    description: "List workbooks (folders of flows) with the flows inside each. Use it to find a flow by its workbook, or a workbook_id for list_gumloop_flow_run_history.\n\nReturns: workbooks.",
-    input_schema: "{\"type\":\"object\",\"properties\":{\"user_id\":{\"type\":\"string\",\"description\":\"The owner's user id. Filled from the server's Gumloop credential when omitted.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Filled from the server's Gumloop credential when omitted.\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Collect up to this many items in one call, the server reading the pages for you (this list is not paginated: it is only cut to the cap); the result says whether more remain and how to continue. Without it you get one page.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"workbooks.workbook_id\\\"].\"}},\"additionalProperties\":false}",
+    description: "List workbooks (folders of flows) with the flows inside each. Use it to find a flow by its workbook, or a workbook_id for list_gumloop_flow_run_history.",
+    input_schema: "{\"type\":\"object\",\"properties\":{\"user_id\":{\"type\":\"string\",\"description\":\"Defaults to the server's credential.\"},\"project_id\":{\"type\":\"string\",\"description\":\"The workspace id. Defaults to the server's credential.\"},\"max_items\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":\"Return at most this many items.\"},\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"Result fields to keep (dotted paths), e.g. [\\\"workbooks.workbook_id\\\"].\"}},\"additionalProperties\":false}",
     output_schema: ::core::option::Option::Some(
         "{\"type\":\"object\",\"properties\":{\"workbooks\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"workbook_id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"created_ts\":{\"type\":[\"string\",\"null\"]},\"saved_items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"saved_item_id\":{\"type\":\"string\",\"description\":\"The flow id; pass it as `id` to get_single_gumloop_automation_by_id.\"},\"name\":{\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"created_ts\":{\"type\":[\"string\",\"null\"]}}}}}}}}}",
     ),
