@@ -4,6 +4,7 @@
 //! where their tokens go.
 
 use gumloop_mcp::http::{self, HttpConfig};
+use gumloop_mcp::mcp::discovery::ToolExposure;
 use gumloop_mcp::{Credential, UpstreamConfig};
 use gumloop_testkit::tokens::tools::Summary;
 use gumloop_testkit::{FakeConfig, FakeGumloop};
@@ -18,14 +19,13 @@ struct Exposure {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let fake = FakeGumloop::start(FakeConfig::default()).await?;
-    let server = gumloop_mcp::gumloop_server(UpstreamConfig::new(fake.api_base(), fake.ws_base()), Credential::default())?;
-    let running = http::spawn(server, tokio::net::TcpListener::bind("127.0.0.1:0").await?, HttpConfig::default())?;
-    let exposures = vec![
-        Exposure { name: "all", tools: served_tools(&running.url()).await? },
-        // Another exposure mode (e.g. discovery's meta-tools) is one more row here, with
-        // the tools its tools/list serves.
-    ];
-    running.shutdown().await?;
+    let mut exposures = Vec::new();
+    for (name, exposure) in [("all", ToolExposure::All), ("discovery", ToolExposure::Discovery)] {
+        let server = gumloop_mcp::gumloop_server(UpstreamConfig::new(fake.api_base(), fake.ws_base()), Credential::default())?.with_tool_exposure(exposure);
+        let running = http::spawn(server, tokio::net::TcpListener::bind("127.0.0.1:0").await?, HttpConfig::default())?;
+        exposures.push(Exposure { name, tools: served_tools(&running.url()).await? });
+        running.shutdown().await?;
+    }
 
     for e in &exposures {
         println!("{:<10} {}", e.name, Summary::of(&e.tools).line());

@@ -74,6 +74,26 @@ fn fields_of(d: &'static ToolDescriptor, out: &JsonObject, all: &[&'static ToolD
     Paths::of(&schemas, added).ok_or(CatalogError::NoFields { tool: d.name })
 }
 
+/// The behaviour hints, each only where it says something beyond the protocol's default:
+/// `readOnlyHint` always (a connector directory wants it or `destructiveHint` on every
+/// tool); `destructiveHint` and `idempotentHint` mean something only for a tool that
+/// writes, so a read-only tool carries neither, and `idempotentHint` only when true (the
+/// default is false); `openWorldHint` only when false (the default is true). Every tool
+/// pays for these in every listing.
+fn hints(a: gumloop_mcp_runtime::Annotations) -> ToolAnnotations {
+    let mut h = ToolAnnotations::new().read_only(a.read_only);
+    if !a.read_only {
+        h = h.destructive(a.destructive);
+        if a.idempotent {
+            h = h.idempotent(true);
+        }
+    }
+    if !a.open_world {
+        h = h.open_world(false);
+    }
+    h
+}
+
 fn object(text: &str, what: &'static str, tool: &'static str) -> Result<JsonObject, CatalogError> {
     match serde_json::from_str(text).map_err(|source| CatalogError::NotJson { tool, what, source })? {
         serde_json::Value::Object(o) => Ok(o),
@@ -91,12 +111,9 @@ impl Catalog {
             let schema = serde_json::Value::Object(input.clone());
             let validator = jsonschema::validator_for(&schema).map_err(|e| CatalogError::Invalid { tool: d.name, message: e.to_string() })?;
             let properties = input.get("properties").and_then(|p| p.as_object()).map(|p| p.keys().cloned().collect()).unwrap_or_default();
-            let a = d.annotations;
             // The title once, at the top level: `annotations.title` would repeat it in every
             // listing, and the protocol versions served read the top-level one.
-            let mut tool = Tool::new(d.name, d.description, Arc::new(input))
-                .with_title(d.title)
-                .with_annotations(ToolAnnotations::new().read_only(a.read_only).destructive(a.destructive).idempotent(a.idempotent).open_world(a.open_world));
+            let mut tool = Tool::new(d.name, d.description, Arc::new(input)).with_title(d.title).with_annotations(hints(d.annotations));
             let mut fields = None;
             if let Some(out) = d.output_schema {
                 let out = object(out, "output schema", d.name)?;
