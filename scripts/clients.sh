@@ -31,9 +31,9 @@
 #      (yes, no, cancel, an unaskable client), forged and altered request states; with its
 #      own fake and server, each checked on the fake's request log
 #   j. the MCP Bundle: `cargo xtask mcpb` packs the dev binary the steps above ran, then the
-#      official mcpb CLI (2.1.2) runs
-#      info, unpack and validate on it; the unpacked server is started as Claude Desktop starts
-#      it (clients/mcpb_config.mjs resolves the manifest's command with the CLI's own code) and
+#      official mcpb CLI (2.1.2) runs info, unpack and validate on it; the unpacked server is
+#      started as Claude Desktop starts it (clients/mcpb_config.mjs resolves the manifest's
+#      command with the CLI's own code) and
 #      the Python client lists its tools against tools.json (clients/mcpb_bundle.py);
 #      server.json is checked against the registry's pinned schema, the workspace version and
 #      the manifest's environment (clients/check_server_json.py), as is the copy xtask stamps
