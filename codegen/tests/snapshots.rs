@@ -88,17 +88,23 @@ fn editing_one_record_changes_only_that_tools_files() {
 }
 
 #[test]
-fn every_tool_has_a_title_and_explicit_hints() {
+fn every_tool_has_a_title_and_the_hints_a_directory_wants() {
     for name in ["basic", "multipart", "behaviours"] {
         let out = generate(&fixture(name)).unwrap();
         let json = &out.files.iter().find(|f| f.path == "mcp/tools.json").unwrap().contents;
         let tools: Vec<serde_json::Value> = serde_json::from_str(json).unwrap();
         for t in tools {
             let title = t["title"].as_str().unwrap_or_default();
-            assert!(!title.is_empty() && t["annotations"]["title"] == title, "{t}");
-            for hint in ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] {
-                assert!(t["annotations"][hint].is_boolean(), "{} lacks {hint}", t["name"]);
-            }
+            assert!(!title.is_empty() && t["annotations"].get("title").is_none(), "{t}");
+            let hints = &t["annotations"];
+            let read_only = hints["readOnlyHint"].as_bool().unwrap_or_else(|| panic!("{} lacks readOnlyHint", t["name"]));
+            // A tool that writes says whether it destroys; a read-only one carries neither
+            // write hint (MCP: they mean nothing there).
+            assert_eq!(hints["destructiveHint"].is_boolean(), !read_only, "{t}");
+            assert!(!read_only || hints.get("idempotentHint").is_none(), "{t}");
+            // Hints equal to MCP's defaults are left out.
+            assert_ne!(hints.get("idempotentHint"), Some(&serde_json::json!(false)), "{t}");
+            assert_ne!(hints.get("openWorldHint"), Some(&serde_json::json!(true)), "{t}");
         }
     }
 }

@@ -4,9 +4,10 @@ use serde_json::{Map, Value, json};
 
 use crate::model::{Model, ToolIr};
 
-/// The MCP Tool object of one tool. The title is at the top level and in the annotations,
-/// and every hint is explicit (clients' directories require `readOnlyHint` and
-/// `destructiveHint` on every tool; the spec's defaults differ from MCP's).
+/// The MCP Tool object of one tool, as the server serves it. The title is at the top level
+/// only; the hints say only what MCP's defaults do not: `readOnlyHint` always (connector
+/// directories want it or `destructiveHint` on every tool), `destructiveHint` and a true
+/// `idempotentHint` only on tools that write, a false `openWorldHint` only.
 pub fn tool_json(t: &ToolIr) -> Value {
     let mut o = Map::new();
     o.insert("name".into(), json!(t.name));
@@ -17,16 +18,18 @@ pub fn tool_json(t: &ToolIr) -> Value {
         o.insert("outputSchema".into(), s.clone());
     }
     let a = t.annotations;
-    o.insert(
-        "annotations".into(),
-        json!({
-            "title": t.title,
-            "readOnlyHint": a.read_only,
-            "destructiveHint": a.destructive,
-            "idempotentHint": a.idempotent,
-            "openWorldHint": a.open_world,
-        }),
-    );
+    let mut hints = Map::new();
+    hints.insert("readOnlyHint".into(), json!(a.read_only));
+    if !a.read_only {
+        hints.insert("destructiveHint".into(), json!(a.destructive));
+        if a.idempotent {
+            hints.insert("idempotentHint".into(), json!(true));
+        }
+    }
+    if !a.open_world {
+        hints.insert("openWorldHint".into(), json!(false));
+    }
+    o.insert("annotations".into(), Value::Object(hints));
     Value::Object(o)
 }
 
