@@ -192,19 +192,9 @@ async fn a_task_augmented_call_tool_creates_a_task_like_a_direct_call() {
 #[tokio::test]
 async fn call_tool_waits_with_progress_and_links_downloads_like_a_direct_call() {
     let h = start(ToolExposure::Discovery, FakeConfig { session_polls: 3, ..FakeConfig::default() }).await;
-    let params = json!({"name": "call_tool", "arguments": {"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "hi", "wait": true}},
-        "_meta": {"progressToken": "p-1", "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}});
-    let resp = h
-        .post()
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "call_tool")
-        .json(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params}))
-        .send()
-        .await
-        .unwrap();
-    let text = resp.text().await.unwrap();
-    let messages: Vec<Value> = text.lines().filter_map(|l| l.strip_prefix("data:")).filter_map(|d| serde_json::from_str(d.trim()).ok()).collect();
+    let (text, messages) = h
+        .call_with_progress("call_tool", json!({"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "hi", "wait": true}}), "p-1")
+        .await;
     let progress: Vec<&Value> = messages.iter().filter(|m| m["method"] == "notifications/progress").collect();
     assert_eq!(progress.len(), 3, "one per poll, as for a direct call: {text}");
     assert!(progress.iter().all(|p| p["params"]["progressToken"] == "p-1"));

@@ -83,19 +83,7 @@ async fn a_timeout_returns_the_latest_state_and_how_to_follow_it() {
 #[tokio::test]
 async fn progress_notifications_arrive_while_waiting() {
     let h = Setup { fake: FakeConfig { session_polls: 3, ..FakeConfig::default() }, ..Setup::default() }.start().await;
-    let params = json!({"name": "create_a_gumloop_session", "arguments": {"agent_id": "agent_1", "input": "hi", "wait": true},
-        "_meta": {"progressToken": "p-1", "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}});
-    let resp = h
-        .post()
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "create_a_gumloop_session")
-        .json(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params}))
-        .send()
-        .await
-        .unwrap();
-    let text = resp.text().await.unwrap();
-    let messages: Vec<Value> = text.lines().filter_map(|l| l.strip_prefix("data:")).filter_map(|d| serde_json::from_str(d.trim()).ok()).collect();
+    let (text, messages) = h.call_with_progress("create_a_gumloop_session", json!({"agent_id": "agent_1", "input": "hi", "wait": true}), "p-1").await;
     let progress: Vec<&Value> = messages.iter().filter(|m| m["method"] == "notifications/progress").collect();
     assert_eq!(progress.len(), 3, "one per poll: {text}");
     assert!(progress.iter().all(|p| p["params"]["progressToken"] == "p-1"));

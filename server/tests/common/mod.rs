@@ -82,11 +82,14 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// Every JSON message of an SSE stream, in order.
+pub fn sse_messages(text: &str) -> Vec<Value> {
+    text.lines().filter_map(|l| l.strip_prefix("data:")).filter_map(|d| serde_json::from_str(d.trim()).ok()).collect()
+}
+
 /// A JSON body, or the last message of an SSE stream.
 pub fn parse_body(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| {
-        text.lines().filter_map(|l| l.strip_prefix("data:")).filter_map(|d| serde_json::from_str(d.trim()).ok()).next_back().unwrap_or(Value::Null)
-    })
+    serde_json::from_str(text).unwrap_or_else(|_| sse_messages(text).pop().unwrap_or(Value::Null))
 }
 
 /// A response's status, headers and parsed body.
@@ -119,6 +122,25 @@ impl Harness {
         let r = self.rpc("tools/call", json!({"name": name, "arguments": args})).await;
         assert_eq!(r.status, 200, "{}", r.body);
         r.body.get("result").cloned().unwrap_or_else(|| panic!("no result: {}", r.body))
+    }
+
+    /// A stateless (2026-07-28) `tools/call` of `name` asking for progress under `token`:
+    /// the raw stream and its messages (notifications, then the response).
+    pub async fn call_with_progress(&self, name: &str, args: Value, token: &str) -> (String, Vec<Value>) {
+        let params = json!({"name": name, "arguments": args,
+            "_meta": {"progressToken": token, "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}});
+        let resp = self
+            .post()
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", name)
+            .json(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params}))
+            .send()
+            .await
+            .unwrap();
+        let text = resp.text().await.unwrap();
+        let messages = sse_messages(&text);
+        (text, messages)
     }
 
     /// Opens a legacy (2025-11-25) session on `/mcp`.
