@@ -20,7 +20,19 @@ const KEEP_CHARS: usize = 48;
 
 /// The length of `v` as compact JSON (as the text copy carries it).
 pub fn json_len(v: &Value) -> usize {
-    serde_json::to_string(v).map_or(0, |s| s.len())
+    // Counted as it is written: no copy of the result is built just to measure it.
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, v).map_or(0, |()| count.0)
 }
 
 /// How many of `items` fit in a body whose compact JSON, with the list empty, is `base`
